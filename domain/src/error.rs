@@ -1,0 +1,66 @@
+use rust_decimal::Decimal;
+use thiserror::Error;
+
+/// Every way a domain command can be refused. One enum for the whole domain layer; each
+/// dialect maps it to HTTP once.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DomainError {
+    #[error("amount is not a decimal number")]
+    AmountMalformed,
+    #[error("amount must be positive")]
+    AmountNotPositive,
+    #[error("amount has more than {max_decimals} decimals")]
+    AmountTooPrecise { max_decimals: u32 },
+    #[error("amount is out of range")]
+    AmountOutOfRange,
+    #[error("the result would exceed the largest balance an account may hold")]
+    BalanceLimitExceeded,
+    #[error("asset code must be 2 to 12 characters of A-Z and 0-9")]
+    AssetCodeInvalid,
+    #[error("asset scale must be between 0 and 18")]
+    AssetScaleInvalid,
+    #[error("asset {code} already exists with scale {scale}")]
+    AssetAlreadyDefinedWithOtherScale { code: String, scale: u32 },
+    #[error("account id must be 1 to 128 characters of A-Z a-z 0-9 . _ : -")]
+    AccountIdInvalid,
+    #[error("account id {0} is reserved for a system account")]
+    AccountIdReserved(String),
+    #[error("{field} is longer than {max} bytes")]
+    TextTooLong { field: &'static str, max: usize },
+    #[error("account already exists")]
+    AccountAlreadyOpened,
+    #[error("account does not exist")]
+    AccountNotOpened,
+    #[error("account history is inconsistent; refusing to decide on it")]
+    AccountStateInconsistent,
+    #[error("accounts hold different assets ({from} and {to})")]
+    AssetMismatch { from: String, to: String },
+    #[error("a transfer needs two different accounts")]
+    TransferToSelf,
+    #[error("insufficient funds: {available} available, {requested} requested")]
+    InsufficientFunds { available: Decimal, requested: Decimal },
+    #[error("system account {0} cannot be used here")]
+    SystemAccountNotAllowed(String),
+    #[error("hold {0} already exists")]
+    HoldAlreadyExists(String),
+    #[error("hold {0} does not exist or is no longer active")]
+    HoldNotFound(String),
+    #[error("hold {0} has expired")]
+    HoldExpired(String),
+    #[error("hold {0} has not expired yet")]
+    HoldNotExpired(String),
+    #[error("hold expiry must be in the future")]
+    HoldExpiryInPast,
+    #[error("an account may carry at most {0} active holds")]
+    TooManyHolds(usize),
+    #[error("e-mail address is not valid")]
+    EmailInvalid,
+    #[error("username must be 1 to 64 characters of A-Z a-z 0-9 . _ -")]
+    UsernameInvalid,
+    #[error("user already exists")]
+    UserAlreadyRegistered,
+    #[error("user does not exist")]
+    UserNotRegistered,
+    #[error("{kind} is already taken")]
+    ClaimTaken { kind: String },
+}

@@ -1,0 +1,17 @@
+//! The ledger's pure domain: money types, aggregates, commands and events.
+//!
+//! Nothing in this crate performs IO. Time enters through commands (`now`), never through a
+//! clock, so every decision an aggregate takes can be replayed and tested deterministically.
+
+pub mod account;
+pub mod asset;
+pub mod claim;
+pub mod error;
+pub mod limits;
+pub mod money;
+pub mod posting;
+pub mod system_account;
+pub mod user;
+
+pub use error::DomainError;
+pub use money::{Amount, AssetCode, Scale};

@@ -1,0 +1,135 @@
+//! The user aggregate, shared by every dialect: the same person logs into each wallet.
+//! Passwords arrive already hashed (argon2, in the api layer); the domain never sees them.
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use serde::{Deserialize, Serialize};
+
+use crate::account::check_text;
+use crate::error::DomainError;
+use crate::limits::{MAX_EMAIL_LEN, MAX_NAME_LEN, MAX_USERNAME_LEN};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    registered: Option<RegisteredUser>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegisteredUser {
+    pub user_id: String,
+    pub email: String,
+    pub username: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub role: Option<Role>,
+}
+
+impl User {
+    pub fn registered(&self) -> Option<&RegisteredUser> {
+        self.registered.as_ref()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum UserCommand {
+    Register {
+        user_id: String,
+        email: String,
+        username: String,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        password_hash: String,
+        role: Option<Role>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum UserEvent {
+    UserRegistered {
+        user_id: String,
+        email: String,
+        username: String,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        password_hash: String,
+        role: Option<Role>,
+    },
+}
+
+impl DomainEvent for UserEvent {
+    fn event_type(&self) -> String {
+        "UserRegistered".to_string()
+    }
+    fn event_version(&self) -> String {
+        "1".to_string()
+    }
+}
+
+/// A plausible e-mail address: one `@`, something on both sides, a dot in the domain.
+pub fn validate_email(email: &str) -> Result<(), DomainError> {
+    let plausible = email.len() <= MAX_EMAIL_LEN
+        && !email.chars().any(char::is_whitespace)
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.contains('@'));
+    plausible.then_some(()).ok_or(DomainError::EmailInvalid)
+}
+
+pub fn validate_username(username: &str) -> Result<(), DomainError> {
+    let valid = (1..=MAX_USERNAME_LEN).contains(&username.len())
+        && username.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    valid.then_some(()).ok_or(DomainError::UsernameInvalid)
+}
+
+impl Aggregate for User {
+    const TYPE: &'static str = "user";
+    type Command = UserCommand;
+    type Event = UserEvent;
+    type Error = DomainError;
+    type Services = ();
+
+    async fn handle(&mut self, command: UserCommand, _: &(), sink: &EventSink<Self>) -> Result<(), DomainError> {
+        let UserCommand::Register { user_id, email, username, first_name, last_name, password_hash, role } = command;
+        if self.registered.is_some() {
+            return Err(DomainError::UserAlreadyRegistered);
+        }
+        validate_email(&email)?;
+        validate_username(&username)?;
+        check_text("first_name", &first_name, MAX_NAME_LEN)?;
+        check_text("last_name", &last_name, MAX_NAME_LEN)?;
+        let event = UserEvent::UserRegistered { user_id, email, username, first_name, last_name, password_hash, role };
+        sink.write(event, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: UserEvent) {
+        let UserEvent::UserRegistered { user_id, email, username, first_name, last_name, role, .. } = event;
+        self.registered = Some(RegisteredUser { user_id, email, username, first_name, last_name, role });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e_mail_addresses_are_checked_for_shape() {
+        assert!(validate_email("alice@example.com").is_ok());
+        assert!(validate_email("alice@localhost").is_err());
+        assert!(validate_email("@example.com").is_err());
+        assert!(validate_email("a b@example.com").is_err());
+    }
+
+    #[test]
+    fn usernames_are_short_plain_words() {
+        assert!(validate_username("alice_1").is_ok());
+        assert!(validate_username("").is_err());
+        assert!(validate_username("alice smith").is_err());
+    }
+}
