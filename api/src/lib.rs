@@ -1,1 +1,16 @@
+//! The ledger service: event store wiring, the command bus, the HTTP dialects, the private
+//! PostgreSQL cluster and the `ledger` command line.
 
+pub mod admin_key;
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod database;
+pub mod embedded_pg;
+mod error;
+pub mod event_store;
+pub mod native;
+pub mod users;
+
+pub use app::{router, AppState};
+pub use error::AppError;

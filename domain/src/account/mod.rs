@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub use commands::{AccountCommand, TransferDestination};
 pub use events::AccountEvent;
-pub use postings::{locked_change, postings};
+pub use postings::{locked_change, moves_money, postings};
 
 use crate::error::DomainError;
 use crate::limits::{MAX_ACTIVE_HOLDS_PER_ACCOUNT, MAX_LABEL_LEN, MAX_MEMO_LEN};

@@ -35,6 +35,17 @@ pub fn postings(event: &AccountEvent, account_id: &str, asset: &AssetCode) -> Ve
     }
 }
 
+/// Whether an event moves money (has postings) at all.
+pub fn moves_money(event: &AccountEvent) -> bool {
+    !matches!(
+        event,
+        AccountEvent::AccountOpened { .. }
+            | AccountEvent::TransferRefused { .. }
+            | AccountEvent::FundsHeld { .. }
+            | AccountEvent::HoldReleased { .. }
+    )
+}
+
 /// How much an event changes the account's locked (held) amount.
 pub fn locked_change(event: &AccountEvent) -> Decimal {
     match event {

@@ -1,0 +1,57 @@
+//! The admin key: from `LEDGER_ADMIN_KEY`, or generated once, printed once, and kept in the
+//! data dir only as its SHA-256 digest.
+
+use std::io::Write;
+use std::path::Path;
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+const KEY_BYTES: usize = 32;
+const DIGEST_FILE: &str = "admin-key.sha256";
+
+#[derive(Clone)]
+pub struct AdminKey {
+    digest: [u8; 32],
+}
+
+impl AdminKey {
+    pub fn from_secret(secret: &str) -> Self {
+        Self { digest: Sha256::digest(secret.as_bytes()).into() }
+    }
+
+    /// Compares digests, so the comparison's timing reveals nothing usable about the key.
+    pub fn verify(&self, presented: &str) -> bool {
+        let presented: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        presented == self.digest
+    }
+}
+
+/// The configured key, the stored one, or a new one. The new secret is returned once, for
+/// the caller to print; it is never written anywhere.
+pub fn load_or_generate(data_dir: &Path, configured: Option<&str>) -> std::io::Result<(AdminKey, Option<String>)> {
+    if let Some(secret) = configured.filter(|secret| !secret.is_empty()) {
+        return Ok((AdminKey::from_secret(secret), None));
+    }
+    let digest_path = data_dir.join(DIGEST_FILE);
+    if let Ok(text) = std::fs::read_to_string(&digest_path) {
+        let digest = hex::decode(text.trim()).ok().and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
+        if let Some(digest) = digest {
+            return Ok((AdminKey { digest }, None));
+        }
+    }
+    let mut bytes = [0_u8; KEY_BYTES];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
+    let key = AdminKey::from_secret(&secret);
+    std::fs::create_dir_all(data_dir)?;
+    let mut file = restricted_file(&digest_path)?;
+    writeln!(file, "{}", hex::encode(key.digest))?;
+    Ok((key, Some(secret)))
+}
+
+#[cfg(unix)]
+fn restricted_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)
+}

@@ -1,0 +1,118 @@
+//! The composition root: builds the service from a database target and serves the router.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use domain::asset::{AssetCommand, SEEDED_ASSETS};
+use domain::{AssetCode, Scale};
+use projections::read_models::{AssetsProjector, BalancesProjector, HoldsProjector, PostingsProjector, UsersProjector};
+use projections::transfer_completion::TransferCompletion;
+use projections::ProjectionEngine;
+use serde_json::json;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::info;
+
+use crate::admin_key::AdminKey;
+use crate::commands::{CommandBus, Ledger};
+use crate::database::{self, DatabaseTarget};
+use crate::error::AppError;
+
+/// Largest request body accepted by any route.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// How long a write waits for the read models before answering anyway.
+pub const DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS: u64 = 5_000;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub ledger: Ledger,
+    pub admin_key: Arc<AdminKey>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .merge(crate::native::routes(state.clone()))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let database_up = match state.ledger.reads.get().await {
+        Ok(client) => client.query_one("SELECT 1", &[]).await.is_ok(),
+        Err(_) => false,
+    };
+    let projectors: serde_json::Map<String, serde_json::Value> = state
+        .ledger
+        .status
+        .names()
+        .into_iter()
+        .map(|name| (name.to_string(), json!({ "ready": state.ledger.status.is_ready(name) })))
+        .collect();
+    let all_ready = state.ledger.status.names().iter().all(|name| state.ledger.status.is_ready(name));
+    let status = if database_up && all_ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(json!({ "database": database_up, "projectors": projectors })))
+}
+
+pub struct ServiceConfig {
+    pub database: DatabaseTarget,
+    pub admin_key: AdminKey,
+    pub read_your_writes_timeout: Duration,
+}
+
+/// A running service: its state for the router, and how to stop its background work.
+pub struct Service {
+    pub state: AppState,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Service {
+    /// Connects, migrates, seeds the standard assets and starts the projectors.
+    pub async fn start(config: ServiceConfig) -> Result<Self, AppError> {
+        let pools = database::connect(&config.database).await?;
+        database::migrate(&pools.events).await?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let mut engine = ProjectionEngine::new(pools.reads.clone(), shutdown_rx);
+        let bus = CommandBus::new(pools.events.clone(), pools.reads.clone(), engine.wakers());
+        engine.spawn(BalancesProjector);
+        engine.spawn(PostingsProjector);
+        engine.spawn(HoldsProjector);
+        engine.spawn(AssetsProjector);
+        engine.spawn(UsersProjector);
+        engine.spawn(TransferCompletion::new(bus.clone()));
+        let (status, tasks) = engine.start();
+        seed_assets(&bus).await?;
+        let ledger = Ledger { bus, status, reads: pools.reads, read_your_writes_timeout: config.read_your_writes_timeout };
+        let state = AppState { ledger, admin_key: Arc::new(config.admin_key) };
+        Ok(Self { state, shutdown, tasks })
+    }
+
+    /// Stops the projectors after their current batch.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        info!("background work stopped");
+    }
+}
+
+async fn seed_assets(bus: &CommandBus) -> Result<(), AppError> {
+    for (code, decimals) in SEEDED_ASSETS {
+        let code = AssetCode::parse(code)?;
+        bus.asset(&code, AssetCommand::Define { code: code.clone(), scale: Scale::new(decimals)? }).await?;
+    }
+    Ok(())
+}
+
+/// Where `serve` and every other subcommand keep their files.
+pub fn default_data_dir() -> PathBuf {
+    PathBuf::from("ledger-data")
+}

@@ -1,0 +1,242 @@
+//! The `ledger` command line: serve, migrate, replay, admin.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use tracing::{error, info};
+use tracing_subscriber::EnvFilter;
+
+use crate::admin_key::{load_or_generate, AdminKey};
+use crate::app::{router, Service, ServiceConfig, DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS};
+use crate::database::{self, DatabaseTarget};
+use crate::embedded_pg::{Durability, EmbeddedPostgres};
+use crate::error::AppError;
+use crate::users::{register, NewUser};
+
+#[derive(Debug, Parser)]
+#[command(name = "ledger", version, about = "Event-sourced wallet ledger")]
+pub struct Cli {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct StorageArgs {
+    /// Use this PostgreSQL server instead of a private cluster in the data dir.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Where the private cluster and the admin key digest live.
+    #[arg(long, env = "LEDGER_DATA_DIR", global = true, default_value = "ledger-data")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve {
+        #[arg(long, env = "LEDGER_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// The admin key; generated, stored as a digest and printed once if absent.
+        #[arg(long, env = "LEDGER_ADMIN_KEY", hide_env_values = true)]
+        admin_key: Option<String>,
+        /// How long a write waits for the read models before answering anyway.
+        #[arg(long, env = "LEDGER_READ_YOUR_WRITES_TIMEOUT_MS", default_value_t = DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS)]
+        read_your_writes_timeout_ms: u64,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Rebuild every read model from the events and compare it with the live tables.
+    Replay {
+        /// Replace the live read tables instead of comparing (the server must be stopped).
+        #[arg(long)]
+        rebuild: bool,
+    },
+    /// Administrative commands.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a user and print it as JSON.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long)]
+        last_name: Option<String>,
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+pub async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(error) => {
+            error!("{error}");
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<std::process::ExitCode, AppError> {
+    let storage = Storage::open(&cli.storage).await?;
+    let result = match cli.command {
+        Command::Serve { listen, admin_key, read_your_writes_timeout_ms } => {
+            serve(&storage, listen, admin_key, Duration::from_millis(read_your_writes_timeout_ms)).await
+        }
+        Command::Migrate => migrate(&storage).await,
+        Command::Replay { rebuild } => replay(&storage, rebuild).await,
+        Command::Admin { command: AdminCommand::CreateUser { email, username, password, first_name, last_name, admin } } => {
+            create_user(&storage, NewUser { email, username, password, first_name, last_name, admin }).await
+        }
+    };
+    storage.close().await;
+    result
+}
+
+/// The database every subcommand uses: `DATABASE_URL`, else the private cluster, started if
+/// needed and stopped again by whoever started it.
+struct Storage {
+    target: DatabaseTarget,
+    data_dir: PathBuf,
+    cluster: Option<(EmbeddedPostgres, bool)>,
+}
+
+impl Storage {
+    async fn open(args: &StorageArgs) -> Result<Self, AppError> {
+        if let Some(url) = &args.database_url {
+            return Ok(Self { target: DatabaseTarget::Url(url.clone()), data_dir: args.data_dir.clone(), cluster: None });
+        }
+        let cluster = EmbeddedPostgres::prepare(&args.data_dir, Durability::Durable)
+            .await
+            .map_err(|error| AppError::Unavailable(error.to_string()))?;
+        let started_here = cluster.start_daemon().await.map_err(|error| AppError::Unavailable(error.to_string()))?;
+        Ok(Self { target: cluster.target(), data_dir: args.data_dir.clone(), cluster: Some((cluster, started_here)) })
+    }
+
+    async fn close(self) {
+        if let Some((cluster, true)) = self.cluster {
+            info!("stopping the private PostgreSQL cluster");
+            if let Err(error) = cluster.stop().await {
+                error!(%error, "could not stop the private PostgreSQL cluster");
+            }
+        }
+    }
+}
+
+async fn serve(storage: &Storage, listen: SocketAddr, admin_key: Option<String>, ryw_timeout: Duration) -> Result<std::process::ExitCode, AppError> {
+    let (admin_key, generated) = load_or_generate(&storage.data_dir, admin_key.as_deref())
+        .map_err(|error| AppError::Internal(format!("admin key: {error}")))?;
+    if let Some(secret) = generated {
+        println!("Generated admin key (shown once, stored only as a digest): {secret}");
+    }
+    let service = Service::start(ServiceConfig { database: storage.target.clone(), admin_key, read_your_writes_timeout: ryw_timeout }).await?;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|error| AppError::Unavailable(format!("bind {listen}: {error}")))?;
+    let address = listener.local_addr().map_err(|error| AppError::Internal(error.to_string()))?;
+    info!("listening on http://{address}");
+    println!("listening on http://{address}");
+    axum::serve(listener, router(service.state.clone()))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|error| AppError::Internal(error.to_string()))?;
+    info!("shutting down");
+    service.stop().await;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+}
+
+async fn migrate(storage: &Storage) -> Result<std::process::ExitCode, AppError> {
+    let pools = database::connect(&storage.target).await?;
+    database::migrate(&pools.events).await?;
+    println!("migrations applied");
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn replay(storage: &Storage, rebuild: bool) -> Result<std::process::ExitCode, AppError> {
+    let pools = database::connect(&storage.target).await?;
+    database::migrate(&pools.events).await?;
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len} events ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    if rebuild {
+        bar.set_message("rebuilding read models");
+        let applied = projections::rebuild::rebuild_in_place(&pools.reads, &progress).await?;
+        bar.finish_and_clear();
+        println!("rebuilt every read model ({applied} event applications)");
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    bar.set_message("replaying into a scratch schema");
+    let comparisons = projections::rebuild::verify(&pools.reads, &progress).await?;
+    bar.finish_and_clear();
+    let mut all_identical = true;
+    for comparison in &comparisons {
+        let verdict = if comparison.identical { "identical" } else { "DIFFERENT" };
+        println!("{:<12} live {:>8} rows, rebuilt {:>8} rows: {verdict}", comparison.table, comparison.live_rows, comparison.rebuilt_rows);
+        all_identical &= comparison.identical;
+    }
+    if all_identical {
+        println!("replay: every read model equals a rebuild from the events");
+        Ok(std::process::ExitCode::SUCCESS)
+    } else {
+        println!("replay: read models differ from a rebuild; run `ledger replay --rebuild` with the server stopped");
+        Ok(std::process::ExitCode::from(2))
+    }
+}
+
+async fn create_user(storage: &Storage, user: NewUser) -> Result<std::process::ExitCode, AppError> {
+    let service = Service::start(ServiceConfig {
+        database: storage.target.clone(),
+        admin_key: AdminKey::from_secret(""),
+        read_your_writes_timeout: Duration::from_millis(DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS),
+    })
+    .await?;
+    let result = register(&service.state.ledger.bus, user).await;
+    service.stop().await;
+    let view = result?;
+    println!("{}", serde_json::to_string_pretty(&view).map_err(|error| AppError::Internal(error.to_string()))?);
+    Ok(std::process::ExitCode::SUCCESS)
+}

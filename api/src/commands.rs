@@ -1,0 +1,279 @@
+//! The command bus: runs domain commands through cqrs-es with exactly-once operation ids,
+//! bounded retries on optimistic-concurrency conflicts, and read-your-writes waits.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
+use deadpool_postgres::Pool;
+use domain::account::{Account, AccountCommand, TransferDestination};
+use domain::asset::{Asset, AssetCommand};
+use domain::claim::{ClaimCommand, UniqueClaim};
+use domain::system_account::parse_system_account;
+use domain::user::{User, UserCommand};
+use domain::{AssetCode, DomainError, Scale};
+use projections::event_log::find_by_operation;
+use projections::read_models::READ_YOUR_WRITES;
+use projections::transfer_completion::{TransferCommands, TransferStep};
+use projections::{ProjectionStatus, StoredEvent, Wakers};
+use rand::Rng;
+use tracing::warn;
+
+use crate::error::AppError;
+use crate::event_store::CachedEventStore;
+
+/// Attempts per command under optimistic-concurrency conflicts before giving up.
+pub const MAX_CONFLICT_RETRIES: u32 = 24;
+/// Upper bound of the randomised pause between two attempts.
+const MAX_RETRY_PAUSE_MS: u64 = 20;
+
+/// The identity of one operation: the event it appends carries this id, and the event store
+/// accepts an id only once (migration 0001), which makes every operation exactly-once.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub id: String,
+    /// Hash of the client request that started it, to tell a retry from a reused key.
+    pub request_hash: Option<String>,
+}
+
+impl Operation {
+    /// An operation no client will ever retry by id.
+    pub fn fresh() -> Self {
+        Self { id: uuid::Uuid::new_v4().to_string(), request_hash: None }
+    }
+
+    /// An operation named by the ledger itself, such as the credit half of a transfer.
+    pub fn derived(id: String) -> Self {
+        Self { id, request_hash: None }
+    }
+
+    fn metadata(&self) -> HashMap<String, String> {
+        let mut metadata = HashMap::from([("operation_id".to_string(), self.id.clone())]);
+        if let Some(hash) = &self.request_hash {
+            metadata.insert("request_hash".to_string(), hash.clone());
+        }
+        metadata
+    }
+}
+
+/// What running an operation produced.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The command appended this event now.
+    Appended(StoredEvent),
+    /// The operation had already appended this event (a retry); nothing new was appended.
+    Replayed(StoredEvent),
+    /// The command was valid but changed nothing (e.g. defining an existing asset again).
+    Unchanged,
+}
+
+impl Outcome {
+    pub fn event(&self) -> Option<&StoredEvent> {
+        match self {
+            Outcome::Appended(event) | Outcome::Replayed(event) => Some(event),
+            Outcome::Unchanged => None,
+        }
+    }
+
+    pub fn is_replay(&self) -> bool {
+        matches!(self, Outcome::Replayed(_))
+    }
+}
+
+/// Runs commands against the event store. Cheap to clone.
+#[derive(Clone)]
+pub struct CommandBus {
+    accounts: std::sync::Arc<CqrsFramework<Account, CachedEventStore<Account>>>,
+    account_store: CachedEventStore<Account>,
+    assets: std::sync::Arc<CqrsFramework<Asset, CachedEventStore<Asset>>>,
+    asset_store: CachedEventStore<Asset>,
+    users: std::sync::Arc<CqrsFramework<User, CachedEventStore<User>>>,
+    user_store: CachedEventStore<User>,
+    claims: std::sync::Arc<CqrsFramework<UniqueClaim, CachedEventStore<UniqueClaim>>>,
+    reads: Pool,
+    wakers: Wakers,
+}
+
+impl CommandBus {
+    pub fn new(events: sqlx::PgPool, reads: Pool, wakers: Wakers) -> Self {
+        let account_store = CachedEventStore::new(events.clone());
+        let asset_store = CachedEventStore::new(events.clone());
+        let user_store = CachedEventStore::new(events.clone());
+        let claim_store = CachedEventStore::new(events);
+        Self {
+            accounts: std::sync::Arc::new(CqrsFramework::new(account_store.clone(), vec![], ())),
+            account_store,
+            assets: std::sync::Arc::new(CqrsFramework::new(asset_store.clone(), vec![], ())),
+            asset_store,
+            users: std::sync::Arc::new(CqrsFramework::new(user_store.clone(), vec![], ())),
+            user_store,
+            claims: std::sync::Arc::new(CqrsFramework::new(claim_store, vec![], ())),
+            reads,
+            wakers,
+        }
+    }
+
+    pub async fn account(&self, account_id: &str, command: AccountCommand, operation: &Operation) -> Result<Outcome, AppError> {
+        self.run(&self.accounts, account_id, command, operation).await
+    }
+
+    pub async fn asset(&self, code: &AssetCode, command: AssetCommand) -> Result<Outcome, AppError> {
+        self.run(&self.assets, code.as_str(), command, &Operation::fresh()).await
+    }
+
+    pub async fn user(&self, user_id: &str, command: UserCommand, operation: &Operation) -> Result<Outcome, AppError> {
+        self.run(&self.users, user_id, command, operation).await
+    }
+
+    pub async fn claim(&self, claim_id: &str, command: ClaimCommand) -> Result<Outcome, AppError> {
+        self.run(&self.claims, claim_id, command, &Operation::fresh()).await
+    }
+
+    /// The scale of an asset, from its own history.
+    pub async fn asset_scale(&self, code: &AssetCode) -> Result<Scale, AppError> {
+        let context = cqrs_es::EventStore::load_aggregate(&self.asset_store, code.as_str()).await.map_err(aggregate_error)?;
+        let mut context = context;
+        cqrs_es::AggregateContext::aggregate(&mut context).scale().ok_or_else(|| AppError::UnknownAsset(code.to_string()))
+    }
+
+    /// Whether a user exists, from its own history.
+    pub async fn user_exists(&self, user_id: &str) -> Result<bool, AppError> {
+        let mut context = cqrs_es::EventStore::load_aggregate(&self.user_store, user_id).await.map_err(aggregate_error)?;
+        Ok(cqrs_es::AggregateContext::aggregate(&mut context).registered().is_some())
+    }
+
+    /// Where a transfer to `account_id` would go: a system account, or an opened user
+    /// account as its own history knows it.
+    pub async fn destination(&self, account_id: &str) -> Result<TransferDestination, AppError> {
+        if let Some((kind, asset)) = parse_system_account(account_id) {
+            return Ok(TransferDestination::system(kind, &asset));
+        }
+        let mut context = cqrs_es::EventStore::load_aggregate(&self.account_store, account_id).await.map_err(aggregate_error)?;
+        let account = cqrs_es::AggregateContext::aggregate(&mut context).open_account().cloned();
+        let account = account.ok_or(AppError::NotFound("destination account"))?;
+        Ok(TransferDestination { account_id: account.account_id, asset: account.asset, is_system: false })
+    }
+
+    /// The event an operation appended, if any.
+    pub async fn find_operation(&self, operation_id: &str) -> Result<Option<StoredEvent>, AppError> {
+        let client = self.reads.get().await?;
+        Ok(find_by_operation(&**client, operation_id).await?)
+    }
+
+    async fn run<A>(
+        &self,
+        framework: &CqrsFramework<A, CachedEventStore<A>>,
+        aggregate_id: &str,
+        command: A::Command,
+        operation: &Operation,
+    ) -> Result<Outcome, AppError>
+    where
+        A: Aggregate<Error = DomainError> + Clone,
+        A::Command: Clone,
+    {
+        for attempt in 0..MAX_CONFLICT_RETRIES {
+            // A retried operation (same id after a conflict or a client retry) must find its
+            // first append instead of appending again. Fresh ids cannot have one yet.
+            if attempt > 0 || !is_random(operation) {
+                if let Some(existing) = self.find_operation(&operation.id).await? {
+                    return replay(existing, operation);
+                }
+            }
+            match framework.execute_with_metadata(aggregate_id, command.clone(), operation.metadata()).await {
+                Ok(()) => {
+                    self.wakers.wake_all();
+                    return Ok(match self.find_operation(&operation.id).await? {
+                        Some(event) => Outcome::Appended(event),
+                        None => Outcome::Unchanged,
+                    });
+                }
+                Err(AggregateError::AggregateConflict) => {
+                    let pause_ms = rand::thread_rng().gen_range(0..=MAX_RETRY_PAUSE_MS.min(1 << attempt));
+                    tokio::time::sleep(Duration::from_millis(pause_ms)).await;
+                }
+                Err(error) => return Err(aggregate_error(error)),
+            }
+        }
+        warn!(aggregate_id, operation = operation.id, "giving up after {MAX_CONFLICT_RETRIES} conflicts");
+        Err(AppError::Contention)
+    }
+
+    /// The credit half of a transfer, exactly once per transfer id.
+    pub async fn receive_transfer(&self, step: &TransferStep) -> Result<Outcome, AppError> {
+        let command = AccountCommand::ReceiveTransfer {
+            transfer_id: step.transfer_id.clone(),
+            from: step.counterparty.clone(),
+            amount: step.amount,
+            memo: step.memo.clone(),
+        };
+        self.account(&step.account_id, command, &Operation::derived(receive_operation_id(&step.transfer_id))).await
+    }
+
+    /// Gives a refused transfer back to its sender, exactly once per transfer id.
+    pub async fn return_transfer(&self, step: &TransferStep) -> Result<Outcome, AppError> {
+        let command = AccountCommand::ReturnTransfer {
+            transfer_id: step.transfer_id.clone(),
+            refused_by: step.counterparty.clone(),
+            amount: step.amount,
+        };
+        self.account(&step.account_id, command, &Operation::derived(return_operation_id(&step.transfer_id))).await
+    }
+}
+
+pub fn receive_operation_id(transfer_id: &str) -> String {
+    format!("receive:{transfer_id}")
+}
+
+pub fn return_operation_id(transfer_id: &str) -> String {
+    format!("return:{transfer_id}")
+}
+
+fn is_random(operation: &Operation) -> bool {
+    uuid::Uuid::parse_str(&operation.id).is_ok_and(|id| id.get_version_num() == 4)
+}
+
+fn replay(existing: StoredEvent, operation: &Operation) -> Result<Outcome, AppError> {
+    let stored_hash = existing.metadata.get("request_hash").and_then(serde_json::Value::as_str);
+    if stored_hash != operation.request_hash.as_deref() {
+        return Err(AppError::IdempotencyKeyReused);
+    }
+    Ok(Outcome::Replayed(existing))
+}
+
+fn aggregate_error(error: AggregateError<DomainError>) -> AppError {
+    match error {
+        AggregateError::UserError(error) => AppError::Domain(error),
+        AggregateError::AggregateConflict => AppError::Contention,
+        AggregateError::DatabaseConnectionError(error) => AppError::Unavailable(error.to_string()),
+        other => AppError::Internal(other.to_string()),
+    }
+}
+
+impl TransferCommands for CommandBus {
+    async fn receive(&self, step: TransferStep) -> Result<(), String> {
+        self.receive_transfer(&step).await.map(drop).map_err(|error| error.to_string())
+    }
+
+    async fn give_back(&self, step: TransferStep) -> Result<(), String> {
+        self.return_transfer(&step).await.map(drop).map_err(|error| error.to_string())
+    }
+}
+
+/// The command bus plus read-your-writes: what request handlers use.
+#[derive(Clone)]
+pub struct Ledger {
+    pub bus: CommandBus,
+    pub status: ProjectionStatus,
+    pub reads: Pool,
+    pub read_your_writes_timeout: Duration,
+}
+
+impl Ledger {
+    /// Waits until every read model reflects `event`, so a read after the response sees it.
+    pub async fn await_read_models(&self, event: &StoredEvent) {
+        let reached = self.status.wait_for(&READ_YOUR_WRITES, event.checkpoint(), self.read_your_writes_timeout).await;
+        if !reached {
+            warn!(position = event.position, "read models lag behind an acknowledged write");
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Connecting to PostgreSQL: two pools on purpose (DESIGN.md). postgres-es appends through
+//! sqlx; read models, projectors and queries use deadpool-postgres.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio_postgres::NoTls;
+
+use crate::error::AppError;
+
+/// Connections for appending events, and for reading (queries plus one per projector).
+pub const EVENT_POOL_CONNECTIONS: u32 = 32;
+pub const READ_POOL_CONNECTIONS: usize = 48;
+const CONNECT_TIMEOUT_MS: u64 = 10_000;
+
+/// Where the database is: a URL (`DATABASE_URL`) or the private cluster's unix socket.
+#[derive(Debug, Clone)]
+pub enum DatabaseTarget {
+    Url(String),
+    Socket { dir: std::path::PathBuf, port: u16, user: String, dbname: String },
+}
+
+impl DatabaseTarget {
+    fn sqlx_options(&self) -> Result<PgConnectOptions, AppError> {
+        match self {
+            Self::Url(url) => PgConnectOptions::from_str(url).map_err(|error| AppError::Unavailable(format!("DATABASE_URL: {error}"))),
+            Self::Socket { dir, port, user, dbname } => {
+                Ok(PgConnectOptions::new().socket(dir).port(*port).username(user).database(dbname))
+            }
+        }
+    }
+
+    pub fn postgres_config(&self) -> Result<tokio_postgres::Config, AppError> {
+        let mut config = match self {
+            Self::Url(url) => {
+                tokio_postgres::Config::from_str(url).map_err(|error| AppError::Unavailable(format!("DATABASE_URL: {error}")))?
+            }
+            Self::Socket { dir, port, user, dbname } => {
+                let mut config = tokio_postgres::Config::new();
+                config.host_path(dir).port(*port).user(user).dbname(dbname);
+                config
+            }
+        };
+        config.connect_timeout(Duration::from_millis(CONNECT_TIMEOUT_MS)).application_name("ledger");
+        Ok(config)
+    }
+
+    /// A URL other processes (tests, psql) can use for the same database.
+    pub fn url(&self) -> String {
+        match self {
+            Self::Url(url) => url.clone(),
+            Self::Socket { dir, port, user, dbname } => {
+                format!("postgresql://{user}@localhost:{port}/{dbname}?host={}", dir.display())
+            }
+        }
+    }
+}
+
+pub struct Pools {
+    pub events: sqlx::PgPool,
+    pub reads: Pool,
+}
+
+pub async fn connect(target: &DatabaseTarget) -> Result<Pools, AppError> {
+    let events = PgPoolOptions::new()
+        .max_connections(EVENT_POOL_CONNECTIONS)
+        .acquire_timeout(Duration::from_millis(CONNECT_TIMEOUT_MS))
+        .connect_with(target.sqlx_options()?)
+        .await
+        .map_err(|error| AppError::Unavailable(format!("cannot connect to PostgreSQL: {error}")))?;
+    let manager = Manager::from_config(target.postgres_config()?, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    let reads = Pool::builder(manager)
+        .max_size(READ_POOL_CONNECTIONS)
+        .build()
+        .map_err(|error| AppError::Internal(format!("read pool: {error}")))?;
+    Ok(Pools { events, reads })
+}
+
+/// Applies the numbered migrations in `migrations/` that are not applied yet. Safe to run
+/// from several processes at once (sqlx serialises them with an advisory lock).
+pub async fn migrate(events: &sqlx::PgPool) -> Result<(), AppError> {
+    sqlx::migrate!("../migrations")
+        .run(events)
+        .await
+        .map_err(|error| AppError::Unavailable(format!("migration failed: {error}")))
+}

@@ -1,0 +1,124 @@
+//! An event store over postgres-es that keeps command cost flat in history length.
+//!
+//! cqrs-es 0.5's snapshot store re-applies events the sink already applied (DESIGN.md), so
+//! instead this store caches each aggregate as it stood after its last successful commit,
+//! keyed by sequence. A load applies only the events after the cached sequence, read from
+//! the database every time, so the cache can be stale but never wrong: another process's
+//! appends are picked up, and a failed commit evicts the entry.
+
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use cqrs_es::persist::{PersistedEventRepository, PersistenceError, SerializedEvent};
+use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope, EventStore};
+use lru::LruCache;
+use postgres_es::PostgresEventRepository;
+
+/// How many aggregates each store keeps in memory.
+pub const MAX_CACHED_AGGREGATES: usize = 100_000;
+
+pub struct CachedEventStore<A: Aggregate> {
+    inner: Arc<Inner<A>>,
+}
+
+struct Inner<A: Aggregate> {
+    repo: PostgresEventRepository,
+    cache: Mutex<LruCache<String, (A, usize)>>,
+}
+
+impl<A: Aggregate> Clone for CachedEventStore<A> {
+    fn clone(&self) -> Self {
+        Self { inner: self.inner.clone() }
+    }
+}
+
+/// An aggregate loaded for one command, with the sequence its next event must follow.
+pub struct CachedContext<A> {
+    aggregate_id: String,
+    aggregate: A,
+    sequence: usize,
+}
+
+impl<A: Aggregate> AggregateContext<A> for CachedContext<A> {
+    fn aggregate(&mut self) -> &mut A {
+        &mut self.aggregate
+    }
+}
+
+impl<A: Aggregate + Clone> CachedEventStore<A> {
+    pub fn new(pool: sqlx::PgPool) -> Self {
+        let capacity = NonZeroUsize::new(MAX_CACHED_AGGREGATES).expect("capacity is positive");
+        Self { inner: Arc::new(Inner { repo: PostgresEventRepository::new(pool), cache: Mutex::new(LruCache::new(capacity)) }) }
+    }
+
+    fn cached(&self, aggregate_id: &str) -> Option<(A, usize)> {
+        self.inner.cache.lock().unwrap_or_else(PoisonError::into_inner).get(aggregate_id).cloned()
+    }
+
+    fn remember(&self, aggregate_id: String, aggregate: A, sequence: usize) {
+        self.inner.cache.lock().unwrap_or_else(PoisonError::into_inner).put(aggregate_id, (aggregate, sequence));
+    }
+
+    fn forget(&self, aggregate_id: &str) {
+        self.inner.cache.lock().unwrap_or_else(PoisonError::into_inner).pop(aggregate_id);
+    }
+}
+
+fn deserialize<A: Aggregate>(events: Vec<SerializedEvent>) -> Result<Vec<EventEnvelope<A>>, PersistenceError> {
+    events.into_iter().map(EventEnvelope::try_from).collect()
+}
+
+impl<A: Aggregate + Clone> EventStore<A> for CachedEventStore<A> {
+    type AC = CachedContext<A>;
+
+    async fn load_events(&self, aggregate_id: &str) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
+        let events = self.inner.repo.get_events::<A>(aggregate_id).await?;
+        Ok(deserialize(events)?)
+    }
+
+    async fn load_aggregate(&self, aggregate_id: &str) -> Result<CachedContext<A>, AggregateError<A::Error>> {
+        let (mut aggregate, mut sequence) = self.cached(aggregate_id).unwrap_or_default();
+        let newer = self.inner.repo.get_last_events::<A>(aggregate_id, sequence).await?;
+        for envelope in deserialize::<A>(newer)? {
+            debug_assert_eq!(envelope.sequence, sequence + 1, "sequences are contiguous");
+            sequence = envelope.sequence;
+            aggregate.apply(envelope.payload);
+        }
+        Ok(CachedContext { aggregate_id: aggregate_id.to_string(), aggregate, sequence })
+    }
+
+    async fn commit(
+        &self,
+        events: Vec<A::Event>,
+        context: CachedContext<A>,
+        metadata: HashMap<String, String>,
+    ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
+        let CachedContext { aggregate_id, aggregate, sequence } = context;
+        let envelopes: Vec<EventEnvelope<A>> = events
+            .into_iter()
+            .enumerate()
+            .map(|(offset, payload)| EventEnvelope {
+                aggregate_id: aggregate_id.clone(),
+                sequence: sequence + offset + 1,
+                payload,
+                metadata: metadata.clone(),
+            })
+            .collect();
+        if envelopes.is_empty() {
+            return Ok(envelopes);
+        }
+        let serialized = envelopes.iter().map(SerializedEvent::try_from).collect::<Result<Vec<_>, _>>()?;
+        match self.inner.repo.persist::<A>(&serialized, None).await {
+            Ok(()) => {
+                // The sink applied the new events to `aggregate` while the command was handled.
+                self.remember(aggregate_id, aggregate, sequence + envelopes.len());
+                Ok(envelopes)
+            }
+            Err(error) => {
+                self.forget(&aggregate_id);
+                Err(error.into())
+            }
+        }
+    }
+}

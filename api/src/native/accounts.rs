@@ -1,0 +1,107 @@
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::Json;
+use domain::account::{AccountCommand, AccountEvent};
+use domain::AssetCode;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use tokio_postgres::Row;
+
+use super::dto::{AccountView, CreateAccountRequest};
+use super::error::NativeError;
+use super::idempotency::{created, operation};
+use super::json::NativeJson;
+use crate::app::AppState;
+use crate::error::AppError;
+
+const DEFAULT_PAGE_SIZE: i64 = 100;
+const MAX_PAGE_SIZE: i64 = 1_000;
+/// Joined with `assets` for the scale: amounts are shown at exactly the asset's decimals.
+const ACCOUNT_COLUMNS: &str = "b.account_id, b.asset, b.owner, b.purpose, b.amount, b.locked, b.available, a.scale";
+const ACCOUNTS_FROM: &str = "balances b JOIN assets a ON a.code = b.asset";
+
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    NativeJson(request): NativeJson<CreateAccountRequest>,
+) -> Result<Response, NativeError> {
+    let operation = operation(&headers, "accounts", &request, false)?;
+    let asset = AssetCode::parse(&request.asset)?;
+    let scale = state.ledger.bus.asset_scale(&asset).await?;
+    let command = AccountCommand::Open {
+        account_id: request.id.clone(),
+        asset,
+        scale,
+        owner: request.owner.clone(),
+        purpose: request.purpose.clone(),
+    };
+    let outcome = state.ledger.bus.account(&request.id, command, &operation).await?;
+    let event = outcome.event().ok_or_else(|| AppError::Internal("opening appended nothing".into()))?;
+    state.ledger.await_read_models(event).await;
+    let AccountEvent::AccountOpened { account_id, asset, scale, owner, purpose } = event.decode()? else {
+        return Err(AppError::Internal("operation id names another kind of event".into()).into());
+    };
+    let zero = Decimal::new(0, scale.decimals());
+    let view = AccountView { id: account_id, asset: asset.to_string(), owner, purpose, balance: zero, locked: zero, available: zero };
+    Ok(created(view, outcome.is_replay()))
+}
+
+pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<AccountView>, NativeError> {
+    let client = state.ledger.reads.get().await.map_err(AppError::from)?;
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM {ACCOUNTS_FROM} WHERE b.account_id = $1");
+    let row = client.query_opt(&sql, &[&id]).await.map_err(AppError::from)?;
+    let row = row.ok_or(AppError::NotFound("account"))?;
+    Ok(Json(account_view(&row)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    owner: Option<String>,
+    asset: Option<String>,
+    limit: Option<i64>,
+    /// The last account id of the previous page.
+    after: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccountPage {
+    accounts: Vec<AccountView>,
+    next: Option<String>,
+}
+
+pub async fn list(State(state): State<AppState>, Query(query): Query<ListQuery>) -> Result<Json<AccountPage>, NativeError> {
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&limit) {
+        return Err(AppError::invalid("invalid_limit", format!("limit must be 1 to {MAX_PAGE_SIZE}")).into());
+    }
+    let client = state.ledger.reads.get().await.map_err(AppError::from)?;
+    let sql = format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM {ACCOUNTS_FROM} \
+         WHERE ($1::text IS NULL OR b.owner = $1) AND ($2::text IS NULL OR b.asset = $2) \
+           AND ($3::text IS NULL OR b.account_id > $3) \
+         ORDER BY b.account_id LIMIT $4"
+    );
+    let rows = client.query(&sql, &[&query.owner, &query.asset, &query.after, &limit]).await.map_err(AppError::from)?;
+    let accounts: Vec<AccountView> = rows.iter().map(account_view).collect();
+    let next = (accounts.len() as i64 == limit).then(|| accounts.last().map(|account| account.id.clone())).flatten();
+    Ok(Json(AccountPage { accounts, next }))
+}
+
+fn account_view(row: &Row) -> AccountView {
+    let scale = u32::try_from(row.get::<_, i32>("scale")).unwrap_or(0);
+    let at_scale = |column: &str| {
+        let mut value: Decimal = row.get(column);
+        value.rescale(scale);
+        value
+    };
+    AccountView {
+        id: row.get("account_id"),
+        asset: row.get("asset"),
+        owner: row.get("owner"),
+        purpose: row.get("purpose"),
+        balance: at_scale("amount"),
+        locked: at_scale("locked"),
+        available: at_scale("available"),
+    }
+}

@@ -1,0 +1,87 @@
+//! Wire shapes of the native API. Amounts are decimal strings at the asset's scale.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccountRequest {
+    pub id: String,
+    pub asset: String,
+    pub owner: Option<String>,
+    pub purpose: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MovementRequest {
+    pub account: String,
+    pub amount: String,
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    pub from: String,
+    pub to: String,
+    pub amount: String,
+    pub memo: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccountView {
+    pub id: String,
+    pub asset: String,
+    pub owner: Option<String>,
+    pub purpose: Option<String>,
+    pub balance: Decimal,
+    pub locked: Decimal,
+    pub available: Decimal,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MovementView {
+    pub id: String,
+    pub account: String,
+    pub amount: String,
+    pub reference: Option<String>,
+    pub position: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TransferView {
+    pub id: String,
+    pub from: String,
+    pub to: String,
+    pub amount: String,
+    pub memo: Option<String>,
+    /// `completed`, `returned` (the destination refused it; the money is back), or
+    /// `pending` (durable, completing in the background).
+    pub status: &'static str,
+    pub position: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventView {
+    pub position: i64,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: serde_json::Value,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Strict decimal text to a decimal; the account then checks it against its asset's scale.
+pub fn parse_amount(text: &str) -> Result<Decimal, AppError> {
+    // Any scale will do for parsing: the account re-checks precision against its own.
+    let widest = domain::Scale::new(domain::limits::MAX_ASSET_SCALE).expect("the widest scale is valid");
+    match domain::Amount::parse_positive(text, widest) {
+        Ok(amount) => Ok(amount.value()),
+        Err(error) => Err(error.into()),
+    }
+}

@@ -1,0 +1,69 @@
+//! The native dialect's one error switch: every `AppError` to a status and a stable code.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use domain::DomainError;
+use serde_json::json;
+use tracing::error;
+
+use crate::error::AppError;
+
+pub struct NativeError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for NativeError {
+    fn from(error: E) -> Self {
+        Self(error.into())
+    }
+}
+
+fn domain_status(error: &DomainError) -> (StatusCode, &'static str) {
+    use DomainError::*;
+    match error {
+        AmountMalformed | AmountNotPositive | AmountTooPrecise { .. } | AmountOutOfRange => (StatusCode::BAD_REQUEST, "invalid_amount"),
+        AssetCodeInvalid | AssetScaleInvalid | AccountIdInvalid | AccountIdReserved(_) | TextTooLong { .. } | EmailInvalid
+        | UsernameInvalid | HoldExpiryInPast => (StatusCode::BAD_REQUEST, "invalid_request"),
+        BalanceLimitExceeded => (StatusCode::UNPROCESSABLE_ENTITY, "balance_limit_exceeded"),
+        AssetAlreadyDefinedWithOtherScale { .. } => (StatusCode::CONFLICT, "asset_exists"),
+        AccountAlreadyOpened => (StatusCode::CONFLICT, "account_exists"),
+        AccountNotOpened => (StatusCode::NOT_FOUND, "account_not_found"),
+        AccountStateInconsistent => (StatusCode::INTERNAL_SERVER_ERROR, "account_inconsistent"),
+        AssetMismatch { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "asset_mismatch"),
+        TransferToSelf => (StatusCode::UNPROCESSABLE_ENTITY, "same_account"),
+        InsufficientFunds { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "insufficient_funds"),
+        SystemAccountNotAllowed(_) => (StatusCode::UNPROCESSABLE_ENTITY, "system_account_not_allowed"),
+        HoldAlreadyExists(_) => (StatusCode::CONFLICT, "hold_exists"),
+        HoldNotFound(_) => (StatusCode::NOT_FOUND, "hold_not_found"),
+        HoldExpired(_) | HoldNotExpired(_) => (StatusCode::UNPROCESSABLE_ENTITY, "hold_state"),
+        TooManyHolds(_) => (StatusCode::UNPROCESSABLE_ENTITY, "too_many_holds"),
+        UserAlreadyRegistered | ClaimTaken { .. } => (StatusCode::CONFLICT, "user_exists"),
+        UserNotRegistered => (StatusCode::NOT_FOUND, "user_not_found"),
+    }
+}
+
+impl IntoResponse for NativeError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self.0 {
+            AppError::Domain(error) => domain_status(error),
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::InvalidRequest { code, .. } => (StatusCode::BAD_REQUEST, *code),
+            AppError::UnknownAsset(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_asset"),
+            AppError::IdempotencyKeyRequired => (StatusCode::BAD_REQUEST, "idempotency_key_required"),
+            AppError::IdempotencyKeyReused => (StatusCode::CONFLICT, "idempotency_key_reused"),
+            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            AppError::Contention => (StatusCode::SERVICE_UNAVAILABLE, "contention"),
+            AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        let message = match &self.0 {
+            // Details of storage and internal failures go to the log, not to clients.
+            AppError::Unavailable(detail) | AppError::Internal(detail) => {
+                error!(detail, code, "request failed");
+                if status == StatusCode::SERVICE_UNAVAILABLE { "storage temporarily unavailable; retry" } else { "internal error" }
+                    .to_string()
+            }
+            other => other.to_string(),
+        };
+        (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response()
+    }
+}

@@ -1,0 +1,59 @@
+use axum::extract::{Query, State};
+use axum::Json;
+use projections::event_log::{find_by_position, read_after, MAX_BATCH_EVENTS};
+use projections::Checkpoint;
+use serde::{Deserialize, Serialize};
+
+use super::dto::EventView;
+use super::error::NativeError;
+use crate::app::AppState;
+use crate::error::AppError;
+
+const DEFAULT_PAGE_SIZE: i64 = 100;
+
+#[derive(Debug, Deserialize)]
+pub struct EventsQuery {
+    /// The position of the last event already seen; 0 or absent for the beginning.
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventPage {
+    events: Vec<EventView>,
+    /// Pass as `after` for the next page.
+    next: i64,
+}
+
+/// The event log in commit-safe order; only final events, so paging never skips one.
+pub async fn list(State(state): State<AppState>, Query(query): Query<EventsQuery>) -> Result<Json<EventPage>, NativeError> {
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+    if !(1..=MAX_BATCH_EVENTS).contains(&limit) {
+        return Err(AppError::invalid("invalid_limit", format!("limit must be 1 to {MAX_BATCH_EVENTS}")).into());
+    }
+    let after = query.after.unwrap_or(0);
+    let client = state.ledger.reads.get().await.map_err(AppError::from)?;
+    let cursor = match after {
+        0 => Checkpoint::START,
+        position => find_by_position(&**client, position)
+            .await?
+            .map(|event| event.checkpoint())
+            .ok_or_else(|| AppError::invalid("unknown_position", format!("no event at position {position}")))?,
+    };
+    let events = read_after(&**client, cursor, None, limit).await?;
+    let next = events.last().map_or(after, |event| event.position);
+    let events = events
+        .into_iter()
+        .map(|event| EventView {
+            position: event.position,
+            aggregate_type: event.aggregate_type,
+            aggregate_id: event.aggregate_id,
+            sequence: event.sequence,
+            event_type: event.event_type,
+            event_version: event.event_version,
+            payload: event.payload,
+            recorded_at: event.recorded_at,
+        })
+        .collect();
+    Ok(Json(EventPage { events, next }))
+}

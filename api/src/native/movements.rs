@@ -1,0 +1,133 @@
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use domain::account::{AccountCommand, AccountEvent};
+use domain::system_account::SystemAccountKind;
+use projections::transfer_completion::outstanding_step;
+use projections::StoredEvent;
+use tracing::warn;
+
+use super::dto::{parse_amount, MovementRequest, MovementView, TransferRequest, TransferView};
+use super::error::NativeError;
+use super::idempotency::{created, operation};
+use super::json::NativeJson;
+use crate::app::AppState;
+use crate::commands::{CommandBus, Outcome};
+use crate::error::AppError;
+
+pub async fn deposit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    NativeJson(request): NativeJson<MovementRequest>,
+) -> Result<Response, NativeError> {
+    let operation = operation(&headers, "deposits", &request, true)?;
+    let command = AccountCommand::Deposit {
+        amount: parse_amount(&request.amount)?,
+        source: SystemAccountKind::World,
+        reference: request.reference.clone(),
+    };
+    let outcome = state.ledger.bus.account(&request.account, command, &operation).await?;
+    respond_movement(&state, outcome).await
+}
+
+pub async fn withdraw(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    NativeJson(request): NativeJson<MovementRequest>,
+) -> Result<Response, NativeError> {
+    let operation = operation(&headers, "withdrawals", &request, true)?;
+    let command = AccountCommand::Withdraw {
+        amount: parse_amount(&request.amount)?,
+        destination: SystemAccountKind::World,
+        reference: request.reference.clone(),
+    };
+    let outcome = state.ledger.bus.account(&request.account, command, &operation).await?;
+    respond_movement(&state, outcome).await
+}
+
+async fn respond_movement(state: &AppState, outcome: Outcome) -> Result<Response, NativeError> {
+    let event = outcome.event().ok_or_else(|| AppError::Internal("a movement appended nothing".into()))?;
+    state.ledger.await_read_models(event).await;
+    let (amount, reference) = match event.decode()? {
+        AccountEvent::FundsDeposited { amount, reference, .. } | AccountEvent::FundsWithdrawn { amount, reference, .. } => {
+            (amount, reference)
+        }
+        _ => return Err(AppError::Internal("operation id names another kind of event".into()).into()),
+    };
+    let view = MovementView {
+        id: operation_id(event),
+        account: event.aggregate_id.clone(),
+        amount: amount.to_string(),
+        reference,
+        position: event.position,
+    };
+    Ok(created(view, outcome.is_replay()))
+}
+
+pub async fn transfer(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    NativeJson(request): NativeJson<TransferRequest>,
+) -> Result<Response, NativeError> {
+    let operation = operation(&headers, "transfers", &request, true)?;
+    let amount = parse_amount(&request.amount)?;
+    let bus = &state.ledger.bus;
+    let destination = bus.destination(&request.to).await?;
+    let command = AccountCommand::SendTransfer { transfer_id: operation.id.clone(), to: destination, amount, memo: request.memo.clone() };
+    let outcome = bus.account(&request.from, command, &operation).await?;
+    let debit = outcome.event().ok_or_else(|| AppError::Internal("a transfer appended nothing".into()))?;
+    let (status, last_event) = complete_transfer(bus, debit).await;
+    state.ledger.await_read_models(last_event.as_ref().unwrap_or(debit)).await;
+    let AccountEvent::TransferSent { transfer_id, to, amount, memo, .. } = debit.decode()? else {
+        return Err(AppError::Internal("operation id names another kind of event".into()).into());
+    };
+    let view = TransferView {
+        id: transfer_id,
+        from: debit.aggregate_id.clone(),
+        to,
+        amount: amount.to_string(),
+        memo,
+        status,
+        position: debit.position,
+    };
+    Ok(created(view, outcome.is_replay()))
+}
+
+/// Completes a transfer inline, for latency: the same idempotent steps the transfer
+/// completion process manager takes from the log. A failure here leaves the transfer
+/// `pending`, durable, for the process manager to finish.
+async fn complete_transfer(bus: &CommandBus, debit: &StoredEvent) -> (&'static str, Option<StoredEvent>) {
+    let step = match debit.decode::<AccountEvent>().map(|event| outstanding_step(&debit.aggregate_id, &event)) {
+        Ok(Some((_, step))) => step,
+        Ok(None) => return ("completed", None),
+        Err(error) => {
+            warn!(%error, "cannot decode a transfer debit");
+            return ("pending", None);
+        }
+    };
+    let credit = match bus.receive_transfer(&step).await {
+        Ok(outcome) => outcome.event().cloned(),
+        Err(error) => {
+            warn!(transfer_id = step.transfer_id, %error, "inline credit failed; the process manager completes it");
+            return ("pending", None);
+        }
+    };
+    let Some(credit) = credit else { return ("pending", None) };
+    // A received credit leaves nothing outstanding; a refused one leaves its return.
+    let give_back = match credit.decode::<AccountEvent>() {
+        Ok(event) => outstanding_step(&credit.aggregate_id, &event),
+        Err(_) => return ("pending", Some(credit)),
+    };
+    let Some((_, give_back)) = give_back else { return ("completed", Some(credit)) };
+    match bus.return_transfer(&give_back).await {
+        Ok(outcome) => ("returned", outcome.event().cloned().or(Some(credit))),
+        Err(error) => {
+            warn!(transfer_id = step.transfer_id, %error, "inline return failed; the process manager completes it");
+            ("pending", Some(credit))
+        }
+    }
+}
+
+fn operation_id(event: &StoredEvent) -> String {
+    event.operation_id().unwrap_or_default().to_string()
+}

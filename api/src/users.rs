@@ -1,0 +1,88 @@
+//! Registering users: the shared identity every dialect logs in with.
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+use argon2::Argon2;
+use domain::claim::{claim_id, ClaimCommand};
+use domain::user::{validate_email, validate_username, Role, UserCommand};
+use serde::Serialize;
+
+use crate::commands::{CommandBus, Operation};
+use crate::error::AppError;
+
+/// Longest password accepted: argon2 cost grows with input, so bound it.
+pub const MAX_PASSWORD_LEN: usize = 1_024;
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+/// Names user ids: a user's id is derived from the e-mail it registered with, so a
+/// registration retried after a crash finds its own claims instead of orphaning them.
+const USER_ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6c65_6467_6572_2d75_7365_7273_2d76_3100);
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub username: String,
+    pub password: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub admin: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub username: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub role: Option<&'static str>,
+}
+
+pub async fn register(bus: &CommandBus, user: NewUser) -> Result<UserView, AppError> {
+    validate_email(&user.email)?;
+    validate_username(&user.username)?;
+    if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&user.password.len()) {
+        return Err(AppError::invalid(
+            "invalid_password",
+            format!("password must be {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} bytes"),
+        ));
+    }
+    let user_id = uuid::Uuid::new_v5(&USER_ID_NAMESPACE, user.email.to_lowercase().as_bytes()).to_string();
+    if bus.user_exists(&user_id).await? {
+        return Err(AppError::Domain(domain::DomainError::UserAlreadyRegistered));
+    }
+    for (kind, value) in [("email", &user.email), ("username", &user.username)] {
+        let command = ClaimCommand::Take { kind: kind.to_string(), owner: user_id.clone() };
+        bus.claim(&claim_id(kind, value), command).await?;
+    }
+    let password = user.password.clone();
+    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|error| AppError::Internal(error.to_string()))??;
+    let role = user.admin.then_some(Role::Admin);
+    let command = UserCommand::Register {
+        user_id: user_id.clone(),
+        email: user.email.clone(),
+        username: user.username.clone(),
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        password_hash,
+        role,
+    };
+    bus.user(&user_id, command, &Operation::derived(format!("register:{user_id}"))).await?;
+    Ok(UserView {
+        id: user_id,
+        email: user.email,
+        username: user.username,
+        first_name: user.first_name,
+        last_name: user.last_name,
+        role: role.map(|Role::Admin| "admin"),
+    })
+}
+
+fn hash_password(password: &str) -> Result<String, AppError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|error| AppError::Internal(format!("password hashing: {error}")))
+}

@@ -1,0 +1,283 @@
+//! The catch-up engine. Each handler (read model or process manager) runs as one task that
+//! reads the log in commit-safe order and applies each batch and its checkpoint in one
+//! transaction. One instance per cluster runs each handler, elected with a session advisory
+//! lock on a dedicated connection; the others stand by and publish the leader's progress.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{Object, Pool};
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+use tokio_postgres::Transaction;
+use tracing::{debug, error, info, warn};
+
+use crate::checkpoint::Checkpoint;
+use crate::error::ProjectionError;
+use crate::event_log::{read_after, StoredEvent, MAX_BATCH_EVENTS};
+
+/// How long an idle handler waits for a wake-up before looking at the log anyway (events
+/// appended by other processes, such as the CLI or another server, wake nobody here).
+const IDLE_POLL_MS: u64 = 50;
+/// How often a standby instance re-reads the leader's checkpoint and retries the lock.
+const STANDBY_POLL_MS: u64 = 200;
+/// Backoff after a failed batch, doubling up to the maximum.
+const RETRY_BACKOFF_MIN_MS: u64 = 50;
+const RETRY_BACKOFF_MAX_MS: u64 = 5_000;
+
+/// A consumer of the event log.
+pub trait EventHandler: Send + Sync + 'static {
+    /// Stable name: the checkpoint row and the advisory lock are keyed by it.
+    fn name(&self) -> &'static str;
+
+    /// Applies one event inside the batch transaction `tx`. Read models write only through
+    /// `tx`; process managers may act elsewhere, idempotently, since a batch can be retried.
+    fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> impl Future<Output = Result<(), ProjectionError>> + Send;
+}
+
+/// Progress of every running handler, for read-your-writes waits and health checks.
+#[derive(Clone)]
+pub struct ProjectionStatus {
+    progress: Arc<HashMap<&'static str, HandlerProgress>>,
+}
+
+#[derive(Clone)]
+struct HandlerProgress {
+    checkpoint: watch::Receiver<Checkpoint>,
+    /// Set once the handler leads or stands by: it has reached the database.
+    ready: Arc<AtomicBool>,
+}
+
+impl ProjectionStatus {
+    /// Waits until every named handler has applied `target`. `false` on timeout.
+    pub async fn wait_for(&self, names: &[&str], target: Checkpoint, timeout: Duration) -> bool {
+        let all_reached = async {
+            for name in names {
+                let Some(progress) = self.progress.get(name) else { continue };
+                let mut receiver = progress.checkpoint.clone();
+                if receiver.wait_for(|reached| *reached >= target).await.is_err() {
+                    return false;
+                }
+            }
+            true
+        };
+        tokio::time::timeout(timeout, all_reached).await.unwrap_or(false)
+    }
+
+    pub fn checkpoint(&self, name: &str) -> Option<Checkpoint> {
+        self.progress.get(name).map(|progress| *progress.checkpoint.borrow())
+    }
+
+    pub fn is_ready(&self, name: &str) -> bool {
+        self.progress.get(name).is_some_and(|progress| progress.ready.load(Ordering::Relaxed))
+    }
+
+    pub fn names(&self) -> Vec<&'static str> {
+        self.progress.keys().copied().collect()
+    }
+}
+
+/// Starts handlers and wakes them when this process appends events.
+pub struct ProjectionEngine {
+    pool: Pool,
+    wakers: Wakers,
+    progress: HashMap<&'static str, HandlerProgress>,
+    tasks: Vec<JoinHandle<()>>,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// Wakes every handler of this process; cheap, call it after each append.
+#[derive(Clone, Default)]
+pub struct Wakers(Arc<std::sync::Mutex<Vec<Arc<Notify>>>>);
+
+impl Wakers {
+    pub fn wake_all(&self) {
+        let notifies = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        notifies.iter().for_each(|notify| notify.notify_one());
+    }
+
+    fn add(&self, notify: Arc<Notify>) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(notify);
+    }
+}
+
+impl ProjectionEngine {
+    pub fn new(pool: Pool, shutdown: watch::Receiver<bool>) -> Self {
+        Self { pool, wakers: Wakers::default(), progress: HashMap::new(), tasks: Vec::new(), shutdown }
+    }
+
+    pub fn spawn<H: EventHandler>(&mut self, handler: H) {
+        let wake = Arc::new(Notify::new());
+        let (progress_tx, progress_rx) = watch::channel(Checkpoint::START);
+        let ready = Arc::new(AtomicBool::new(false));
+        self.progress.insert(handler.name(), HandlerProgress { checkpoint: progress_rx, ready: ready.clone() });
+        self.wakers.add(wake.clone());
+        let runner = Runner {
+            pool: self.pool.clone(),
+            wake,
+            progress: progress_tx,
+            ready,
+            shutdown: self.shutdown.clone(),
+            all_wakers: self.wakers.clone(),
+        };
+        self.tasks.push(tokio::spawn(runner.run(handler)));
+    }
+
+    /// The wakers of every handler spawned on this engine, before or after this call.
+    pub fn wakers(&self) -> Wakers {
+        self.wakers.clone()
+    }
+
+    /// Finishes start-up: hands out the status view and the tasks.
+    pub fn start(self) -> (ProjectionStatus, Vec<JoinHandle<()>>) {
+        self.wakers.wake_all();
+        (ProjectionStatus { progress: Arc::new(self.progress) }, self.tasks)
+    }
+}
+
+struct Runner {
+    pool: Pool,
+    wake: Arc<Notify>,
+    progress: watch::Sender<Checkpoint>,
+    ready: Arc<AtomicBool>,
+    shutdown: watch::Receiver<bool>,
+    all_wakers: Wakers,
+}
+
+impl Runner {
+    async fn run<H: EventHandler>(mut self, handler: H) {
+        let mut backoff_ms = RETRY_BACKOFF_MIN_MS;
+        while !*self.shutdown.borrow() {
+            match self.lead_or_stand_by(&handler).await {
+                Ok(()) => backoff_ms = RETRY_BACKOFF_MIN_MS,
+                Err(error) => {
+                    error!(projector = handler.name(), %error, "projector failed; retrying");
+                    self.pause(Duration::from_millis(backoff_ms)).await;
+                    backoff_ms = (backoff_ms * 2).min(RETRY_BACKOFF_MAX_MS);
+                }
+            }
+        }
+        debug!(projector = handler.name(), "projector stopped");
+    }
+
+    /// One term: tries to become the leader and processes until shutdown or an error.
+    async fn lead_or_stand_by<H: EventHandler>(&mut self, handler: &H) -> Result<(), ProjectionError> {
+        // A session lock must live on a connection of its own: one that returns to a pool
+        // would keep the lock after this task let go of it.
+        let mut client = Object::take(self.pool.get().await?);
+        ensure_checkpoint_row(&*client, handler.name()).await?;
+        if !try_lock_projector(&*client, handler.name()).await? {
+            let checkpoint = load_checkpoint(&*client, handler.name()).await?;
+            self.progress.send_replace(checkpoint);
+            self.ready.store(true, Ordering::Relaxed);
+            self.pause(Duration::from_millis(STANDBY_POLL_MS)).await;
+            return Ok(());
+        }
+        info!(projector = handler.name(), "projector leading");
+        let mut checkpoint = load_checkpoint(&*client, handler.name()).await?;
+        self.progress.send_replace(checkpoint);
+        self.ready.store(true, Ordering::Relaxed);
+        while !*self.shutdown.borrow() {
+            match apply_next_batch(&mut client, handler, checkpoint, None).await? {
+                Some((reached, _)) => {
+                    checkpoint = reached;
+                    self.progress.send_replace(checkpoint);
+                    self.all_wakers.wake_all();
+                }
+                None => self.idle().await,
+            }
+        }
+        Ok(())
+    }
+
+    async fn idle(&mut self) {
+        tokio::select! {
+            _ = self.wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(IDLE_POLL_MS)) => {}
+            _ = self.shutdown.changed() => {}
+        }
+    }
+
+    async fn pause(&mut self, duration: Duration) {
+        tokio::select! {
+            _ = tokio::time::sleep(duration) => {}
+            _ = self.shutdown.changed() => {}
+        }
+    }
+}
+
+/// Applies the next batch after `checkpoint` (up to `until`) and its checkpoint in one
+/// transaction. Returns the new checkpoint and the batch size, or `None` at the end.
+pub(crate) async fn apply_next_batch<H: EventHandler>(
+    client: &mut tokio_postgres::Client,
+    handler: &H,
+    checkpoint: Checkpoint,
+    until: Option<Checkpoint>,
+) -> Result<Option<(Checkpoint, usize)>, ProjectionError> {
+    let batch = read_after(&*client, checkpoint, until, MAX_BATCH_EVENTS).await?;
+    let Some(last) = batch.last().map(StoredEvent::checkpoint) else {
+        return Ok(None);
+    };
+    let tx = client.transaction().await?;
+    for event in &batch {
+        handler.handle(&tx, event).await?;
+    }
+    save_checkpoint(&tx, handler.name(), checkpoint, last).await?;
+    tx.commit().await?;
+    Ok(Some((last, batch.len())))
+}
+
+/// The advisory-lock key of a projector: a stable hash of its name in the `ledger` space.
+fn lock_key(name: &str) -> i64 {
+    // FNV-1a: stable across builds and platforms, unlike std's hasher.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
+    hash as i64
+}
+
+pub(crate) async fn try_lock_projector(client: &impl tokio_postgres::GenericClient, name: &str) -> Result<bool, ProjectionError> {
+    let row = client.query_one("SELECT pg_try_advisory_lock($1)", &[&lock_key(name)]).await?;
+    Ok(row.get(0))
+}
+
+pub(crate) async fn unlock_projector(client: &impl tokio_postgres::GenericClient, name: &str) -> Result<(), ProjectionError> {
+    client.execute("SELECT pg_advisory_unlock($1)", &[&lock_key(name)]).await?;
+    Ok(())
+}
+
+pub(crate) async fn ensure_checkpoint_row(client: &impl tokio_postgres::GenericClient, name: &str) -> Result<(), ProjectionError> {
+    client
+        .execute("INSERT INTO projector_checkpoints (projector) VALUES ($1) ON CONFLICT DO NOTHING", &[&name])
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn load_checkpoint(client: &impl tokio_postgres::GenericClient, name: &str) -> Result<Checkpoint, ProjectionError> {
+    let row = client
+        .query_one("SELECT last_tx_id, last_position FROM projector_checkpoints WHERE projector = $1", &[&name])
+        .await?;
+    Ok(Checkpoint { tx_id: row.get(0), position: row.get(1) })
+}
+
+/// Moves the checkpoint from `from` to `to`; refuses if someone else moved it meanwhile.
+pub(crate) async fn save_checkpoint(
+    tx: &Transaction<'_>,
+    name: &str,
+    from: Checkpoint,
+    to: Checkpoint,
+) -> Result<(), ProjectionError> {
+    let moved = tx
+        .execute(
+            "UPDATE projector_checkpoints SET last_tx_id = $2, last_position = $3, updated_at = now() \
+             WHERE projector = $1 AND last_tx_id = $4 AND last_position = $5",
+            &[&name, &to.tx_id, &to.position, &from.tx_id, &from.position],
+        )
+        .await?;
+    if moved != 1 {
+        warn!(projector = name, "checkpoint moved by another process");
+        return Err(ProjectionError::ProjectorBusy(name.to_string()));
+    }
+    Ok(())
+}

@@ -1,0 +1,18 @@
+use thiserror::Error;
+
+/// Everything that can stop a projector. One enum for the projections layer.
+#[derive(Debug, Error)]
+pub enum ProjectionError {
+    #[error("database: {0}")]
+    Database(#[from] tokio_postgres::Error),
+    #[error("connection pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("event {position} ({event_type} v{version}) cannot be decoded: {reason}")]
+    Undecodable { position: i64, event_type: String, version: String, reason: String },
+    #[error("event {position} belongs to account {account_id}, which was never opened")]
+    UnknownAccount { position: i64, account_id: String },
+    #[error("command for event {position} failed: {reason}")]
+    CommandFailed { position: i64, reason: String },
+    #[error("another process holds projector {0}; stop the server first")]
+    ProjectorBusy(String),
+}

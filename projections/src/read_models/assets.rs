@@ -1,0 +1,34 @@
+use domain::asset::AssetEvent;
+use tokio_postgres::Transaction;
+
+use crate::engine::EventHandler;
+use crate::error::ProjectionError;
+use crate::event_log::StoredEvent;
+
+/// `assets`: every asset and its fixed scale.
+pub struct AssetsProjector;
+
+impl AssetsProjector {
+    pub const NAME: &'static str = "assets";
+}
+
+impl EventHandler for AssetsProjector {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    async fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
+        if event.aggregate_type != "asset" {
+            return Ok(());
+        }
+        let AssetEvent::AssetDefined { code, scale } = event.decode()?;
+        let scale = i32::try_from(scale.decimals()).expect("scales are at most 18");
+        tx.execute(
+            "INSERT INTO assets (code, scale, last_tx_id, last_position, defined_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            &[&code.as_str(), &scale, &event.tx_id, &event.position, &event.recorded_at],
+        )
+        .await?;
+        Ok(())
+    }
+}

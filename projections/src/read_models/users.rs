@@ -1,0 +1,35 @@
+use domain::user::{Role, UserEvent};
+use tokio_postgres::Transaction;
+
+use crate::engine::EventHandler;
+use crate::error::ProjectionError;
+use crate::event_log::StoredEvent;
+
+/// `users`: every user as the dialects' logins look them up.
+pub struct UsersProjector;
+
+impl UsersProjector {
+    pub const NAME: &'static str = "users";
+}
+
+impl EventHandler for UsersProjector {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    async fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
+        if event.aggregate_type != "user" {
+            return Ok(());
+        }
+        let UserEvent::UserRegistered { user_id, email, username, first_name, last_name, password_hash, role } = event.decode()?;
+        let role = role.map(|Role::Admin| "admin");
+        tx.execute(
+            "INSERT INTO users (user_id, email, username, first_name, last_name, role, password_hash, \
+                                last_tx_id, last_position, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+            &[&user_id, &email, &username, &first_name, &last_name, &role, &password_hash, &event.tx_id, &event.position, &event.recorded_at],
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,91 @@
+//! The process manager that completes transfers. A transfer's debit is acknowledged to the
+//! client once durable; its credit (or, if the destination refuses, its return) is driven
+//! from here, from the durable log, so it happens exactly once even if the process that
+//! took the debit died right after. The API performs the same steps inline for latency;
+//! both go through operation ids that the event store accepts only once.
+
+use std::future::Future;
+
+use domain::account::AccountEvent;
+use rust_decimal::Decimal;
+use tokio_postgres::Transaction;
+
+use crate::engine::EventHandler;
+use crate::error::ProjectionError;
+use crate::event_log::StoredEvent;
+
+/// The commands this process manager issues. Implementations must be idempotent per
+/// `transfer_id`: a batch may be retried after a crash.
+pub trait TransferCommands: Send + Sync + 'static {
+    fn receive(&self, step: TransferStep) -> impl Future<Output = Result<(), String>> + Send;
+    fn give_back(&self, step: TransferStep) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// One outstanding half of a transfer: credit `account_id` with `amount`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransferStep {
+    pub transfer_id: String,
+    /// The account to credit.
+    pub account_id: String,
+    /// The other side: the sender for a receive, the refusing account for a give-back.
+    pub counterparty: String,
+    pub amount: Decimal,
+    pub memo: Option<String>,
+}
+
+/// What, if anything, an account event leaves outstanding for the other side.
+pub fn outstanding_step(account_id: &str, event: &AccountEvent) -> Option<(bool, TransferStep)> {
+    match event {
+        AccountEvent::TransferSent { transfer_id, to, to_is_system: false, amount, memo }
+        | AccountEvent::HoldCaptured { transfer_id, to, to_is_system: false, amount, memo, .. } => Some((
+            true,
+            TransferStep {
+                transfer_id: transfer_id.clone(),
+                account_id: to.clone(),
+                counterparty: account_id.to_string(),
+                amount: amount.value(),
+                memo: memo.clone(),
+            },
+        )),
+        AccountEvent::TransferRefused { transfer_id, from, amount, .. } => Some((
+            false,
+            TransferStep {
+                transfer_id: transfer_id.clone(),
+                account_id: from.clone(),
+                counterparty: account_id.to_string(),
+                amount: amount.value(),
+                memo: None,
+            },
+        )),
+        _ => None,
+    }
+}
+
+pub struct TransferCompletion<C> {
+    commands: C,
+}
+
+impl<C: TransferCommands> TransferCompletion<C> {
+    pub const NAME: &'static str = "transfer_completion";
+
+    pub fn new(commands: C) -> Self {
+        Self { commands }
+    }
+}
+
+impl<C: TransferCommands> EventHandler for TransferCompletion<C> {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    async fn handle(&self, _tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
+        if event.aggregate_type != "account" {
+            return Ok(());
+        }
+        let Some((is_credit, step)) = outstanding_step(&event.aggregate_id, &event.decode()?) else {
+            return Ok(());
+        };
+        let outcome = if is_credit { self.commands.receive(step).await } else { self.commands.give_back(step).await };
+        outcome.map_err(|reason| ProjectionError::CommandFailed { position: event.position, reason })
+    }
+}
