@@ -1,0 +1,159 @@
+//! Test harness: one throwaway PostgreSQL cluster per test binary, a fresh database per
+//! test, and the real router served over real HTTP on port 0.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use api::admin_key::AdminKey;
+use api::app::{router, Service, ServiceConfig};
+use api::database::DatabaseTarget;
+use api::embedded_pg::{Durability, EmbeddedPostgres};
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+pub const ADMIN_KEY: &str = "test-admin-key";
+
+struct Cluster {
+    postgres: EmbeddedPostgres,
+    /// Holding its stdin keeps the server alive; it stops when this process exits.
+    _server: std::process::Child,
+}
+
+static CLUSTER: OnceCell<Cluster> = OnceCell::const_new();
+static NEXT_DATABASE: AtomicU32 = AtomicU32::new(0);
+
+async fn cluster() -> &'static Cluster {
+    CLUSTER
+        .get_or_init(|| async {
+            remove_clusters_of_finished_runs();
+            let root = PathBuf::from(format!("/tmp/ledger-tests-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&root);
+            let postgres = EmbeddedPostgres::prepare(&root, Durability::Throwaway).await.expect("prepare test cluster");
+            let server = postgres.start_attached().await.expect("start test cluster");
+            Cluster { postgres, _server: server }
+        })
+        .await
+}
+
+/// Earlier test processes leave their cluster's files behind (their server stopped with
+/// them); remove those whose process is gone.
+fn remove_clusters_of_finished_runs() {
+    let Ok(entries) = std::fs::read_dir("/tmp") else { return };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|name| name.strip_prefix("ledger-tests-")) else { continue };
+        if !std::path::Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// A database of its own, migrated by the service on start.
+pub async fn fresh_database() -> DatabaseTarget {
+    let cluster = cluster().await;
+    let name = format!("test_{}_{}", std::process::id(), NEXT_DATABASE.fetch_add(1, Ordering::Relaxed));
+    cluster.postgres.create_database_named(&name).await.expect("create test database");
+    cluster.postgres.target_for(&name)
+}
+
+pub struct TestApp {
+    pub base_url: String,
+    pub database: DatabaseTarget,
+    pub http: reqwest::Client,
+    service: Option<Service>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub replayed: bool,
+    pub body: Value,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_on(fresh_database().await).await
+    }
+
+    /// Serves a database that may already hold events (a restart).
+    pub async fn spawn_on(database: DatabaseTarget) -> Self {
+        let service = Service::start(ServiceConfig {
+            database: database.clone(),
+            admin_key: AdminKey::from_secret(ADMIN_KEY),
+            read_your_writes_timeout: Duration::from_secs(10),
+        })
+        .await
+        .expect("service starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base_url = format!("http://{}", listener.local_addr().expect("address"));
+        let app = router(service.state.clone());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve");
+        });
+        let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("client");
+        Self { base_url, database, http, service: Some(service), server }
+    }
+
+    pub async fn stop(mut self) {
+        self.server.abort();
+        if let Some(service) = self.service.take() {
+            service.stop().await;
+        }
+    }
+
+    pub fn service(&self) -> &Service {
+        self.service.as_ref().expect("running")
+    }
+
+    pub async fn post(&self, path: &str, body: Value, idempotency_key: Option<&str>) -> Reply {
+        let mut request = self.http.post(format!("{}{path}", self.base_url)).bearer_auth(ADMIN_KEY).json(&body);
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        reply(request.send().await.expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        let request = self.http.get(format!("{}{path}", self.base_url)).bearer_auth(ADMIN_KEY);
+        reply(request.send().await.expect("request")).await
+    }
+
+    pub async fn open_account(&self, id: &str, asset: &str) {
+        let reply = self.post("/v1/accounts", serde_json::json!({ "id": id, "asset": asset }), None).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "open {id}: {}", reply.body);
+    }
+
+    pub async fn deposit(&self, account: &str, amount: &str) {
+        let key = uuid::Uuid::new_v4().to_string();
+        let reply = self.post("/v1/deposits", serde_json::json!({ "account": account, "amount": amount }), Some(&key)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "deposit to {account}: {}", reply.body);
+    }
+
+    pub async fn balance(&self, account: &str) -> String {
+        let reply = self.get(&format!("/v1/accounts/{account}")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.body["balance"].as_str().expect("balance").to_string()
+    }
+
+    pub async fn sql(&self) -> tokio_postgres::Client {
+        connect(&self.database).await
+    }
+}
+
+pub async fn connect(database: &DatabaseTarget) -> tokio_postgres::Client {
+    let config = database.postgres_config().expect("config");
+    let (client, connection) = config.connect(tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    client
+}
+
+async fn reply(response: reqwest::Response) -> Reply {
+    let status = response.status();
+    let replayed = response.headers().get("idempotency-replayed").is_some_and(|value| value == "true");
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Reply { status, replayed, body }
+}
