@@ -157,3 +157,52 @@ async fn reply(response: reqwest::Response) -> Reply {
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
     Reply { status, replayed, body }
 }
+
+/// Per asset: the sum of every balance (system accounts included) and the transit balance.
+/// Conservation means the sum is exactly zero; at a quiescent point transit is zero too.
+pub async fn asset_totals(client: &tokio_postgres::Client) -> Vec<(String, rust_decimal::Decimal, rust_decimal::Decimal)> {
+    let rows = client
+        .query(
+            "SELECT asset, sum(amount), coalesce(sum(amount) FILTER (WHERE account_id LIKE 'transit:%'), 0) \
+             FROM balances GROUP BY asset ORDER BY asset",
+            &[],
+        )
+        .await
+        .expect("totals");
+    rows.iter().map(|row| (row.get(0), row.get(1), row.get(2))).collect()
+}
+
+/// Fails unless no user account is below zero.
+pub async fn assert_no_negative_user_balance(client: &tokio_postgres::Client) {
+    let negative: i64 = client
+        .query_one("SELECT count(*) FROM balances WHERE NOT is_system AND (amount < 0 OR available < 0)", &[])
+        .await
+        .expect("negative balances")
+        .get(0);
+    assert_eq!(negative, 0, "a user account went below zero");
+}
+
+/// Fails unless every read table equals a fresh rebuild from the events.
+pub async fn assert_read_models_equal_replay(database: &DatabaseTarget) {
+    let pools = api::database::connect(database).await.expect("pools");
+    let comparisons = projections::rebuild::verify(&pools.reads, &|_, _| {}).await.expect("replay");
+    for comparison in comparisons {
+        assert!(comparison.identical, "{} differs from its rebuild: {comparison:?}", comparison.table);
+    }
+}
+
+/// Polls `check` until it holds, for at most `seconds`.
+pub async fn eventually<F, Fut>(seconds: u64, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    while std::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
