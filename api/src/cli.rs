@@ -99,7 +99,8 @@ pub async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<std::process::ExitCode, AppError> {
-    let storage = Storage::open(&cli.storage).await?;
+    let role = if matches!(cli.command, Command::Serve { .. }) { Role::Server } else { Role::Tool };
+    let storage = Storage::open(&cli.storage, role).await?;
     let result = match cli.command {
         Command::Serve { listen, admin_key, read_your_writes_timeout_ms } => {
             serve(&storage, listen, admin_key, Duration::from_millis(read_your_writes_timeout_ms)).await
@@ -115,33 +116,68 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, AppError> {
 }
 
 /// The database every subcommand uses: `DATABASE_URL`, else the private cluster, started if
-/// needed and stopped again by whoever started it.
+/// needed. `serve` owns the cluster: it holds `serve.lock` in the data dir and stops the
+/// cluster on shutdown, even one a killed server left running. Other subcommands stop it only
+/// if they started it and no server has taken it meanwhile.
 struct Storage {
     target: DatabaseTarget,
     data_dir: PathBuf,
-    cluster: Option<(EmbeddedPostgres, bool)>,
+    cluster: Option<OwnedCluster>,
 }
 
+struct OwnedCluster {
+    postgres: EmbeddedPostgres,
+    started_here: bool,
+    /// Held for the server's whole life; its presence tells tools a server uses the cluster.
+    serve_lock: Option<std::fs::File>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Server,
+    Tool,
+}
+
+const SERVE_LOCK_FILE: &str = "serve.lock";
+
 impl Storage {
-    async fn open(args: &StorageArgs) -> Result<Self, AppError> {
+    async fn open(args: &StorageArgs, role: Role) -> Result<Self, AppError> {
         if let Some(url) = &args.database_url {
             return Ok(Self { target: DatabaseTarget::Url(url.clone()), data_dir: args.data_dir.clone(), cluster: None });
         }
-        let cluster = EmbeddedPostgres::prepare(&args.data_dir, Durability::Durable)
-            .await
-            .map_err(|error| AppError::Unavailable(error.to_string()))?;
-        let started_here = cluster.start_daemon().await.map_err(|error| AppError::Unavailable(error.to_string()))?;
-        Ok(Self { target: cluster.target(), data_dir: args.data_dir.clone(), cluster: Some((cluster, started_here)) })
+        let unavailable = |error: crate::embedded_pg::EmbeddedError| AppError::Unavailable(error.to_string());
+        let postgres = EmbeddedPostgres::prepare(&args.data_dir, Durability::Durable).await.map_err(unavailable)?;
+        let serve_lock = match role {
+            Role::Server => Some(take_serve_lock(&args.data_dir)?),
+            Role::Tool => None,
+        };
+        let started_here = postgres.start_daemon().await.map_err(unavailable)?;
+        let target = postgres.target();
+        Ok(Self { target, data_dir: args.data_dir.clone(), cluster: Some(OwnedCluster { postgres, started_here, serve_lock }) })
     }
 
     async fn close(self) {
-        if let Some((cluster, true)) = self.cluster {
+        let Some(cluster) = self.cluster else { return };
+        let owner = cluster.serve_lock.is_some() || (cluster.started_here && !server_running(&self.data_dir));
+        if owner {
             info!("stopping the private PostgreSQL cluster");
-            if let Err(error) = cluster.stop().await {
+            if let Err(error) = cluster.postgres.stop().await {
                 error!(%error, "could not stop the private PostgreSQL cluster");
             }
         }
     }
+}
+
+fn take_serve_lock(data_dir: &std::path::Path) -> Result<std::fs::File, AppError> {
+    let file = std::fs::File::create(data_dir.join(SERVE_LOCK_FILE)).map_err(|error| AppError::Internal(error.to_string()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(_) => Err(AppError::Unavailable(format!("another `ledger serve` is using {}", data_dir.display()))),
+    }
+}
+
+fn server_running(data_dir: &std::path::Path) -> bool {
+    std::fs::File::open(data_dir.join(SERVE_LOCK_FILE)).is_ok_and(|file| file.try_lock_shared().is_err())
 }
 
 async fn serve(storage: &Storage, listen: SocketAddr, admin_key: Option<String>, ryw_timeout: Duration) -> Result<std::process::ExitCode, AppError> {

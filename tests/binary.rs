@@ -1,0 +1,271 @@
+//! The real `ledger` binary: crash recovery, the CLI next to a running server, and the
+//! private PostgreSQL cluster's lifecycle.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{assert_no_negative_user_balance, assert_read_models_equal_replay, eventually, fresh_database, ADMIN_KEY};
+use rand::{Rng, SeedableRng};
+use reqwest::StatusCode;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+
+const LEDGER: &str = env!("CARGO_BIN_EXE_ledger");
+
+struct Server {
+    child: Child,
+    base_url: String,
+}
+
+impl Server {
+    fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(LEDGER);
+        command.args(args).args(["serve", "--listen", "127.0.0.1:0"]).env("LEDGER_ADMIN_KEY", ADMIN_KEY).env("RUST_LOG", "warn");
+        command.env_remove("DATABASE_URL");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn ledger");
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    let _ = sender.send(url.to_string());
+                }
+            }
+        });
+        let base_url = receiver.recv_timeout(Duration::from_secs(120)).expect("the server announces its address");
+        Self { child, base_url }
+    }
+
+    fn kill_hard(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
+        assert!(status.success());
+        self.child.wait().expect("exit status")
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+}
+
+async fn post(http: &reqwest::Client, base: &str, path: &str, body: Value, key: &str) -> Result<(StatusCode, Value), reqwest::Error> {
+    let response =
+        http.post(format!("{base}{path}")).bearer_auth(ADMIN_KEY).header("Idempotency-Key", key).json(&body).send().await?;
+    let status = response.status();
+    Ok((status, response.json().await?))
+}
+
+async fn get(http: &reqwest::Client, base: &str, path: &str) -> (StatusCode, Value) {
+    let response = http.get(format!("{base}{path}")).bearer_auth(ADMIN_KEY).send().await.expect("get");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let mut command = Command::new(LEDGER);
+    command.args(args).env("RUST_LOG", "warn").env_remove("DATABASE_URL");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("run ledger");
+    let mut text = String::from_utf8_lossy(&output.stdout).to_string();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+const CRASH_ACCOUNTS: [&str; 4] = ["c0", "c1", "c2", "c3"];
+const CRASH_CLIENTS: usize = 8;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_server_killed_during_load_loses_no_acknowledged_transfer_and_completes_each_once() {
+    let database = fresh_database().await;
+    let url = database.url();
+    let env = [("DATABASE_URL", url.as_str())];
+    let server = Server::start(&[], &env);
+    let http = client();
+    for account in CRASH_ACCOUNTS {
+        let (status, body) = post(&http, &server.base_url, "/v1/accounts", json!({"id": account, "asset": "BTC"}), account).await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, _) = post(&http, &server.base_url, "/v1/deposits", json!({"account": account, "amount": "100"}), &format!("seed-{account}")).await.unwrap();
+        assert_eq!(status, StatusCode::CREATED);
+    }
+
+    // Clients send transfers until the server dies under them.
+    let acknowledged: Arc<Mutex<HashMap<String, Value>>> = Arc::default();
+    let unanswered: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+    let base = server.base_url.clone();
+    let load = (0..CRASH_CLIENTS).map(|client_number| {
+        let (http, base, acknowledged, unanswered) = (http.clone(), base.clone(), acknowledged.clone(), unanswered.clone());
+        tokio::spawn(async move {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(client_number as u64);
+            for n in 0.. {
+                let from = CRASH_ACCOUNTS[rng.gen_range(0..4)];
+                let to = CRASH_ACCOUNTS[(CRASH_ACCOUNTS.iter().position(|a| *a == from).unwrap() + rng.gen_range(1..4)) % 4];
+                let body = json!({"from": from, "to": to, "amount": Decimal::new(rng.gen_range(1..100_000_000), 8).to_string()});
+                let key = format!("crash-{client_number}-{n}");
+                match post(&http, &base, "/v1/transfers", body.clone(), &key).await {
+                    Ok((status, reply)) if status == StatusCode::CREATED => {
+                        acknowledged.lock().unwrap().insert(key, reply);
+                    }
+                    Ok(_) => {}
+                    Err(_) => {
+                        unanswered.lock().unwrap().push((key, body));
+                        return;
+                    }
+                }
+            }
+        })
+    });
+    let load: Vec<_> = load.collect();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    server.kill_hard();
+    for client in load {
+        client.await.unwrap();
+    }
+    let acknowledged_before_crash = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged_before_crash.len() >= 10, "the load ran: {} acknowledged", acknowledged_before_crash.len());
+
+    // Restart on the same database; clients retry what got no answer, with the same keys.
+    let server = Server::start(&[], &env);
+    let mut all_transfers = acknowledged_before_crash.clone();
+    for (key, body) in unanswered.lock().unwrap().clone() {
+        let (status, reply) = post(&http, &server.base_url, "/v1/transfers", body, &key).await.unwrap();
+        if status == StatusCode::CREATED {
+            all_transfers.insert(key, reply);
+        }
+    }
+    for (key, reply) in &acknowledged_before_crash {
+        let (status, replayed) = post(&http, &server.base_url, "/v1/transfers", json!({"from": reply["from"], "to": reply["to"], "amount": reply["amount"]}), key).await.unwrap();
+        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(replayed["id"], reply["id"], "an acknowledged transfer replays as itself");
+    }
+
+    let sql = common::connect(&database).await;
+    eventually(30, "every transfer is credited", || async {
+        let transit: Decimal = sql.query_one("SELECT coalesce(sum(amount), 0) FROM balances WHERE account_id = 'transit:BTC'", &[]).await.unwrap().get(0);
+        transit.is_zero()
+    })
+    .await;
+    let sent: i64 = sql.query_one("SELECT count(*) FROM events WHERE event_type = 'TransferSent'", &[]).await.unwrap().get(0);
+    assert_eq!(sent as usize, all_transfers.len(), "every acknowledged transfer debited exactly once, nothing else");
+    for reply in all_transfers.values() {
+        let id = reply["id"].as_str().unwrap();
+        let counts = sql
+            .query_one(
+                "SELECT count(*) FILTER (WHERE event_type = 'TransferSent' AND payload -> 'TransferSent' ->> 'transfer_id' = $1), \
+                        count(*) FILTER (WHERE event_type = 'TransferReceived' AND payload -> 'TransferReceived' ->> 'transfer_id' = $1) \
+                 FROM events",
+                &[&id],
+            )
+            .await
+            .unwrap();
+        assert_eq!((counts.get::<_, i64>(0), counts.get::<_, i64>(1)), (1, 1), "transfer {id} debited and credited once");
+    }
+    let users: Decimal = sql.query_one("SELECT sum(amount) FROM balances WHERE NOT is_system", &[]).await.unwrap().get(0);
+    assert_eq!(users, Decimal::new(400, 0));
+    assert_no_negative_user_balance(&sql).await;
+    assert_read_models_equal_replay(&database).await;
+    server.kill_hard();
+}
+
+#[tokio::test]
+async fn the_cli_works_with_and_without_a_server_running_on_the_same_database() {
+    let database = fresh_database().await;
+    let url = database.url();
+    let env = [("DATABASE_URL", url.as_str())];
+    let (ok, output) = run_cli(&["migrate"], &env);
+    assert!(ok, "{output}");
+
+    let (ok, output) = run_cli(
+        &["admin", "create-user", "--email", "ada@example.com", "--username", "ada", "--password", "correct horse", "--first-name", "Ada", "--admin"],
+        &env,
+    );
+    assert!(ok, "{output}");
+    let json_start = output.find('{').expect("JSON output");
+    let user: Value = serde_json::from_str(output[json_start..].trim()).expect("user JSON");
+    assert_eq!(user["email"], "ada@example.com");
+    assert_eq!(user["role"], "admin");
+    assert!(user["id"].as_str().is_some_and(|id| !id.is_empty()));
+
+    let (ok, output) = run_cli(&["admin", "create-user", "--email", "ada@example.com", "--username", "ada2", "--password", "correct horse"], &env);
+    assert!(!ok, "a second user with the same e-mail is refused: {output}");
+
+    let server = Server::start(&[], &env);
+    let http = client();
+    let (status, _) = post(&http, &server.base_url, "/v1/accounts", json!({"id": "acc", "asset": "BTC", "owner": user["id"]}), "a").await.unwrap();
+    assert_eq!(status, StatusCode::CREATED);
+    let (ok, output) = run_cli(&["admin", "create-user", "--email", "bob@example.com", "--username", "bob", "--password", "hunter2hunter2"], &env);
+    assert!(ok, "creating a user next to a running server works: {output}");
+    let (ok, output) = run_cli(&["replay"], &env);
+    assert!(ok, "{output}");
+    assert!(output.contains("every read model equals a rebuild"), "{output}");
+    let (ok, output) = run_cli(&["replay", "--rebuild"], &env);
+    assert!(!ok, "rebuilding in place next to a running server is refused: {output}");
+    let (status, page) = get(&http, &server.base_url, &format!("/v1/accounts?owner={}", user["id"].as_str().unwrap())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["accounts"][0]["id"], "acc");
+    assert!(server.terminate().success());
+
+    let sql = common::connect(&database).await;
+    sql.batch_execute("UPDATE balances SET amount = 42 WHERE account_id = 'acc'").await.unwrap();
+    let (ok, output) = run_cli(&["replay"], &env);
+    assert!(!ok, "a tampered read model is reported: {output}");
+    assert!(output.contains("DIFFERENT"), "{output}");
+    let (ok, output) = run_cli(&["replay", "--rebuild"], &env);
+    assert!(ok, "{output}");
+    let (ok, output) = run_cli(&["replay"], &env);
+    assert!(ok, "after a rebuild the read models are right again: {output}");
+}
+
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(format!("/tmp/ledger-bin-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn postmaster_running(data_dir: &Path) -> bool {
+    data_dir.join("postgres/postmaster.pid").exists()
+}
+
+#[tokio::test]
+async fn serve_without_a_database_url_runs_a_private_cluster_that_survives_a_kill_and_stops_with_the_server() {
+    let data_dir = scratch_dir("private");
+    let dir = data_dir.to_str().unwrap();
+    let server = Server::start(&["--data-dir", dir], &[]);
+    let http = client();
+    let (status, health) = get(&http, &server.base_url, "/health").await;
+    assert_eq!(status, StatusCode::OK, "{health}");
+    let (status, _) = post(&http, &server.base_url, "/v1/accounts", json!({"id": "keep", "asset": "GDD"}), "k").await.unwrap();
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = post(&http, &server.base_url, "/v1/deposits", json!({"account": "keep", "amount": "7"}), "d").await.unwrap();
+    assert_eq!(status, StatusCode::CREATED);
+
+    server.kill_hard();
+    let server = Server::start(&["--data-dir", dir], &[]);
+    let (status, account) = get(&http, &server.base_url, "/v1/accounts/keep").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(account["balance"], "7.0000", "the restart after kill -9 recovered the data");
+    let (ok, output) = run_cli(&["--data-dir", dir, "replay"], &[]);
+    assert!(ok, "the CLI shares the running server's private cluster: {output}");
+    assert!(postmaster_running(&data_dir), "the CLI left the server's cluster running");
+
+    assert!(server.terminate().success(), "graceful shutdown on SIGTERM");
+    assert!(!postmaster_running(&data_dir), "the private cluster stopped with the server");
+    let (ok, output) = run_cli(&["--data-dir", dir, "replay"], &[]);
+    assert!(ok, "the CLI starts the cluster by itself when no server runs: {output}");
+    assert!(!postmaster_running(&data_dir), "and stops it again");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
