@@ -81,8 +81,8 @@ impl Service {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut engine = ProjectionEngine::new(pools.reads.clone(), shutdown_rx);
         let bus = CommandBus::new(pools.events.clone(), pools.reads.clone(), engine.wakers());
-        engine.spawn(BalancesProjector);
-        engine.spawn(PostingsProjector);
+        engine.spawn(BalancesProjector::default());
+        engine.spawn(PostingsProjector::default());
         engine.spawn(HoldsProjector);
         engine.spawn(AssetsProjector);
         engine.spawn(UsersProjector);

@@ -157,7 +157,7 @@ impl CommandBus {
     /// The event an operation appended, if any.
     pub async fn find_operation(&self, operation_id: &str) -> Result<Option<StoredEvent>, AppError> {
         let client = self.reads.get().await?;
-        Ok(find_by_operation(&**client, operation_id).await?)
+        Ok(find_by_operation(&client, operation_id).await?)
     }
 
     async fn run<A>(

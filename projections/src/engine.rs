@@ -9,13 +9,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_postgres::{Object, Pool};
+use deadpool_postgres::{GenericClient, Pool, Transaction};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
-use tokio_postgres::Transaction;
 use tracing::{debug, error, info, warn};
 
 use crate::checkpoint::Checkpoint;
+use crate::connection::DedicatedConnection;
 use crate::error::ProjectionError;
 use crate::event_log::{read_after, StoredEvent, MAX_BATCH_EVENTS};
 
@@ -167,7 +167,7 @@ impl Runner {
     async fn lead_or_stand_by<H: EventHandler>(&mut self, handler: &H) -> Result<(), ProjectionError> {
         // A session lock must live on a connection of its own: one that returns to a pool
         // would keep the lock after this task let go of it.
-        let mut client = Object::take(self.pool.get().await?);
+        let mut client = DedicatedConnection::for_projections(&self.pool).await?;
         ensure_checkpoint_row(&*client, handler.name()).await?;
         if !try_lock_projector(&*client, handler.name()).await? {
             let checkpoint = load_checkpoint(&*client, handler.name()).await?;
@@ -212,7 +212,7 @@ impl Runner {
 /// Applies the next batch after `checkpoint` (up to `until`) and its checkpoint in one
 /// transaction. Returns the new checkpoint and the batch size, or `None` at the end.
 pub(crate) async fn apply_next_batch<H: EventHandler>(
-    client: &mut tokio_postgres::Client,
+    client: &mut deadpool_postgres::Object,
     handler: &H,
     checkpoint: Checkpoint,
     until: Option<Checkpoint>,
@@ -237,27 +237,26 @@ fn lock_key(name: &str) -> i64 {
     hash as i64
 }
 
-pub(crate) async fn try_lock_projector(client: &impl tokio_postgres::GenericClient, name: &str) -> Result<bool, ProjectionError> {
-    let row = client.query_one("SELECT pg_try_advisory_lock($1)", &[&lock_key(name)]).await?;
+pub(crate) async fn try_lock_projector(client: &impl GenericClient, name: &str) -> Result<bool, ProjectionError> {
+    let row = client.query_one(&client.prepare_cached("SELECT pg_try_advisory_lock($1)").await?, &[&lock_key(name)]).await?;
     Ok(row.get(0))
 }
 
-pub(crate) async fn unlock_projector(client: &impl tokio_postgres::GenericClient, name: &str) -> Result<(), ProjectionError> {
+pub(crate) async fn unlock_projector(client: &impl GenericClient, name: &str) -> Result<(), ProjectionError> {
     client.execute("SELECT pg_advisory_unlock($1)", &[&lock_key(name)]).await?;
     Ok(())
 }
 
-pub(crate) async fn ensure_checkpoint_row(client: &impl tokio_postgres::GenericClient, name: &str) -> Result<(), ProjectionError> {
+pub(crate) async fn ensure_checkpoint_row(client: &impl GenericClient, name: &str) -> Result<(), ProjectionError> {
     client
         .execute("INSERT INTO projector_checkpoints (projector) VALUES ($1) ON CONFLICT DO NOTHING", &[&name])
         .await?;
     Ok(())
 }
 
-pub(crate) async fn load_checkpoint(client: &impl tokio_postgres::GenericClient, name: &str) -> Result<Checkpoint, ProjectionError> {
-    let row = client
-        .query_one("SELECT last_tx_id, last_position FROM projector_checkpoints WHERE projector = $1", &[&name])
-        .await?;
+pub(crate) async fn load_checkpoint(client: &impl GenericClient, name: &str) -> Result<Checkpoint, ProjectionError> {
+    let statement = client.prepare_cached("SELECT last_tx_id, last_position FROM projector_checkpoints WHERE projector = $1").await?;
+    let row = client.query_one(&statement, &[&name]).await?;
     Ok(Checkpoint { tx_id: row.get(0), position: row.get(1) })
 }
 
@@ -268,13 +267,13 @@ pub(crate) async fn save_checkpoint(
     from: Checkpoint,
     to: Checkpoint,
 ) -> Result<(), ProjectionError> {
-    let moved = tx
-        .execute(
+    let statement = tx
+        .prepare_cached(
             "UPDATE projector_checkpoints SET last_tx_id = $2, last_position = $3, updated_at = now() \
              WHERE projector = $1 AND last_tx_id = $4 AND last_position = $5",
-            &[&name, &to.tx_id, &to.position, &from.tx_id, &from.position],
         )
         .await?;
+    let moved = tx.execute(&statement, &[&name, &to.tx_id, &to.position, &from.tx_id, &from.position]).await?;
     if moved != 1 {
         warn!(projector = name, "checkpoint moved by another process");
         return Err(ProjectionError::ProjectorBusy(name.to_string()));

@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tokio_postgres::{GenericClient, Row};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
 
 use crate::checkpoint::Checkpoint;
 use crate::error::ProjectionError;
@@ -88,7 +89,7 @@ pub async fn read_after(
     );
     let rows = client
         .query(
-            &sql,
+            &client.prepare_cached(&sql).await?,
             &[&after.tx_id.to_string(), &after.position, &until.tx_id.to_string(), &until.position, &limit.min(MAX_BATCH_EVENTS)],
         )
         .await?;
@@ -101,13 +102,13 @@ pub async fn find_by_position(client: &impl GenericClient, position: i64) -> Res
         "SELECT {EVENT_COLUMNS} FROM events WHERE global_position = $1 \
            AND tx_id < pg_snapshot_xmin(pg_current_snapshot())"
     );
-    Ok(client.query_opt(&sql, &[&position]).await?.as_ref().map(StoredEvent::from_row))
+    Ok(client.query_opt(&client.prepare_cached(&sql).await?, &[&position]).await?.as_ref().map(StoredEvent::from_row))
 }
 
 /// The event appended by operation `operation_id` (at most one exists; see migration 0001).
 pub async fn find_by_operation(client: &impl GenericClient, operation_id: &str) -> Result<Option<StoredEvent>, ProjectionError> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE metadata ->> 'operation_id' = $1");
-    Ok(client.query_opt(&sql, &[&operation_id]).await?.as_ref().map(StoredEvent::from_row))
+    Ok(client.query_opt(&client.prepare_cached(&sql).await?, &[&operation_id]).await?.as_ref().map(StoredEvent::from_row))
 }
 
 /// The last final checkpoint in the log: where a reader that has read everything stands.

@@ -2,6 +2,7 @@
 //! commit-safe order and never skips an event (DESIGN.md invariant 7).
 
 pub mod checkpoint;
+mod connection;
 pub mod engine;
 mod error;
 pub mod event_log;

@@ -6,10 +6,11 @@
 //! one snapshot. `rebuild_in_place` empties the live tables and replays them, and needs the
 //! projectors' locks, so it refuses to run next to a live server.
 
-use deadpool_postgres::{Object, Pool};
-use tokio_postgres::{Client, IsolationLevel};
+use deadpool_postgres::{GenericClient, Object, Pool};
+use tokio_postgres::IsolationLevel;
 
 use crate::checkpoint::Checkpoint;
+use crate::connection::DedicatedConnection;
 use crate::engine::{apply_next_batch, ensure_checkpoint_row, load_checkpoint, try_lock_projector, unlock_projector, EventHandler};
 use crate::error::ProjectionError;
 use crate::event_log::{count_after, head};
@@ -35,7 +36,7 @@ pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 
 /// Rebuilds every read model in a scratch schema and compares it with the live tables.
 pub async fn verify(pool: &Pool, progress: Progress<'_>) -> Result<Vec<TableComparison>, ProjectionError> {
-    let mut client = Object::take(pool.get().await?);
+    let mut client = DedicatedConnection::for_projections(pool).await?;
     prepare_scratch_schema(&client).await?;
     let total = count_after(&*client, Checkpoint::START).await? as u64 * READ_MODELS.len() as u64;
     let mut done = 0_u64;
@@ -55,7 +56,7 @@ pub async fn verify(pool: &Pool, progress: Progress<'_>) -> Result<Vec<TableComp
 /// Empties every read table and replays it from the first event. Refuses while a server
 /// runs the projectors.
 pub async fn rebuild_in_place(pool: &Pool, progress: Progress<'_>) -> Result<u64, ProjectionError> {
-    let mut client = Object::take(pool.get().await?);
+    let mut client = DedicatedConnection::for_projections(pool).await?;
     for (name, _) in READ_MODELS {
         ensure_checkpoint_row(&*client, name).await?;
         if !try_lock_projector(&*client, name).await? {
@@ -87,7 +88,7 @@ pub async fn rebuild_in_place(pool: &Pool, progress: Progress<'_>) -> Result<u64
     Ok(done)
 }
 
-async fn prepare_scratch_schema(client: &Client) -> Result<(), ProjectionError> {
+async fn prepare_scratch_schema(client: &Object) -> Result<(), ProjectionError> {
     let mut ddl = format!("DROP SCHEMA IF EXISTS {SCRATCH_SCHEMA} CASCADE; CREATE SCHEMA {SCRATCH_SCHEMA};");
     let tables = READ_MODELS.iter().flat_map(|(_, tables)| tables.iter().map(|table| table.name));
     for table in tables.chain(["projector_checkpoints"]) {
@@ -99,7 +100,7 @@ async fn prepare_scratch_schema(client: &Client) -> Result<(), ProjectionError> 
 }
 
 async fn verify_one(
-    client: &mut Client,
+    client: &mut Object,
     name: &'static str,
     tables: &'static [ReadTable],
     on_applied: &mut (dyn FnMut(u64) + Send),
@@ -124,14 +125,14 @@ async fn verify_one(
     Err(ProjectionError::ProjectorBusy(name.to_string()))
 }
 
-async fn live_checkpoint(client: &impl tokio_postgres::GenericClient, name: &str) -> Result<Checkpoint, ProjectionError> {
+async fn live_checkpoint(client: &impl GenericClient, name: &str) -> Result<Checkpoint, ProjectionError> {
     let row = client
         .query_opt("SELECT last_tx_id, last_position FROM public.projector_checkpoints WHERE projector = $1", &[&name])
         .await?;
     Ok(row.map(|row| Checkpoint { tx_id: row.get(0), position: row.get(1) }).unwrap_or(Checkpoint::START))
 }
 
-async fn compare_table(client: &impl tokio_postgres::GenericClient, table: &ReadTable) -> Result<TableComparison, ProjectionError> {
+async fn compare_table(client: &impl GenericClient, table: &ReadTable) -> Result<TableComparison, ProjectionError> {
     let digest = |schema: &str| {
         format!(
             "SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY {order}), '')) FROM {schema}.{name} t",
@@ -152,7 +153,7 @@ async fn compare_table(client: &impl tokio_postgres::GenericClient, table: &Read
 /// Applies batches until `until` is reached. The handler's checkpoint row (in whichever
 /// schema the search path finds first) moves with each batch.
 async fn catch_up<H: EventHandler>(
-    client: &mut Client,
+    client: &mut Object,
     handler: H,
     until: Checkpoint,
     on_applied: &mut (dyn FnMut(u64) + Send),
@@ -184,8 +185,8 @@ impl ReadModelProjector {
     /// The projector of the read model listed in `READ_MODELS` as `name`.
     pub fn named(name: &str) -> Self {
         match name {
-            BalancesProjector::NAME => Self::Balances(BalancesProjector),
-            PostingsProjector::NAME => Self::Postings(PostingsProjector),
+            BalancesProjector::NAME => Self::Balances(BalancesProjector::default()),
+            PostingsProjector::NAME => Self::Postings(PostingsProjector::default()),
             HoldsProjector::NAME => Self::Holds(HoldsProjector),
             AssetsProjector::NAME => Self::Assets(AssetsProjector),
             UsersProjector::NAME => Self::Users(UsersProjector),
@@ -205,7 +206,7 @@ impl EventHandler for ReadModelProjector {
         }
     }
 
-    async fn handle(&self, tx: &tokio_postgres::Transaction<'_>, event: &crate::StoredEvent) -> Result<(), ProjectionError> {
+    async fn handle(&self, tx: &deadpool_postgres::Transaction<'_>, event: &crate::StoredEvent) -> Result<(), ProjectionError> {
         match self {
             Self::Balances(projector) => projector.handle(tx, event).await,
             Self::Postings(projector) => projector.handle(tx, event).await,

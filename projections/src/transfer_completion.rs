@@ -8,7 +8,7 @@ use std::future::Future;
 
 use domain::account::AccountEvent;
 use rust_decimal::Decimal;
-use tokio_postgres::Transaction;
+use deadpool_postgres::Transaction;
 
 use crate::engine::EventHandler;
 use crate::error::ProjectionError;

@@ -35,12 +35,12 @@ pub async fn list(State(state): State<AppState>, Query(query): Query<EventsQuery
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let cursor = match after {
         0 => Checkpoint::START,
-        position => find_by_position(&**client, position)
+        position => find_by_position(&client, position)
             .await?
             .map(|event| event.checkpoint())
             .ok_or_else(|| AppError::invalid("unknown_position", format!("no event at position {position}")))?,
     };
-    let events = read_after(&**client, cursor, None, limit).await?;
+    let events = read_after(&client, cursor, None, limit).await?;
     let next = events.last().map_or(after, |event| event.position);
     let events = events
         .into_iter()

@@ -1,6 +1,7 @@
 use domain::asset::AssetEvent;
-use tokio_postgres::Transaction;
+use deadpool_postgres::Transaction;
 
+use super::execute;
 use crate::engine::EventHandler;
 use crate::error::ProjectionError;
 use crate::event_log::StoredEvent;
@@ -23,7 +24,7 @@ impl EventHandler for AssetsProjector {
         }
         let AssetEvent::AssetDefined { code, scale } = event.decode()?;
         let scale = i32::try_from(scale.decimals()).expect("scales are at most 18");
-        tx.execute(
+        execute(tx, 
             "INSERT INTO assets (code, scale, last_tx_id, last_position, defined_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
             &[&code.as_str(), &scale, &event.tx_id, &event.position, &event.recorded_at],

@@ -3,15 +3,19 @@ use std::collections::BTreeMap;
 use domain::account::{locked_change, postings, AccountEvent};
 use domain::system_account::parse_system_account;
 use rust_decimal::Decimal;
-use tokio_postgres::Transaction;
+use deadpool_postgres::Transaction;
 
-use super::account_asset;
+use super::AccountAssets;
+use super::execute;
 use crate::engine::EventHandler;
 use crate::error::ProjectionError;
 use crate::event_log::StoredEvent;
 
 /// `balances`: one row per account with amount, locked and available.
-pub struct BalancesProjector;
+#[derive(Default)]
+pub struct BalancesProjector {
+    assets: AccountAssets,
+}
 
 impl BalancesProjector {
     pub const NAME: &'static str = "balances";
@@ -29,7 +33,7 @@ impl EventHandler for BalancesProjector {
         let account_event: AccountEvent = event.decode()?;
         if let AccountEvent::AccountOpened { account_id, asset, scale, owner, purpose } = &account_event {
             let zero = Decimal::new(0, scale.decimals());
-            tx.execute(
+            execute(tx, 
                 "INSERT INTO balances (account_id, asset, is_system, owner, purpose, amount, locked, \
                                        last_tx_id, last_position, updated_at) \
                  VALUES ($1, $2, false, $3, $4, $5, $5, $6, $7, $8) ON CONFLICT (account_id) DO NOTHING",
@@ -38,7 +42,7 @@ impl EventHandler for BalancesProjector {
             .await?;
             return Ok(());
         }
-        let asset = account_asset(tx, event).await?;
+        let asset = self.assets.of(tx, event).await?;
         // Per account: (amount change, locked change); one guarded write per row and event.
         let mut changes: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
         for posting in postings(&account_event, &event.aggregate_id, &asset) {
@@ -50,7 +54,7 @@ impl EventHandler for BalancesProjector {
         }
         for (account_id, (amount, locked)) in changes {
             let is_system = parse_system_account(&account_id).is_some();
-            tx.execute(
+            execute(tx, 
                 "INSERT INTO balances AS b (account_id, asset, is_system, amount, locked, \
                                             last_tx_id, last_position, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \

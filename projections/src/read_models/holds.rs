@@ -1,6 +1,7 @@
 use domain::account::AccountEvent;
-use tokio_postgres::Transaction;
+use deadpool_postgres::Transaction;
 
+use super::execute;
 use crate::engine::EventHandler;
 use crate::error::ProjectionError;
 use crate::event_log::StoredEvent;
@@ -23,7 +24,7 @@ impl EventHandler for HoldsProjector {
         }
         let (hold_id, status) = match event.decode()? {
             AccountEvent::FundsHeld { hold_id, amount, expires_at, memo } => {
-                tx.execute(
+                execute(tx, 
                     "INSERT INTO holds (account_id, hold_id, amount, expires_at, memo, status, \
                                         last_tx_id, last_position, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8) ON CONFLICT DO NOTHING",
@@ -37,7 +38,7 @@ impl EventHandler for HoldsProjector {
             AccountEvent::HoldCaptured { hold_id, .. } => (hold_id, "captured"),
             _ => return Ok(()),
         };
-        tx.execute(
+        execute(tx, 
             "UPDATE holds SET status = $3, last_tx_id = $4, last_position = $5, updated_at = $6 \
              WHERE account_id = $1 AND hold_id = $2 AND (last_tx_id, last_position) < ($4, $5)",
             &[&event.aggregate_id, &hold_id, &status, &event.tx_id, &event.position, &event.recorded_at],

@@ -13,8 +13,12 @@ pub use holds::HoldsProjector;
 pub use postings::PostingsProjector;
 pub use users::UsersProjector;
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use deadpool_postgres::{GenericClient, Transaction};
 use domain::AssetCode;
-use tokio_postgres::Transaction;
+use tokio_postgres::types::ToSql;
 
 use crate::error::ProjectionError;
 use crate::event_log::StoredEvent;
@@ -38,18 +42,44 @@ pub const READ_MODELS: [(&str, &[ReadTable]); 5] = [
 pub const READ_YOUR_WRITES: [&str; 5] =
     [BalancesProjector::NAME, PostingsProjector::NAME, HoldsProjector::NAME, AssetsProjector::NAME, UsersProjector::NAME];
 
-/// The asset of an account, from its own opening event (sequence 1). Each projector reads it
-/// from the log rather than from another read model, so projectors never depend on each
-/// other's progress.
-pub(crate) async fn account_asset(tx: &Transaction<'_>, event: &StoredEvent) -> Result<AssetCode, ProjectionError> {
-    let row = tx
-        .query_opt(
-            "SELECT payload -> 'AccountOpened' ->> 'asset' FROM events \
-             WHERE aggregate_type = 'account' AND aggregate_id = $1 AND sequence = 1",
-            &[&event.aggregate_id],
-        )
-        .await?;
-    let unknown = || ProjectionError::UnknownAccount { position: event.position, account_id: event.aggregate_id.clone() };
-    let code: Option<String> = row.map(|row| row.get(0)).ok_or_else(unknown)?;
-    AssetCode::parse(&code.ok_or_else(unknown)?).map_err(|_| unknown())
+/// Runs one statement, prepared once per connection.
+pub(crate) async fn execute(tx: &Transaction<'_>, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, ProjectionError> {
+    let statement = tx.prepare_cached(sql).await?;
+    Ok(tx.execute(&statement, params).await?)
+}
+
+/// Accounts remembered before the cache starts over (it only saves lookups).
+const MAX_CACHED_ACCOUNT_ASSETS: usize = 100_000;
+
+/// The asset of each account, from the account's own opening event (sequence 1). Projectors
+/// read it from the log rather than from another read model, so they never depend on each
+/// other's progress; an account's asset never changes, so remembering it is always right.
+#[derive(Default)]
+pub struct AccountAssets {
+    known: Mutex<HashMap<String, AssetCode>>,
+}
+
+impl AccountAssets {
+    pub(crate) async fn of(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<AssetCode, ProjectionError> {
+        let known = self.known.lock().unwrap_or_else(PoisonError::into_inner).get(&event.aggregate_id).cloned();
+        if let Some(asset) = known {
+            return Ok(asset);
+        }
+        let statement = tx
+            .prepare_cached(
+                "SELECT payload -> 'AccountOpened' ->> 'asset' FROM events \
+                 WHERE aggregate_type = 'account' AND aggregate_id = $1 AND sequence = 1",
+            )
+            .await?;
+        let row = tx.query_opt(&statement, &[&event.aggregate_id]).await?;
+        let unknown = || ProjectionError::UnknownAccount { position: event.position, account_id: event.aggregate_id.clone() };
+        let code: Option<String> = row.map(|row| row.get(0)).ok_or_else(unknown)?;
+        let asset = AssetCode::parse(&code.ok_or_else(unknown)?).map_err(|_| unknown())?;
+        let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        if known.len() >= MAX_CACHED_ACCOUNT_ASSETS {
+            known.clear();
+        }
+        known.insert(event.aggregate_id.clone(), asset.clone());
+        Ok(asset)
+    }
 }

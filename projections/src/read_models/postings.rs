@@ -1,13 +1,17 @@
 use domain::account::{moves_money, postings, AccountEvent};
-use tokio_postgres::Transaction;
+use deadpool_postgres::Transaction;
 
-use super::account_asset;
+use super::AccountAssets;
+use super::execute;
 use crate::engine::EventHandler;
 use crate::error::ProjectionError;
 use crate::event_log::StoredEvent;
 
 /// `postings`: every debit and credit leg, with the event that caused it.
-pub struct PostingsProjector;
+#[derive(Default)]
+pub struct PostingsProjector {
+    assets: AccountAssets,
+}
 
 impl PostingsProjector {
     pub const NAME: &'static str = "postings";
@@ -37,11 +41,11 @@ impl EventHandler for PostingsProjector {
         if !moves_money(&account_event) {
             return Ok(());
         }
-        let asset = account_asset(tx, event).await?;
+        let asset = self.assets.of(tx, event).await?;
         let reference = reference(&account_event);
         for (leg, posting) in postings(&account_event, &event.aggregate_id, &asset).into_iter().enumerate() {
             let leg = i16::try_from(leg).expect("an event has a handful of legs");
-            tx.execute(
+            execute(tx, 
                 "INSERT INTO postings (global_position, leg, tx_id, account_id, asset, amount, event_type, \
                                        aggregate_id, sequence, reference, recorded_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",

@@ -1,6 +1,7 @@
 use domain::user::{Role, UserEvent};
-use tokio_postgres::Transaction;
+use deadpool_postgres::Transaction;
 
+use super::execute;
 use crate::engine::EventHandler;
 use crate::error::ProjectionError;
 use crate::event_log::StoredEvent;
@@ -23,7 +24,7 @@ impl EventHandler for UsersProjector {
         }
         let UserEvent::UserRegistered { user_id, email, username, first_name, last_name, password_hash, role } = event.decode()?;
         let role = role.map(|Role::Admin| "admin");
-        tx.execute(
+        execute(tx, 
             "INSERT INTO users (user_id, email, username, first_name, last_name, role, password_hash, \
                                 last_tx_id, last_position, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
