@@ -66,6 +66,9 @@ pub struct Pools {
 pub async fn connect(target: &DatabaseTarget) -> Result<Pools, AppError> {
     let events = PgPoolOptions::new()
         .max_connections(EVENT_POOL_CONNECTIONS)
+        // A ping per acquire costs a round trip on every command; a broken connection
+        // surfaces as an error on use instead, and commands are retried by the client.
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_millis(CONNECT_TIMEOUT_MS))
         .connect_with(target.sqlx_options()?)
         .await

@@ -24,8 +24,14 @@ pub struct CachedEventStore<A: Aggregate> {
 
 struct Inner<A: Aggregate> {
     repo: PostgresEventRepository,
+    pool: sqlx::PgPool,
     cache: Mutex<LruCache<String, (A, usize)>>,
 }
+
+/// postgres-es formats the sequence into its SQL text, so every load would be a new
+/// statement to prepare; this one is parameterised and prepared once per connection.
+const EVENTS_AFTER_SEQUENCE: &str = "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata \
+     FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 ORDER BY sequence";
 
 impl<A: Aggregate> Clone for CachedEventStore<A> {
     fn clone(&self) -> Self {
@@ -49,7 +55,13 @@ impl<A: Aggregate> AggregateContext<A> for CachedContext<A> {
 impl<A: Aggregate + Clone> CachedEventStore<A> {
     pub fn new(pool: sqlx::PgPool) -> Self {
         let capacity = NonZeroUsize::new(MAX_CACHED_AGGREGATES).expect("capacity is positive");
-        Self { inner: Arc::new(Inner { repo: PostgresEventRepository::new(pool), cache: Mutex::new(LruCache::new(capacity)) }) }
+        Self {
+            inner: Arc::new(Inner {
+                repo: PostgresEventRepository::new(pool.clone()),
+                pool,
+                cache: Mutex::new(LruCache::new(capacity)),
+            }),
+        }
     }
 
     fn cached(&self, aggregate_id: &str) -> Option<(A, usize)> {
@@ -58,6 +70,32 @@ impl<A: Aggregate + Clone> CachedEventStore<A> {
 
     fn remember(&self, aggregate_id: String, aggregate: A, sequence: usize) {
         self.inner.cache.lock().unwrap_or_else(PoisonError::into_inner).put(aggregate_id, (aggregate, sequence));
+    }
+
+    async fn events_after(&self, aggregate_id: &str, sequence: usize) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        use sqlx::Row;
+        let after = i64::try_from(sequence).map_err(|error| PersistenceError::UnknownError(Box::new(error)))?;
+        let rows = sqlx::query(EVENTS_AFTER_SEQUENCE)
+            .bind(A::TYPE)
+            .bind(aggregate_id)
+            .bind(after)
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(|error| PersistenceError::ConnectionError(Box::new(error)))?;
+        rows.iter()
+            .map(|row| {
+                let sequence: i64 = row.try_get("sequence").map_err(|error| PersistenceError::UnknownError(Box::new(error)))?;
+                Ok(SerializedEvent::new(
+                    row.get("aggregate_id"),
+                    usize::try_from(sequence).map_err(|error| PersistenceError::UnknownError(Box::new(error)))?,
+                    row.get("aggregate_type"),
+                    row.get("event_type"),
+                    row.get("event_version"),
+                    row.get("payload"),
+                    row.get("metadata"),
+                ))
+            })
+            .collect()
     }
 
     fn forget(&self, aggregate_id: &str) {
@@ -79,7 +117,7 @@ impl<A: Aggregate + Clone> EventStore<A> for CachedEventStore<A> {
 
     async fn load_aggregate(&self, aggregate_id: &str) -> Result<CachedContext<A>, AggregateError<A::Error>> {
         let (mut aggregate, mut sequence) = self.cached(aggregate_id).unwrap_or_default();
-        let newer = self.inner.repo.get_last_events::<A>(aggregate_id, sequence).await?;
+        let newer = self.events_after(aggregate_id, sequence).await?;
         for envelope in deserialize::<A>(newer)? {
             debug_assert_eq!(envelope.sequence, sequence + 1, "sequences are contiguous");
             sequence = envelope.sequence;

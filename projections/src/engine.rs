@@ -33,9 +33,10 @@ pub trait EventHandler: Send + Sync + 'static {
     /// Stable name: the checkpoint row and the advisory lock are keyed by it.
     fn name(&self) -> &'static str;
 
-    /// Applies one event inside the batch transaction `tx`. Read models write only through
-    /// `tx`; process managers may act elsewhere, idempotently, since a batch can be retried.
-    fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> impl Future<Output = Result<(), ProjectionError>> + Send;
+    /// Applies a batch of events, in log order, inside the batch transaction `tx`. Read models
+    /// write only through `tx`; process managers may act elsewhere, idempotently, since a
+    /// batch can be retried. The result must not depend on where batches start and end.
+    fn handle_batch(&self, tx: &Transaction<'_>, events: &[StoredEvent]) -> impl Future<Output = Result<(), ProjectionError>> + Send;
 }
 
 /// Progress of every running handler, for read-your-writes waits and health checks.
@@ -222,9 +223,7 @@ pub(crate) async fn apply_next_batch<H: EventHandler>(
         return Ok(None);
     };
     let tx = client.transaction().await?;
-    for event in &batch {
-        handler.handle(&tx, event).await?;
-    }
+    handler.handle_batch(&tx, &batch).await?;
     save_checkpoint(&tx, handler.name(), checkpoint, last).await?;
     tx.commit().await?;
     Ok(Some((last, batch.len())))

@@ -206,13 +206,13 @@ impl EventHandler for ReadModelProjector {
         }
     }
 
-    async fn handle(&self, tx: &deadpool_postgres::Transaction<'_>, event: &crate::StoredEvent) -> Result<(), ProjectionError> {
+    async fn handle_batch(&self, tx: &deadpool_postgres::Transaction<'_>, events: &[crate::StoredEvent]) -> Result<(), ProjectionError> {
         match self {
-            Self::Balances(projector) => projector.handle(tx, event).await,
-            Self::Postings(projector) => projector.handle(tx, event).await,
-            Self::Holds(projector) => projector.handle(tx, event).await,
-            Self::Assets(projector) => projector.handle(tx, event).await,
-            Self::Users(projector) => projector.handle(tx, event).await,
+            Self::Balances(projector) => projector.handle_batch(tx, events).await,
+            Self::Postings(projector) => projector.handle_batch(tx, events).await,
+            Self::Holds(projector) => projector.handle_batch(tx, events).await,
+            Self::Assets(projector) => projector.handle_batch(tx, events).await,
+            Self::Users(projector) => projector.handle_batch(tx, events).await,
         }
     }
 }

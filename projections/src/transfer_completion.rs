@@ -5,6 +5,7 @@
 //! both go through operation ids that the event store accepts only once.
 
 use std::future::Future;
+use std::time::Duration;
 
 use domain::account::AccountEvent;
 use rust_decimal::Decimal;
@@ -61,6 +62,11 @@ pub fn outstanding_step(account_id: &str, event: &AccountEvent) -> Option<(bool,
     }
 }
 
+/// How long the process manager leaves a fresh transfer to the request that made it, which
+/// completes it inline; only transfers older than this are its to finish. A crash therefore
+/// delays completion by at most about this much.
+pub const INLINE_GRACE_MS: i64 = 1_000;
+
 pub struct TransferCompletion<C> {
     commands: C,
 }
@@ -78,13 +84,27 @@ impl<C: TransferCommands> EventHandler for TransferCompletion<C> {
         Self::NAME
     }
 
-    async fn handle(&self, _tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn handle_batch(&self, _tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+        for event in events {
+            self.complete(event).await?;
+        }
+        Ok(())
+    }
+}
+
+impl<C: TransferCommands> TransferCompletion<C> {
+    async fn complete(&self, event: &StoredEvent) -> Result<(), ProjectionError> {
         if event.aggregate_type != "account" {
             return Ok(());
         }
         let Some((is_credit, step)) = outstanding_step(&event.aggregate_id, &event.decode()?) else {
             return Ok(());
         };
+        let age_ms = (chrono::Utc::now() - event.recorded_at).num_milliseconds();
+        if age_ms < INLINE_GRACE_MS {
+            let wait_ms = u64::try_from(INLINE_GRACE_MS - age_ms.max(0)).unwrap_or(0);
+            tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        }
         let outcome = if is_credit { self.commands.receive(step).await } else { self.commands.give_back(step).await };
         outcome.map_err(|reason| ProjectionError::CommandFailed { position: event.position, reason })
     }

@@ -1,17 +1,19 @@
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Transaction;
 use domain::account::{locked_change, postings, AccountEvent};
 use domain::system_account::parse_system_account;
 use rust_decimal::Decimal;
-use deadpool_postgres::Transaction;
 
-use super::AccountAssets;
-use super::execute;
+use super::{at_scale, execute, AccountAssets};
 use crate::engine::EventHandler;
 use crate::error::ProjectionError;
 use crate::event_log::StoredEvent;
 
-/// `balances`: one row per account with amount, locked and available.
+/// `balances`: one row per account with amount, locked and available. A batch becomes two
+/// statements: the accounts it opens, then one guarded upsert of each touched account's net
+/// change, which records the last event applied to the row.
 #[derive(Default)]
 pub struct BalancesProjector {
     assets: AccountAssets,
@@ -21,52 +23,114 @@ impl BalancesProjector {
     pub const NAME: &'static str = "balances";
 }
 
+/// What a batch does to one account.
+struct Change {
+    asset: String,
+    scale: domain::Scale,
+    amount: Decimal,
+    locked: Decimal,
+    last_tx_id: i64,
+    last_position: i64,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(Default)]
+struct Opened {
+    account_id: Vec<String>,
+    asset: Vec<String>,
+    owner: Vec<Option<String>>,
+    purpose: Vec<Option<String>>,
+    zero: Vec<String>,
+    tx_id: Vec<i64>,
+    position: Vec<i64>,
+    at: Vec<DateTime<Utc>>,
+}
+
 impl EventHandler for BalancesProjector {
     fn name(&self) -> &'static str {
         Self::NAME
     }
 
-    async fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
-        if event.aggregate_type != "account" {
-            return Ok(());
+    async fn handle_batch(&self, tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+        let mut opened = Opened::default();
+        let mut changes: BTreeMap<String, Change> = BTreeMap::new();
+        for event in events.iter().filter(|event| event.aggregate_type == "account") {
+            let account_event: AccountEvent = event.decode()?;
+            if let AccountEvent::AccountOpened { account_id, asset, scale, owner, purpose } = account_event {
+                opened.account_id.push(account_id);
+                opened.asset.push(asset.to_string());
+                opened.owner.push(owner);
+                opened.purpose.push(purpose);
+                opened.zero.push(at_scale(Decimal::ZERO, scale));
+                opened.tx_id.push(event.tx_id);
+                opened.position.push(event.position);
+                opened.at.push(event.recorded_at);
+                continue;
+            }
+            let (asset, scale) = self.assets.of(tx, event).await?;
+            let locked = locked_change(&account_event);
+            let mut touched: Vec<(String, Decimal, Decimal)> = postings(&account_event, &event.aggregate_id, &asset)
+                .into_iter()
+                .map(|posting| (posting.account_id, posting.amount, Decimal::ZERO))
+                .collect();
+            if !locked.is_zero() {
+                touched.push((event.aggregate_id.clone(), Decimal::ZERO, locked));
+            }
+            for (account_id, amount, locked) in touched {
+                let change = changes.entry(account_id).or_insert_with(|| Change {
+                    asset: asset.to_string(),
+                    scale,
+                    amount: Decimal::ZERO,
+                    locked: Decimal::ZERO,
+                    last_tx_id: event.tx_id,
+                    last_position: event.position,
+                    updated_at: event.recorded_at,
+                });
+                change.amount += amount;
+                change.locked += locked;
+                change.last_tx_id = event.tx_id;
+                change.last_position = event.position;
+                change.updated_at = event.recorded_at;
+            }
         }
-        let account_event: AccountEvent = event.decode()?;
-        if let AccountEvent::AccountOpened { account_id, asset, scale, owner, purpose } = &account_event {
-            let zero = Decimal::new(0, scale.decimals());
-            execute(tx, 
+        if !opened.account_id.is_empty() {
+            execute(
+                tx,
                 "INSERT INTO balances (account_id, asset, is_system, owner, purpose, amount, locked, \
                                        last_tx_id, last_position, updated_at) \
-                 VALUES ($1, $2, false, $3, $4, $5, $5, $6, $7, $8) ON CONFLICT (account_id) DO NOTHING",
-                &[account_id, &asset.as_str(), owner, purpose, &zero, &event.tx_id, &event.position, &event.recorded_at],
+                 SELECT account_id, asset, false, owner, purpose, zero, zero, tx_id, position, at \
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]::numeric[], $6::int8[], $7::int8[], \
+                             $8::timestamptz[]) AS o(account_id, asset, owner, purpose, zero, tx_id, position, at) \
+                 ON CONFLICT (account_id) DO NOTHING",
+                &[&opened.account_id, &opened.asset, &opened.owner, &opened.purpose, &opened.zero, &opened.tx_id, &opened.position, &opened.at],
             )
             .await?;
+        }
+        if changes.is_empty() {
             return Ok(());
         }
-        let asset = self.assets.of(tx, event).await?;
-        // Per account: (amount change, locked change); one guarded write per row and event.
-        let mut changes: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
-        for posting in postings(&account_event, &event.aggregate_id, &asset) {
-            changes.entry(posting.account_id).or_default().0 += posting.amount;
-        }
-        let locked = locked_change(&account_event);
-        if !locked.is_zero() {
-            changes.entry(event.aggregate_id.clone()).or_default().1 += locked;
-        }
-        for (account_id, (amount, locked)) in changes {
-            let is_system = parse_system_account(&account_id).is_some();
-            execute(tx, 
-                "INSERT INTO balances AS b (account_id, asset, is_system, amount, locked, \
-                                            last_tx_id, last_position, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (account_id) DO UPDATE \
-                    SET amount = b.amount + excluded.amount, locked = b.locked + excluded.locked, \
-                        last_tx_id = excluded.last_tx_id, last_position = excluded.last_position, \
-                        updated_at = excluded.updated_at \
-                  WHERE (b.last_tx_id, b.last_position) < (excluded.last_tx_id, excluded.last_position)",
-                &[&account_id, &asset.as_str(), &is_system, &amount, &locked, &event.tx_id, &event.position, &event.recorded_at],
-            )
-            .await?;
-        }
+        let is_system: Vec<bool> = changes.keys().map(|account_id| parse_system_account(account_id).is_some()).collect();
+        let account_ids: Vec<&String> = changes.keys().collect();
+        let changes: Vec<&Change> = changes.values().collect();
+        let assets: Vec<&str> = changes.iter().map(|change| change.asset.as_str()).collect();
+        let amounts: Vec<String> = changes.iter().map(|change| at_scale(change.amount, change.scale)).collect();
+        let locked: Vec<String> = changes.iter().map(|change| at_scale(change.locked, change.scale)).collect();
+        let tx_ids: Vec<i64> = changes.iter().map(|change| change.last_tx_id).collect();
+        let positions: Vec<i64> = changes.iter().map(|change| change.last_position).collect();
+        let updated: Vec<DateTime<Utc>> = changes.iter().map(|change| change.updated_at).collect();
+        execute(
+            tx,
+            "INSERT INTO balances AS b (account_id, asset, is_system, amount, locked, last_tx_id, last_position, updated_at) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bool[], $4::text[]::numeric[], $5::text[]::numeric[], $6::int8[], \
+                                  $7::int8[], $8::timestamptz[]) \
+             ON CONFLICT (account_id) DO UPDATE \
+                SET amount = b.amount + excluded.amount, locked = b.locked + excluded.locked, \
+                    last_tx_id = excluded.last_tx_id, last_position = excluded.last_position, \
+                    updated_at = excluded.updated_at \
+              WHERE (b.last_tx_id, b.last_position) < (excluded.last_tx_id, excluded.last_position)",
+            &[&account_ids, &assets, &is_system, &amounts, &locked, &tx_ids, &positions, &updated],
+        )
+        .await?;
         Ok(())
     }
 }

@@ -18,6 +18,15 @@ impl EventHandler for HoldsProjector {
         Self::NAME
     }
 
+    async fn handle_batch(&self, tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+        for event in events {
+            self.handle(tx, event).await?;
+        }
+        Ok(())
+    }
+}
+
+impl HoldsProjector {
     async fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
         if event.aggregate_type != "account" {
             return Ok(());

@@ -17,7 +17,8 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use deadpool_postgres::{GenericClient, Transaction};
-use domain::AssetCode;
+use domain::{AssetCode, Scale};
+use rust_decimal::Decimal;
 use tokio_postgres::types::ToSql;
 
 use crate::error::ProjectionError;
@@ -48,6 +49,15 @@ pub(crate) async fn execute(tx: &Transaction<'_>, sql: &str, params: &[&(dyn ToS
     Ok(tx.execute(&statement, params).await?)
 }
 
+/// Money as exact text at the asset's scale. rust_decimal's binary encoding drops the scale
+/// of a zero, and numeric text is what analysts and rebuild comparisons see, so amounts go
+/// to PostgreSQL as text (`$n::text[]::numeric[]`) with exactly the asset's decimals.
+pub(crate) fn at_scale(value: Decimal, scale: Scale) -> String {
+    let mut value = value;
+    value.rescale(scale.decimals());
+    value.to_string()
+}
+
 /// Accounts remembered before the cache starts over (it only saves lookups).
 const MAX_CACHED_ACCOUNT_ASSETS: usize = 100_000;
 
@@ -56,25 +66,29 @@ const MAX_CACHED_ACCOUNT_ASSETS: usize = 100_000;
 /// other's progress; an account's asset never changes, so remembering it is always right.
 #[derive(Default)]
 pub struct AccountAssets {
-    known: Mutex<HashMap<String, AssetCode>>,
+    known: Mutex<HashMap<String, (AssetCode, Scale)>>,
 }
 
 impl AccountAssets {
-    pub(crate) async fn of(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<AssetCode, ProjectionError> {
+    pub(crate) async fn of(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(AssetCode, Scale), ProjectionError> {
         let known = self.known.lock().unwrap_or_else(PoisonError::into_inner).get(&event.aggregate_id).cloned();
         if let Some(asset) = known {
             return Ok(asset);
         }
         let statement = tx
             .prepare_cached(
-                "SELECT payload -> 'AccountOpened' ->> 'asset' FROM events \
+                "SELECT payload -> 'AccountOpened' ->> 'asset', (payload -> 'AccountOpened' ->> 'scale')::int4 FROM events \
                  WHERE aggregate_type = 'account' AND aggregate_id = $1 AND sequence = 1",
             )
             .await?;
         let row = tx.query_opt(&statement, &[&event.aggregate_id]).await?;
         let unknown = || ProjectionError::UnknownAccount { position: event.position, account_id: event.aggregate_id.clone() };
-        let code: Option<String> = row.map(|row| row.get(0)).ok_or_else(unknown)?;
+        let row = row.ok_or_else(unknown)?;
+        let code: Option<String> = row.get(0);
+        let scale: Option<i32> = row.get(1);
         let asset = AssetCode::parse(&code.ok_or_else(unknown)?).map_err(|_| unknown())?;
+        let scale = scale.and_then(|scale| u32::try_from(scale).ok()).and_then(|scale| Scale::new(scale).ok()).ok_or_else(unknown)?;
+        let asset = (asset, scale);
         let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
         if known.len() >= MAX_CACHED_ACCOUNT_ASSETS {
             known.clear();

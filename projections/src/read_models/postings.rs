@@ -1,13 +1,13 @@
-use domain::account::{moves_money, postings, AccountEvent};
+use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
+use domain::account::{moves_money, postings, AccountEvent};
 
-use super::AccountAssets;
-use super::execute;
+use super::{at_scale, execute, AccountAssets};
 use crate::engine::EventHandler;
 use crate::error::ProjectionError;
 use crate::event_log::StoredEvent;
 
-/// `postings`: every debit and credit leg, with the event that caused it.
+/// `postings`: every debit and credit leg, with the event that caused it. One insert a batch.
 #[derive(Default)]
 pub struct PostingsProjector {
     assets: AccountAssets,
@@ -17,15 +17,30 @@ impl PostingsProjector {
     pub const NAME: &'static str = "postings";
 }
 
-fn reference(event: &AccountEvent) -> Option<&str> {
+fn reference(event: &AccountEvent) -> Option<String> {
     match event {
         AccountEvent::TransferSent { transfer_id, .. }
         | AccountEvent::TransferReceived { transfer_id, .. }
         | AccountEvent::TransferReturned { transfer_id, .. }
-        | AccountEvent::HoldCaptured { transfer_id, .. } => Some(transfer_id),
-        AccountEvent::FundsDeposited { reference, .. } | AccountEvent::FundsWithdrawn { reference, .. } => reference.as_deref(),
+        | AccountEvent::HoldCaptured { transfer_id, .. } => Some(transfer_id.clone()),
+        AccountEvent::FundsDeposited { reference, .. } | AccountEvent::FundsWithdrawn { reference, .. } => reference.clone(),
         _ => None,
     }
+}
+
+#[derive(Default)]
+struct Legs {
+    position: Vec<i64>,
+    leg: Vec<i16>,
+    tx_id: Vec<i64>,
+    account_id: Vec<String>,
+    asset: Vec<String>,
+    amount: Vec<String>,
+    event_type: Vec<String>,
+    aggregate_id: Vec<String>,
+    sequence: Vec<i64>,
+    reference: Vec<Option<String>>,
+    recorded_at: Vec<DateTime<Utc>>,
 }
 
 impl EventHandler for PostingsProjector {
@@ -33,38 +48,53 @@ impl EventHandler for PostingsProjector {
         Self::NAME
     }
 
-    async fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
-        if event.aggregate_type != "account" {
+    async fn handle_batch(&self, tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+        let mut legs = Legs::default();
+        for event in events.iter().filter(|event| event.aggregate_type == "account") {
+            let account_event: AccountEvent = event.decode()?;
+            if !moves_money(&account_event) {
+                continue;
+            }
+            let (asset, scale) = self.assets.of(tx, event).await?;
+            for (leg, posting) in postings(&account_event, &event.aggregate_id, &asset).into_iter().enumerate() {
+                legs.position.push(event.position);
+                legs.leg.push(i16::try_from(leg).expect("an event has a handful of legs"));
+                legs.tx_id.push(event.tx_id);
+                legs.account_id.push(posting.account_id);
+                legs.asset.push(asset.to_string());
+                legs.amount.push(at_scale(posting.amount, scale));
+                legs.event_type.push(event.event_type.clone());
+                legs.aggregate_id.push(event.aggregate_id.clone());
+                legs.sequence.push(event.sequence);
+                legs.reference.push(reference(&account_event));
+                legs.recorded_at.push(event.recorded_at);
+            }
+        }
+        if legs.position.is_empty() {
             return Ok(());
         }
-        let account_event: AccountEvent = event.decode()?;
-        if !moves_money(&account_event) {
-            return Ok(());
-        }
-        let asset = self.assets.of(tx, event).await?;
-        let reference = reference(&account_event);
-        for (leg, posting) in postings(&account_event, &event.aggregate_id, &asset).into_iter().enumerate() {
-            let leg = i16::try_from(leg).expect("an event has a handful of legs");
-            execute(tx, 
-                "INSERT INTO postings (global_position, leg, tx_id, account_id, asset, amount, event_type, \
-                                       aggregate_id, sequence, reference, recorded_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
-                &[
-                    &event.position,
-                    &leg,
-                    &event.tx_id,
-                    &posting.account_id,
-                    &asset.as_str(),
-                    &posting.amount,
-                    &event.event_type,
-                    &event.aggregate_id,
-                    &event.sequence,
-                    &reference,
-                    &event.recorded_at,
-                ],
-            )
-            .await?;
-        }
+        execute(
+            tx,
+            "INSERT INTO postings (global_position, leg, tx_id, account_id, asset, amount, event_type, \
+                                   aggregate_id, sequence, reference, recorded_at) \
+             SELECT * FROM unnest($1::int8[], $2::int2[], $3::int8[], $4::text[], $5::text[], $6::text[]::numeric[], \
+                                  $7::text[], $8::text[], $9::int8[], $10::text[], $11::timestamptz[]) \
+             ON CONFLICT DO NOTHING",
+            &[
+                &legs.position,
+                &legs.leg,
+                &legs.tx_id,
+                &legs.account_id,
+                &legs.asset,
+                &legs.amount,
+                &legs.event_type,
+                &legs.aggregate_id,
+                &legs.sequence,
+                &legs.reference,
+                &legs.recorded_at,
+            ],
+        )
+        .await?;
         Ok(())
     }
 }
