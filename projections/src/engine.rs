@@ -39,6 +39,28 @@ pub trait EventHandler: Send + Sync + 'static {
     fn handle_batch(&self, tx: &Transaction<'_>, events: &[StoredEvent]) -> impl Future<Output = Result<(), ProjectionError>> + Send;
 }
 
+/// A read model applied one event at a time; `PerEvent` makes it an `EventHandler`.
+pub trait EventProjector: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> impl Future<Output = Result<(), ProjectionError>> + Send;
+}
+
+/// Runs an `EventProjector` over each event of a batch in order.
+pub struct PerEvent<P>(pub P);
+
+impl<P: EventProjector> EventHandler for PerEvent<P> {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    async fn handle_batch(&self, tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+        for event in events {
+            self.0.handle(tx, event).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Progress of every running handler, for read-your-writes waits and health checks.
 #[derive(Clone)]
 pub struct ProjectionStatus {

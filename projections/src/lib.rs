@@ -11,6 +11,6 @@ pub mod rebuild;
 pub mod transfer_completion;
 
 pub use checkpoint::Checkpoint;
-pub use engine::{EventHandler, ProjectionEngine, ProjectionStatus, Wakers};
+pub use engine::{EventHandler, EventProjector, PerEvent, ProjectionEngine, ProjectionStatus, Wakers};
 pub use error::ProjectionError;
 pub use event_log::StoredEvent;

@@ -11,7 +11,7 @@ use tokio_postgres::IsolationLevel;
 
 use crate::checkpoint::Checkpoint;
 use crate::connection::DedicatedConnection;
-use crate::engine::{apply_next_batch, ensure_checkpoint_row, load_checkpoint, try_lock_projector, unlock_projector, EventHandler};
+use crate::engine::{apply_next_batch, ensure_checkpoint_row, load_checkpoint, try_lock_projector, unlock_projector, EventHandler, PerEvent};
 use crate::error::ProjectionError;
 use crate::event_log::{count_after, head};
 use crate::read_models::{
@@ -176,9 +176,9 @@ async fn catch_up<H: EventHandler>(
 pub enum ReadModelProjector {
     Balances(BalancesProjector),
     Postings(PostingsProjector),
-    Holds(HoldsProjector),
-    Assets(AssetsProjector),
-    Users(UsersProjector),
+    Holds(PerEvent<HoldsProjector>),
+    Assets(PerEvent<AssetsProjector>),
+    Users(PerEvent<UsersProjector>),
 }
 
 impl ReadModelProjector {
@@ -187,9 +187,9 @@ impl ReadModelProjector {
         match name {
             BalancesProjector::NAME => Self::Balances(BalancesProjector::default()),
             PostingsProjector::NAME => Self::Postings(PostingsProjector::default()),
-            HoldsProjector::NAME => Self::Holds(HoldsProjector),
-            AssetsProjector::NAME => Self::Assets(AssetsProjector),
-            UsersProjector::NAME => Self::Users(UsersProjector),
+            HoldsProjector::NAME => Self::Holds(PerEvent(HoldsProjector)),
+            AssetsProjector::NAME => Self::Assets(PerEvent(AssetsProjector)),
+            UsersProjector::NAME => Self::Users(PerEvent(UsersProjector)),
             other => unreachable!("{other} is listed in READ_MODELS but has no projector"),
         }
     }

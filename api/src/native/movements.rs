@@ -12,7 +12,7 @@ use super::error::NativeError;
 use super::idempotency::{created, operation};
 use super::json::NativeJson;
 use crate::app::AppState;
-use crate::commands::{CommandBus, Outcome};
+use crate::commands::CommandBus;
 use crate::error::AppError;
 
 pub async fn deposit(
@@ -20,14 +20,12 @@ pub async fn deposit(
     headers: HeaderMap,
     NativeJson(request): NativeJson<MovementRequest>,
 ) -> Result<Response, NativeError> {
-    let operation = operation(&headers, "deposits", &request, true)?;
-    let command = AccountCommand::Deposit {
-        amount: parse_amount(&request.amount)?,
+    movement(&state, &headers, "deposits", request, |amount, reference| AccountCommand::Deposit {
+        amount,
         source: SystemAccountKind::World,
-        reference: request.reference.clone(),
-    };
-    let outcome = state.ledger.bus.account(&request.account, command, &operation).await?;
-    respond_movement(&state, outcome).await
+        reference,
+    })
+    .await
 }
 
 pub async fn withdraw(
@@ -35,17 +33,25 @@ pub async fn withdraw(
     headers: HeaderMap,
     NativeJson(request): NativeJson<MovementRequest>,
 ) -> Result<Response, NativeError> {
-    let operation = operation(&headers, "withdrawals", &request, true)?;
-    let command = AccountCommand::Withdraw {
-        amount: parse_amount(&request.amount)?,
+    movement(&state, &headers, "withdrawals", request, |amount, reference| AccountCommand::Withdraw {
+        amount,
         destination: SystemAccountKind::World,
-        reference: request.reference.clone(),
-    };
-    let outcome = state.ledger.bus.account(&request.account, command, &operation).await?;
-    respond_movement(&state, outcome).await
+        reference,
+    })
+    .await
 }
 
-async fn respond_movement(state: &AppState, outcome: Outcome) -> Result<Response, NativeError> {
+/// A deposit or withdrawal between one account and the world.
+async fn movement(
+    state: &AppState,
+    headers: &HeaderMap,
+    route: &str,
+    request: MovementRequest,
+    command: impl FnOnce(rust_decimal::Decimal, Option<String>) -> AccountCommand,
+) -> Result<Response, NativeError> {
+    let operation = operation(headers, route, &request, true)?;
+    let command = command(parse_amount(&request.amount)?, request.reference.clone());
+    let outcome = state.ledger.bus.account(&request.account, command, &operation).await?;
     let event = outcome.event().ok_or_else(|| AppError::Internal("a movement appended nothing".into()))?;
     state.ledger.await_read_models(event).await;
     let (amount, reference) = match event.decode()? {

@@ -2,7 +2,7 @@ use domain::account::AccountEvent;
 use deadpool_postgres::Transaction;
 
 use super::execute;
-use crate::engine::EventHandler;
+use crate::engine::EventProjector;
 use crate::error::ProjectionError;
 use crate::event_log::StoredEvent;
 
@@ -13,20 +13,11 @@ impl HoldsProjector {
     pub const NAME: &'static str = "holds";
 }
 
-impl EventHandler for HoldsProjector {
+impl EventProjector for HoldsProjector {
     fn name(&self) -> &'static str {
         Self::NAME
     }
 
-    async fn handle_batch(&self, tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<(), ProjectionError> {
-        for event in events {
-            self.handle(tx, event).await?;
-        }
-        Ok(())
-    }
-}
-
-impl HoldsProjector {
     async fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
         if event.aggregate_type != "account" {
             return Ok(());
