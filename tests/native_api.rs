@@ -281,3 +281,16 @@ async fn health_reports_the_database_and_every_projector() {
     assert_eq!(reply.body["projectors"]["balances"]["ready"], true);
     assert_eq!(reply.body["projectors"]["transfer_completion"]["ready"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_concurrent_deposits_to_one_account_all_succeed_without_conflicts_reaching_clients() {
+    let app = TestApp::spawn().await;
+    app.open_account("hot", "BTC").await;
+    let keys: Vec<String> = (0..32).map(|n| format!("hot-{n}")).collect();
+    let deposits = keys.iter().map(|key| app.post("/v1/deposits", json!({"account": "hot", "amount": "1"}), Some(key)));
+    let replies = futures::future::join_all(deposits).await;
+    for reply in &replies {
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    }
+    assert_eq!(app.balance("hot").await, "32.00000000");
+}

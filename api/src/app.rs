@@ -87,7 +87,8 @@ impl Service {
         engine.spawn(PerEvent(AssetsProjector));
         engine.spawn(PerEvent(UsersProjector));
         engine.spawn(TransferCompletion::new(bus.clone()));
-        let (status, tasks) = engine.start();
+        let (status, mut tasks) = engine.start();
+        tasks.push(tokio::spawn(crate::hold_expiry::run(bus.clone(), pools.reads.clone(), shutdown.subscribe())));
         seed_assets(&bus).await?;
         let ledger = Ledger { bus, status, reads: pools.reads, read_your_writes_timeout: config.read_your_writes_timeout };
         let state = AppState { ledger, admin_key: Arc::new(config.admin_key) };

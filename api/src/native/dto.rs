@@ -31,6 +31,34 @@ pub struct TransferRequest {
     pub memo: Option<String>,
 }
 
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldRequest {
+    pub account: String,
+    pub amount: String,
+    /// RFC 3339; absent for a hold that lasts until released or captured.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub memo: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureRequest {
+    pub to: String,
+    pub memo: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HoldView {
+    pub id: String,
+    pub account: String,
+    pub amount: String,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub memo: Option<String>,
+    /// `active`, `released`, `expired` or `captured`.
+    pub status: String,
+}
+
 #[derive(Debug, Serialize)]
 pub struct AccountView {
     pub id: String,

@@ -7,6 +7,7 @@ mod auth;
 mod dto;
 mod error;
 mod events;
+mod holds;
 mod idempotency;
 mod json;
 mod movements;
@@ -24,6 +25,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/v1/deposits", post(movements::deposit))
         .route("/v1/withdrawals", post(movements::withdraw))
         .route("/v1/transfers", post(movements::transfer))
+        .route("/v1/holds", post(holds::place))
+        .route("/v1/accounts/{id}/holds", get(holds::list))
+        .route("/v1/accounts/{id}/holds/{hold}/release", post(holds::release))
+        .route("/v1/accounts/{id}/holds/{hold}/capture", post(holds::capture))
         .route("/v1/events", get(events::list))
         .route_layer(axum::middleware::from_fn_with_state(state, auth::require_admin))
 }

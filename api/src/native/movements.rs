@@ -102,7 +102,7 @@ pub async fn transfer(
 /// Completes a transfer inline, for latency: the same idempotent steps the transfer
 /// completion process manager takes from the log. A failure here leaves the transfer
 /// `pending`, durable, for the process manager to finish.
-async fn complete_transfer(bus: &CommandBus, debit: &StoredEvent) -> (&'static str, Option<StoredEvent>) {
+pub(super) async fn complete_transfer(bus: &CommandBus, debit: &StoredEvent) -> (&'static str, Option<StoredEvent>) {
     let step = match debit.decode::<AccountEvent>().map(|event| outstanding_step(&debit.aggregate_id, &event)) {
         Ok(Some((_, step))) => step,
         Ok(None) => return ("completed", None),

@@ -1,0 +1,52 @@
+//! Releases holds whose time has come. The account aggregate decides (`ExpireHold` with the
+//! current time); this task only finds candidates in the `holds` read model. Each expiry has
+//! a derived operation id, so several servers sweeping at once release each hold once.
+
+use std::time::Duration;
+
+use domain::account::AccountCommand;
+use domain::DomainError;
+use tokio::sync::watch;
+use tracing::warn;
+
+use crate::commands::{CommandBus, Operation};
+use crate::error::AppError;
+
+const SWEEP_INTERVAL_MS: u64 = 250;
+/// Most holds expired in one sweep; the next sweep takes the rest.
+const MAX_EXPIRIES_PER_SWEEP: i64 = 500;
+
+pub async fn run(bus: CommandBus, reads: deadpool_postgres::Pool, mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        if let Err(error) = sweep(&bus, &reads).await {
+            warn!(%error, "hold expiry sweep failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(SWEEP_INTERVAL_MS)) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+async fn sweep(bus: &CommandBus, reads: &deadpool_postgres::Pool) -> Result<(), AppError> {
+    let due = {
+        let client = reads.get().await?;
+        client
+            .query(
+                "SELECT account_id, hold_id FROM holds WHERE status = 'active' AND expires_at <= now() \
+                 ORDER BY expires_at LIMIT $1",
+                &[&MAX_EXPIRIES_PER_SWEEP],
+            )
+            .await?
+    };
+    for row in due {
+        let (account_id, hold_id): (String, String) = (row.get(0), row.get(1));
+        let operation = Operation::derived(format!("expire:{account_id}:{hold_id}"));
+        let command = AccountCommand::ExpireHold { hold_id, now: chrono::Utc::now() };
+        match bus.account(&account_id, command, &operation).await {
+            Ok(_) | Err(AppError::Domain(DomainError::HoldNotFound(_) | DomainError::HoldNotExpired(_))) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! Holds: an amount locked on an account until it is released, captured, or expires (the
+//! service releases expired holds itself; see `crate::hold_expiry`).
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::Json;
+use domain::account::{AccountCommand, AccountEvent};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::dto::{parse_amount, CaptureRequest, HoldRequest, HoldView, TransferView};
+use super::error::NativeError;
+use super::idempotency::{created, operation};
+use super::json::NativeJson;
+use super::movements::complete_transfer;
+use crate::app::AppState;
+use crate::commands::Operation;
+use crate::error::AppError;
+
+/// Most holds listed for one account.
+const MAX_HOLDS_LISTED: i64 = 1_000;
+
+pub async fn place(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    NativeJson(request): NativeJson<HoldRequest>,
+) -> Result<Response, NativeError> {
+    let operation = operation(&headers, "holds", &request, true)?;
+    let command = AccountCommand::PlaceHold {
+        hold_id: operation.id.clone(),
+        amount: parse_amount(&request.amount)?,
+        expires_at: request.expires_at,
+        memo: request.memo.clone(),
+        now: chrono::Utc::now(),
+    };
+    let outcome = state.ledger.bus.account(&request.account, command, &operation).await?;
+    let event = outcome.event().ok_or_else(|| AppError::Internal("a hold appended nothing".into()))?;
+    state.ledger.await_read_models(event).await;
+    let AccountEvent::FundsHeld { hold_id, amount, expires_at, memo } = event.decode()? else {
+        return Err(AppError::Internal("operation id names another kind of event".into()).into());
+    };
+    let view = HoldView { id: hold_id, account: event.aggregate_id.clone(), amount: amount.to_string(), expires_at, memo, status: "active".into() };
+    Ok(created(view, outcome.is_replay()))
+}
+
+pub async fn release(State(state): State<AppState>, Path((account, hold_id)): Path<(String, String)>) -> Result<Json<HoldView>, NativeError> {
+    let operation = Operation::derived(format!("release:{account}:{hold_id}"));
+    let outcome = state.ledger.bus.account(&account, AccountCommand::ReleaseHold { hold_id }, &operation).await?;
+    let event = outcome.event().ok_or_else(|| AppError::Internal("a release appended nothing".into()))?;
+    state.ledger.await_read_models(event).await;
+    Ok(Json(show_hold(&state, &account, hold_id_of(event)?).await?))
+}
+
+pub async fn capture(
+    State(state): State<AppState>,
+    Path((account, hold_id)): Path<(String, String)>,
+    NativeJson(request): NativeJson<CaptureRequest>,
+) -> Result<Response, NativeError> {
+    let operation = Operation::derived(format!("capture:{account}:{hold_id}"));
+    let bus = &state.ledger.bus;
+    let to = bus.destination(&request.to).await?;
+    let command = AccountCommand::CaptureHold { hold_id, transfer_id: operation.id.clone(), to, memo: request.memo, now: chrono::Utc::now() };
+    let outcome = bus.account(&account, command, &operation).await?;
+    let debit = outcome.event().ok_or_else(|| AppError::Internal("a capture appended nothing".into()))?;
+    let (status, last_event) = complete_transfer(bus, debit).await;
+    state.ledger.await_read_models(last_event.as_ref().unwrap_or(debit)).await;
+    let AccountEvent::HoldCaptured { transfer_id, to, amount, memo, .. } = debit.decode()? else {
+        return Err(AppError::Internal("operation id names another kind of event".into()).into());
+    };
+    let view = TransferView { id: transfer_id, from: account, to, amount: amount.to_string(), memo, status, position: debit.position };
+    Ok(created(view, outcome.is_replay()))
+}
+
+#[derive(Debug, Serialize)]
+pub struct HoldList {
+    holds: Vec<HoldView>,
+}
+
+pub async fn list(State(state): State<AppState>, Path(account): Path<String>) -> Result<Json<HoldList>, NativeError> {
+    let client = state.ledger.reads.get().await.map_err(AppError::from)?;
+    let rows = client
+        .query(
+            "SELECT hold_id, account_id, amount, expires_at, memo, status FROM holds WHERE account_id = $1 \
+             ORDER BY last_tx_id, last_position LIMIT $2",
+            &[&account, &MAX_HOLDS_LISTED],
+        )
+        .await
+        .map_err(AppError::from)?;
+    Ok(Json(HoldList { holds: rows.iter().map(hold_view).collect() }))
+}
+
+async fn show_hold(state: &AppState, account: &str, hold_id: String) -> Result<HoldView, AppError> {
+    let client = state.ledger.reads.get().await?;
+    let row = client
+        .query_opt(
+            "SELECT hold_id, account_id, amount, expires_at, memo, status FROM holds WHERE account_id = $1 AND hold_id = $2",
+            &[&account, &hold_id],
+        )
+        .await?;
+    row.as_ref().map(hold_view).ok_or(AppError::NotFound("hold"))
+}
+
+fn hold_id_of(event: &projections::StoredEvent) -> Result<String, AppError> {
+    match event.decode()? {
+        AccountEvent::HoldReleased { hold_id, .. } => Ok(hold_id),
+        _ => Err(AppError::Internal("operation id names another kind of event".into())),
+    }
+}
+
+fn hold_view(row: &tokio_postgres::Row) -> HoldView {
+    HoldView {
+        id: row.get("hold_id"),
+        account: row.get("account_id"),
+        amount: row.get::<_, Decimal>("amount").to_string(),
+        expires_at: row.get("expires_at"),
+        memo: row.get("memo"),
+        status: row.get("status"),
+    }
+}
