@@ -294,3 +294,15 @@ async fn many_concurrent_deposits_to_one_account_all_succeed_without_conflicts_r
     }
     assert_eq!(app.balance("hot").await, "32.00000000");
 }
+
+#[tokio::test]
+async fn an_oversized_body_or_an_unknown_route_gets_the_native_error_format() {
+    let app = TestApp::spawn().await;
+    let huge = json!({"account": "alice", "amount": "1", "reference": "x".repeat(100_000)});
+    let reply = app.post("/v1/deposits", huge, Some("big")).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(reply.body["error"]["code"], "payload_too_large");
+    let unknown = app.get("/v1/nothing/here").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.body["error"]["code"], "not_found");
+}

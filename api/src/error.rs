@@ -17,6 +17,8 @@ pub enum AppError {
     IdempotencyKeyRequired,
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyKeyReused,
+    #[error("request body larger than {0} bytes")]
+    PayloadTooLarge(usize),
     #[error("missing or wrong credentials")]
     Unauthorized,
     #[error("too much contention on one account; retry")]

@@ -50,6 +50,7 @@ impl IntoResponse for NativeError {
             AppError::UnknownAsset(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_asset"),
             AppError::IdempotencyKeyRequired => (StatusCode::BAD_REQUEST, "idempotency_key_required"),
             AppError::IdempotencyKeyReused => (StatusCode::CONFLICT, "idempotency_key_reused"),
+            AppError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             AppError::Contention => (StatusCode::SERVICE_UNAVAILABLE, "contention"),
             AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),

@@ -13,6 +13,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for NativeJson<T> {
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(AppError::PayloadTooLarge(crate::app::MAX_BODY_BYTES).into())
+            }
             Err(rejection) => Err(AppError::invalid("invalid_json", rejection.body_text()).into()),
         }
     }

@@ -30,5 +30,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/v1/accounts/{id}/holds/{hold}/release", post(holds::release))
         .route("/v1/accounts/{id}/holds/{hold}/capture", post(holds::capture))
         .route("/v1/events", get(events::list))
+        .route("/v1/{*rest}", axum::routing::any(unknown_route))
         .route_layer(axum::middleware::from_fn_with_state(state, auth::require_admin))
+}
+
+async fn unknown_route() -> NativeError {
+    crate::AppError::NotFound("route").into()
 }
