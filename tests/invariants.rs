@@ -51,6 +51,7 @@ async fn concurrent_random_transfers_conserve_money_and_never_overdraw() {
         sql.query_one("SELECT sum(amount) FROM balances WHERE NOT is_system", &[]).await.unwrap().get(0);
     assert_eq!(user_total, Decimal::new(40, 0), "transfers neither create nor destroy money");
     assert_no_negative_user_balance(&sql).await;
+    common::assert_sequences_contiguous(&sql).await;
     assert_read_models_equal_replay(&app.database).await;
 }
 

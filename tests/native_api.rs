@@ -306,3 +306,52 @@ async fn an_oversized_body_or_an_unknown_route_gets_the_native_error_format() {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert_eq!(unknown.body["error"]["code"], "not_found");
 }
+
+#[tokio::test]
+async fn new_assets_can_be_defined_once_with_a_fixed_scale() {
+    let app = TestApp::spawn().await;
+    let created = app.post("/v1/assets", json!({"code": "EURC", "scale": 2}), None).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let again = app.post("/v1/assets", json!({"code": "EURC", "scale": 2}), None).await;
+    assert_eq!(again.status, StatusCode::CREATED);
+    assert!(again.replayed, "defining it again with the same scale changes nothing");
+    let changed = app.post("/v1/assets", json!({"code": "EURC", "scale": 6}), None).await;
+    assert_eq!(changed.status, StatusCode::CONFLICT);
+    assert_eq!(changed.body["error"]["code"], "asset_exists");
+    let invalid = app.post("/v1/assets", json!({"code": "eur", "scale": 2}), None).await;
+    assert_eq!(invalid.status, StatusCode::BAD_REQUEST);
+    let too_precise = app.post("/v1/assets", json!({"code": "WIDE", "scale": 19}), None).await;
+    assert_eq!(too_precise.status, StatusCode::BAD_REQUEST);
+
+    app.open_account("euro", "EURC").await;
+    app.deposit("euro", "12.5").await;
+    assert_eq!(app.balance("euro").await, "12.50");
+    let list = app.get("/v1/assets").await;
+    let codes: Vec<&str> = list.body["assets"].as_array().unwrap().iter().map(|asset| asset["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["BTC", "EURC", "GDD", "JOY", "JUSD"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_on_one_database_share_the_projectors_and_both_read_their_writes() {
+    let first = TestApp::spawn().await;
+    let second = TestApp::spawn_on(first.database.clone()).await;
+    first.open_account("alice", "BTC").await;
+    second.open_account("bob", "BTC").await;
+    first.deposit("alice", "5").await;
+    let transfer = second.post("/v1/transfers", json!({"from": "alice", "to": "bob", "amount": "2"}), Some("t")).await;
+    assert_eq!(transfer.status, StatusCode::CREATED, "{}", transfer.body);
+    assert_eq!(second.balance("bob").await, "2.00000000", "the server that wrote reads its write");
+    assert_eq!(first.balance("alice").await, "3.00000000");
+    let replay = first.post("/v1/transfers", json!({"from": "alice", "to": "bob", "amount": "2"}), Some("t")).await;
+    assert!(replay.replayed, "an operation id is unique across servers");
+    let leaders: i64 = first
+        .sql()
+        .await
+        .query_one("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(leaders, 6, "each of the six projectors runs once across both servers");
+    common::assert_read_models_equal_replay(&first.database).await;
+}

@@ -182,6 +182,20 @@ pub async fn assert_no_negative_user_balance(client: &tokio_postgres::Client) {
     assert_eq!(negative, 0, "a user account went below zero");
 }
 
+/// Fails unless every aggregate's sequence runs 1, 2, 3, ... without a gap (DESIGN.md 8).
+pub async fn assert_sequences_contiguous(client: &tokio_postgres::Client) {
+    let gaps: i64 = client
+        .query_one(
+            "SELECT count(*) FROM (SELECT aggregate_type, aggregate_id FROM events GROUP BY 1, 2 \
+             HAVING min(sequence) <> 1 OR max(sequence) <> count(*)) broken",
+            &[],
+        )
+        .await
+        .expect("sequences")
+        .get(0);
+    assert_eq!(gaps, 0, "an aggregate's sequence has a gap");
+}
+
 /// Fails unless every read table equals a fresh rebuild from the events.
 pub async fn assert_read_models_equal_replay(database: &DatabaseTarget) {
     let pools = api::database::connect(database).await.expect("pools");

@@ -3,6 +3,7 @@
 //! errors are `{"error":{"code","message"}}`.
 
 mod accounts;
+mod assets;
 mod auth;
 mod dto;
 mod error;
@@ -20,6 +21,7 @@ pub use error::NativeError;
 
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
+        .route("/v1/assets", post(assets::define).get(assets::list))
         .route("/v1/accounts", post(accounts::create).get(accounts::list))
         .route("/v1/accounts/{id}", get(accounts::show))
         .route("/v1/deposits", post(movements::deposit))

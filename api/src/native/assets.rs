@@ -1,0 +1,62 @@
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::Json;
+use domain::asset::AssetCommand;
+use domain::{AssetCode, Scale};
+use serde::{Deserialize, Serialize};
+
+use super::error::NativeError;
+use super::idempotency::created;
+use super::json::NativeJson;
+use crate::app::AppState;
+use crate::commands::Outcome;
+use crate::error::AppError;
+
+/// More assets than any wallet lists; the list is not paged.
+const MAX_ASSETS_LISTED: i64 = 1_000;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefineAssetRequest {
+    pub code: String,
+    pub scale: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AssetView {
+    pub code: String,
+    pub scale: u32,
+}
+
+/// Defines an asset. Defining it again with the same scale answers the same (replayed);
+/// another scale is `409 asset_exists`: an asset's scale never changes.
+pub async fn define(
+    State(state): State<AppState>,
+    _headers: HeaderMap,
+    NativeJson(request): NativeJson<DefineAssetRequest>,
+) -> Result<Response, NativeError> {
+    let code = AssetCode::parse(&request.code)?;
+    let scale = Scale::new(request.scale)?;
+    let outcome = state.ledger.bus.asset(&code, AssetCommand::Define { code: code.clone(), scale }).await?;
+    if let Some(event) = outcome.event() {
+        state.ledger.await_read_models(event).await;
+    }
+    let view = AssetView { code: code.to_string(), scale: scale.decimals() };
+    Ok(created(view, matches!(outcome, Outcome::Unchanged)))
+}
+
+#[derive(Debug, Serialize)]
+pub struct AssetList {
+    assets: Vec<AssetView>,
+}
+
+pub async fn list(State(state): State<AppState>) -> Result<Json<AssetList>, NativeError> {
+    let client = state.ledger.reads.get().await.map_err(AppError::from)?;
+    let rows = client.query("SELECT code, scale FROM assets ORDER BY code LIMIT $1", &[&MAX_ASSETS_LISTED]).await.map_err(AppError::from)?;
+    let assets = rows
+        .iter()
+        .map(|row| AssetView { code: row.get(0), scale: u32::try_from(row.get::<_, i32>(1)).unwrap_or_default() })
+        .collect();
+    Ok(Json(AssetList { assets }))
+}
