@@ -2,6 +2,7 @@
 //! bounded retries on optimistic-concurrency conflicts, and read-your-writes waits.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
@@ -83,13 +84,13 @@ impl Outcome {
 /// Runs commands against the event store. Cheap to clone.
 #[derive(Clone)]
 pub struct CommandBus {
-    accounts: std::sync::Arc<CqrsFramework<Account, CachedEventStore<Account>>>,
+    accounts: Arc<CqrsFramework<Account, CachedEventStore<Account>>>,
     account_store: CachedEventStore<Account>,
-    assets: std::sync::Arc<CqrsFramework<Asset, CachedEventStore<Asset>>>,
+    assets: Arc<CqrsFramework<Asset, CachedEventStore<Asset>>>,
     asset_store: CachedEventStore<Asset>,
-    users: std::sync::Arc<CqrsFramework<User, CachedEventStore<User>>>,
+    users: Arc<CqrsFramework<User, CachedEventStore<User>>>,
     user_store: CachedEventStore<User>,
-    claims: std::sync::Arc<CqrsFramework<UniqueClaim, CachedEventStore<UniqueClaim>>>,
+    claims: Arc<CqrsFramework<UniqueClaim, CachedEventStore<UniqueClaim>>>,
     reads: Pool,
     wakers: Wakers,
 }
@@ -101,13 +102,13 @@ impl CommandBus {
         let user_store = CachedEventStore::new(events.clone());
         let claim_store = CachedEventStore::new(events);
         Self {
-            accounts: std::sync::Arc::new(CqrsFramework::new(account_store.clone(), vec![], ())),
+            accounts: Arc::new(CqrsFramework::new(account_store.clone(), vec![], ())),
             account_store,
-            assets: std::sync::Arc::new(CqrsFramework::new(asset_store.clone(), vec![], ())),
+            assets: Arc::new(CqrsFramework::new(asset_store.clone(), vec![], ())),
             asset_store,
-            users: std::sync::Arc::new(CqrsFramework::new(user_store.clone(), vec![], ())),
+            users: Arc::new(CqrsFramework::new(user_store.clone(), vec![], ())),
             user_store,
-            claims: std::sync::Arc::new(CqrsFramework::new(claim_store, vec![], ())),
+            claims: Arc::new(CqrsFramework::new(claim_store, vec![], ())),
             reads,
             wakers,
         }
@@ -131,15 +132,13 @@ impl CommandBus {
 
     /// The scale of an asset, from its own history.
     pub async fn asset_scale(&self, code: &AssetCode) -> Result<Scale, AppError> {
-        let context = cqrs_es::EventStore::load_aggregate(&self.asset_store, code.as_str()).await.map_err(aggregate_error)?;
-        let mut context = context;
-        cqrs_es::AggregateContext::aggregate(&mut context).scale().ok_or_else(|| AppError::UnknownAsset(code.to_string()))
+        let asset = load(&self.asset_store, code.as_str()).await?;
+        asset.scale().ok_or_else(|| AppError::UnknownAsset(code.to_string()))
     }
 
     /// Whether a user exists, from its own history.
     pub async fn user_exists(&self, user_id: &str) -> Result<bool, AppError> {
-        let mut context = cqrs_es::EventStore::load_aggregate(&self.user_store, user_id).await.map_err(aggregate_error)?;
-        Ok(cqrs_es::AggregateContext::aggregate(&mut context).registered().is_some())
+        Ok(load(&self.user_store, user_id).await?.registered().is_some())
     }
 
     /// Where a transfer to `account_id` would go: a system account, or an opened user
@@ -148,9 +147,8 @@ impl CommandBus {
         if let Some((kind, asset)) = parse_system_account(account_id) {
             return Ok(TransferDestination::system(kind, &asset));
         }
-        let mut context = cqrs_es::EventStore::load_aggregate(&self.account_store, account_id).await.map_err(aggregate_error)?;
-        let account = cqrs_es::AggregateContext::aggregate(&mut context).open_account().cloned();
-        let account = account.ok_or(AppError::NotFound("destination account"))?;
+        let account = load(&self.account_store, account_id).await?;
+        let account = account.open_account().cloned().ok_or(AppError::NotFound("destination account"))?;
         Ok(TransferDestination { account_id: account.account_id, asset: account.asset, is_system: false })
     }
 
@@ -218,6 +216,12 @@ impl CommandBus {
         };
         self.account(&step.account_id, command, &Operation::derived(return_operation_id(&step.transfer_id))).await
     }
+}
+
+/// An aggregate's current state, for decisions that need another aggregate's facts.
+async fn load<A: Aggregate<Error = DomainError> + Clone>(store: &CachedEventStore<A>, aggregate_id: &str) -> Result<A, AppError> {
+    let mut context = cqrs_es::EventStore::load_aggregate(store, aggregate_id).await.map_err(aggregate_error)?;
+    Ok(std::mem::take(cqrs_es::AggregateContext::aggregate(&mut context)))
 }
 
 pub fn receive_operation_id(transfer_id: &str) -> String {
