@@ -11,7 +11,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use domain::asset::{AssetCommand, SEEDED_ASSETS};
 use domain::{AssetCode, Scale};
-use projections::read_models::{AssetsProjector, BalancesProjector, HoldsProjector, PostingsProjector, UsersProjector};
+use projections::read_models::{
+    AssetsProjector, BalancesProjector, GradidoTransactionsProjector, GroupsProjector, HoldsProjector, PostingsProjector,
+    UsersProjector,
+};
 use projections::transfer_completion::TransferCompletion;
 use projections::{PerEvent, ProjectionEngine};
 use serde_json::json;
@@ -86,6 +89,8 @@ impl Service {
         engine.spawn(PerEvent(HoldsProjector));
         engine.spawn(PerEvent(AssetsProjector));
         engine.spawn(PerEvent(UsersProjector));
+        engine.spawn(PerEvent(GroupsProjector));
+        engine.spawn(PerEvent(GradidoTransactionsProjector));
         engine.spawn(TransferCompletion::new(bus.clone()));
         let (status, mut tasks) = engine.start();
         tasks.push(tokio::spawn(crate::hold_expiry::run(bus.clone(), pools.reads.clone(), shutdown.subscribe())));

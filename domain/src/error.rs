@@ -63,4 +63,20 @@ pub enum DomainError {
     UserNotRegistered,
     #[error("{kind} is already taken")]
     ClaimTaken { kind: String },
+    #[error("transaction already exists")]
+    TransactionExists,
+    #[error("transaction not found")]
+    TransactionNotFound,
+    #[error("only the user who created the transaction may do this")]
+    NotTheInitiator,
+    #[error("transaction is {0}")]
+    TransactionState(&'static str),
+    #[error("creation limit exceeded: {remaining} GDD left this month")]
+    CreationLimitExceeded { remaining: Decimal },
+    #[error("the same transaction was sent less than 100 seconds ago")]
+    DuplicateTransaction,
+    #[error("group already exists")]
+    GroupExists,
+    #[error("group alias must be 1 to 128 characters of A-Z a-z 0-9 . _ -")]
+    GroupAliasInvalid,
 }

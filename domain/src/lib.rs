@@ -7,6 +7,7 @@ pub mod account;
 pub mod asset;
 pub mod claim;
 pub mod error;
+pub mod gradido;
 pub mod limits;
 pub mod money;
 pub mod posting;

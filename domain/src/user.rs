@@ -28,6 +28,8 @@ pub struct RegisteredUser {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub role: Option<Role>,
+    pub public_hex: Option<String>,
+    pub group_alias: Option<String>,
 }
 
 impl User {
@@ -38,6 +40,9 @@ impl User {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum UserCommand {
+    /// Records the public half of the user's ed25519 key pair (once).
+    AssignKey { public_hex: String },
+    JoinGroup { group_alias: String },
     Register {
         user_id: String,
         email: String,
@@ -51,6 +56,12 @@ pub enum UserCommand {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum UserEvent {
+    UserKeyAssigned {
+        public_hex: String,
+    },
+    UserJoinedGroup {
+        group_alias: String,
+    },
     UserRegistered {
         user_id: String,
         email: String,
@@ -64,7 +75,12 @@ pub enum UserEvent {
 
 impl DomainEvent for UserEvent {
     fn event_type(&self) -> String {
-        "UserRegistered".to_string()
+        match self {
+            Self::UserRegistered { .. } => "UserRegistered",
+            Self::UserKeyAssigned { .. } => "UserKeyAssigned",
+            Self::UserJoinedGroup { .. } => "UserJoinedGroup",
+        }
+        .to_string()
     }
     fn event_version(&self) -> String {
         "1".to_string()
@@ -95,7 +111,51 @@ impl Aggregate for User {
     type Services = ();
 
     async fn handle(&mut self, command: UserCommand, _: &(), sink: &EventSink<Self>) -> Result<(), DomainError> {
-        let UserCommand::Register { user_id, email, username, first_name, last_name, password_hash, role } = command;
+        let registered = self.registered.as_ref();
+        let event = match command {
+            UserCommand::AssignKey { public_hex } => match registered {
+                None => return Err(DomainError::UserNotRegistered),
+                Some(user) if user.public_hex.is_some() => return Ok(()),
+                Some(_) => UserEvent::UserKeyAssigned { public_hex },
+            },
+            UserCommand::JoinGroup { group_alias } => match registered {
+                None => return Err(DomainError::UserNotRegistered),
+                Some(user) if user.group_alias.as_deref() == Some(group_alias.as_str()) => return Ok(()),
+                Some(_) => UserEvent::UserJoinedGroup { group_alias },
+            },
+            UserCommand::Register { user_id, email, username, first_name, last_name, password_hash, role } => {
+                self.decide_registration(user_id, email, username, first_name, last_name, password_hash, role)?
+            }
+        };
+        sink.write(event, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: UserEvent) {
+        match (event, &mut self.registered) {
+            (UserEvent::UserRegistered { user_id, email, username, first_name, last_name, role, .. }, _) => {
+                self.registered =
+                    Some(RegisteredUser { user_id, email, username, first_name, last_name, role, public_hex: None, group_alias: None });
+            }
+            (UserEvent::UserKeyAssigned { public_hex }, Some(user)) => user.public_hex = Some(public_hex),
+            (UserEvent::UserJoinedGroup { group_alias }, Some(user)) => user.group_alias = Some(group_alias),
+            (_, None) => {}
+        }
+    }
+}
+
+impl User {
+    #[allow(clippy::too_many_arguments)]
+    fn decide_registration(
+        &self,
+        user_id: String,
+        email: String,
+        username: String,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        password_hash: String,
+        role: Option<Role>,
+    ) -> Result<UserEvent, DomainError> {
         if self.registered.is_some() {
             return Err(DomainError::UserAlreadyRegistered);
         }
@@ -103,14 +163,7 @@ impl Aggregate for User {
         validate_username(&username)?;
         check_text("first_name", &first_name, MAX_NAME_LEN)?;
         check_text("last_name", &last_name, MAX_NAME_LEN)?;
-        let event = UserEvent::UserRegistered { user_id, email, username, first_name, last_name, password_hash, role };
-        sink.write(event, self).await;
-        Ok(())
-    }
-
-    fn apply(&mut self, event: UserEvent) {
-        let UserEvent::UserRegistered { user_id, email, username, first_name, last_name, role, .. } = event;
-        self.registered = Some(RegisteredUser { user_id, email, username, first_name, last_name, role });
+        Ok(UserEvent::UserRegistered { user_id, email, username, first_name, last_name, password_hash, role })
     }
 }
 

@@ -15,7 +15,8 @@ use crate::engine::{apply_next_batch, ensure_checkpoint_row, load_checkpoint, tr
 use crate::error::ProjectionError;
 use crate::event_log::{count_after, head};
 use crate::read_models::{
-    AssetsProjector, BalancesProjector, HoldsProjector, PostingsProjector, ReadTable, UsersProjector, READ_MODELS,
+    AssetsProjector, BalancesProjector, GradidoTransactionsProjector, GroupsProjector, HoldsProjector, PostingsProjector,
+    ReadTable, UsersProjector, READ_MODELS,
 };
 
 const SCRATCH_SCHEMA: &str = "ledger_replay";
@@ -179,6 +180,8 @@ pub enum ReadModelProjector {
     Holds(PerEvent<HoldsProjector>),
     Assets(PerEvent<AssetsProjector>),
     Users(PerEvent<UsersProjector>),
+    Groups(PerEvent<GroupsProjector>),
+    GradidoTransactions(PerEvent<GradidoTransactionsProjector>),
 }
 
 impl ReadModelProjector {
@@ -190,6 +193,8 @@ impl ReadModelProjector {
             HoldsProjector::NAME => Self::Holds(PerEvent(HoldsProjector)),
             AssetsProjector::NAME => Self::Assets(PerEvent(AssetsProjector)),
             UsersProjector::NAME => Self::Users(PerEvent(UsersProjector)),
+            GroupsProjector::NAME => Self::Groups(PerEvent(GroupsProjector)),
+            GradidoTransactionsProjector::NAME => Self::GradidoTransactions(PerEvent(GradidoTransactionsProjector)),
             other => unreachable!("{other} is listed in READ_MODELS but has no projector"),
         }
     }
@@ -203,6 +208,8 @@ impl EventHandler for ReadModelProjector {
             Self::Holds(projector) => projector.name(),
             Self::Assets(projector) => projector.name(),
             Self::Users(projector) => projector.name(),
+            Self::Groups(projector) => projector.name(),
+            Self::GradidoTransactions(projector) => projector.name(),
         }
     }
 
@@ -213,6 +220,8 @@ impl EventHandler for ReadModelProjector {
             Self::Holds(projector) => projector.handle_batch(tx, events).await,
             Self::Assets(projector) => projector.handle_batch(tx, events).await,
             Self::Users(projector) => projector.handle_batch(tx, events).await,
+            Self::Groups(projector) => projector.handle_batch(tx, events).await,
+            Self::GradidoTransactions(projector) => projector.handle_batch(tx, events).await,
         }
     }
 }

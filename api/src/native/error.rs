@@ -38,6 +38,13 @@ fn domain_status(error: &DomainError) -> (StatusCode, &'static str) {
         TooManyHolds(_) => (StatusCode::UNPROCESSABLE_ENTITY, "too_many_holds"),
         UserAlreadyRegistered | ClaimTaken { .. } => (StatusCode::CONFLICT, "user_exists"),
         UserNotRegistered => (StatusCode::NOT_FOUND, "user_not_found"),
+        TransactionExists | GroupExists => (StatusCode::CONFLICT, "exists"),
+        TransactionNotFound => (StatusCode::NOT_FOUND, "transaction_not_found"),
+        NotTheInitiator => (StatusCode::FORBIDDEN, "forbidden"),
+        TransactionState(_) => (StatusCode::CONFLICT, "transaction_state"),
+        CreationLimitExceeded { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "creation_limit_exceeded"),
+        DuplicateTransaction => (StatusCode::CONFLICT, "duplicate_transaction"),
+        GroupAliasInvalid => (StatusCode::BAD_REQUEST, "invalid_request"),
     }
 }
 

@@ -3,12 +3,16 @@
 
 mod assets;
 mod balances;
+mod gradido_transactions;
+mod groups;
 mod holds;
 mod postings;
 mod users;
 
 pub use assets::AssetsProjector;
 pub use balances::BalancesProjector;
+pub use gradido_transactions::GradidoTransactionsProjector;
+pub use groups::GroupsProjector;
 pub use holds::HoldsProjector;
 pub use postings::PostingsProjector;
 pub use users::UsersProjector;
@@ -31,17 +35,26 @@ pub struct ReadTable {
 }
 
 /// Every read model, by projector name, with its tables.
-pub const READ_MODELS: [(&str, &[ReadTable]); 5] = [
+pub const READ_MODELS: [(&str, &[ReadTable]); 7] = [
     (BalancesProjector::NAME, &[ReadTable { name: "balances", order_by: "account_id" }]),
     (PostingsProjector::NAME, &[ReadTable { name: "postings", order_by: "global_position, leg" }]),
     (HoldsProjector::NAME, &[ReadTable { name: "holds", order_by: "account_id, hold_id" }]),
     (AssetsProjector::NAME, &[ReadTable { name: "assets", order_by: "code" }]),
     (UsersProjector::NAME, &[ReadTable { name: "users", order_by: "user_id" }]),
+    (GroupsProjector::NAME, &[ReadTable { name: "groups", order_by: "alias" }]),
+    (GradidoTransactionsProjector::NAME, &[ReadTable { name: "gradido_transactions", order_by: "transaction_id" }]),
 ];
 
 /// Names of the read models a write must be visible in before it is acknowledged.
-pub const READ_YOUR_WRITES: [&str; 5] =
-    [BalancesProjector::NAME, PostingsProjector::NAME, HoldsProjector::NAME, AssetsProjector::NAME, UsersProjector::NAME];
+pub const READ_YOUR_WRITES: [&str; 7] = [
+    BalancesProjector::NAME,
+    PostingsProjector::NAME,
+    HoldsProjector::NAME,
+    AssetsProjector::NAME,
+    UsersProjector::NAME,
+    GroupsProjector::NAME,
+    GradidoTransactionsProjector::NAME,
+];
 
 /// Runs one statement, prepared once per connection.
 pub(crate) async fn execute(tx: &Transaction<'_>, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, ProjectionError> {

@@ -1,5 +1,5 @@
-use domain::user::{Role, UserEvent};
 use deadpool_postgres::Transaction;
+use domain::user::{Role, UserEvent};
 
 use super::execute;
 use crate::engine::EventProjector;
@@ -22,15 +22,27 @@ impl EventProjector for UsersProjector {
         if event.aggregate_type != "user" {
             return Ok(());
         }
-        let UserEvent::UserRegistered { user_id, email, username, first_name, last_name, password_hash, role } = event.decode()?;
-        let role = role.map(|Role::Admin| "admin");
-        execute(tx, 
-            "INSERT INTO users (user_id, email, username, first_name, last_name, role, password_hash, \
-                                last_tx_id, last_position, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
-            &[&user_id, &email, &username, &first_name, &last_name, &role, &password_hash, &event.tx_id, &event.position, &event.recorded_at],
-        )
-        .await?;
+        let (column, value) = match event.decode()? {
+            UserEvent::UserRegistered { user_id, email, username, first_name, last_name, password_hash, role } => {
+                let role = role.map(|Role::Admin| "admin");
+                execute(
+                    tx,
+                    "INSERT INTO users (user_id, email, username, first_name, last_name, role, password_hash, \
+                                        last_tx_id, last_position, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+                    &[&user_id, &email, &username, &first_name, &last_name, &role, &password_hash, &event.tx_id, &event.position, &event.recorded_at],
+                )
+                .await?;
+                return Ok(());
+            }
+            UserEvent::UserKeyAssigned { public_hex } => ("public_hex", public_hex),
+            UserEvent::UserJoinedGroup { group_alias } => ("group_alias", group_alias),
+        };
+        let sql = format!(
+            "UPDATE users SET {column} = $2, last_tx_id = $3, last_position = $4 \
+             WHERE user_id = $1 AND (last_tx_id, last_position) < ($3, $4)"
+        );
+        execute(tx, &sql, &[&event.aggregate_id, &value, &event.tx_id, &event.position]).await?;
         Ok(())
     }
 }
