@@ -47,13 +47,14 @@ async fn main() {
         database: target.clone(),
         admin_key: AdminKey::from_secret(ADMIN_KEY),
         read_your_writes_timeout: Duration::from_secs(10),
+        gradido_confirm_delay: Duration::from_secs(2),
     })
     .await
     .expect("service");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = router(service.state.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    tokio::spawn(async move { api::app::serve(listener, app, std::future::pending()).await.unwrap() });
     let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     for account in 0..ACCOUNTS {
         post(&http, &base, "/v1/accounts", json!({"id": format!("acct-{account}"), "asset": "BTC"}), &format!("open-{account}")).await;

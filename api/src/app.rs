@@ -26,6 +26,7 @@ use crate::admin_key::AdminKey;
 use crate::commands::{CommandBus, Ledger};
 use crate::database::{self, DatabaseTarget};
 use crate::error::AppError;
+use crate::gradido::settlement::{GradidoSettlement, LocalNetwork};
 
 /// Largest request body accepted by any route.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .merge(crate::native::routes(state.clone()))
+        .merge(crate::gradido::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -67,6 +69,20 @@ pub struct ServiceConfig {
     pub database: DatabaseTarget,
     pub admin_key: AdminKey,
     pub read_your_writes_timeout: Duration,
+    /// How long the built-in Gradido network takes to confirm a signed transaction.
+    pub gradido_confirm_delay: Duration,
+}
+
+/// The built-in Gradido network's default confirmation delay.
+pub const DEFAULT_GRADIDO_CONFIRM_DELAY_MS: u64 = 2_000;
+
+/// Serves `router` on `listener` with peers' addresses available to handlers.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await
 }
 
 /// A running service: its state for the router, and how to stop its background work.
@@ -92,6 +108,8 @@ impl Service {
         engine.spawn(PerEvent(GroupsProjector));
         engine.spawn(PerEvent(GradidoTransactionsProjector));
         engine.spawn(TransferCompletion::new(bus.clone()));
+        let network = LocalNetwork { confirm_delay: config.gradido_confirm_delay };
+        engine.spawn(GradidoSettlement::new(bus.clone(), network));
         let (status, mut tasks) = engine.start();
         tasks.push(tokio::spawn(crate::hold_expiry::run(bus.clone(), pools.reads.clone(), shutdown.subscribe())));
         seed_assets(&bus).await?;

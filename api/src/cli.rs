@@ -10,7 +10,7 @@ use tracing::{error, info};
 use tracing_subscriber::EnvFilter;
 
 use crate::admin_key::{load_or_generate, AdminKey};
-use crate::app::{router, Service, ServiceConfig, DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS};
+use crate::app::{router, Service, ServiceConfig, DEFAULT_GRADIDO_CONFIRM_DELAY_MS, DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS};
 use crate::database::{self, DatabaseTarget};
 use crate::embedded_pg::{Durability, EmbeddedPostgres};
 use crate::error::AppError;
@@ -47,6 +47,9 @@ pub enum Command {
         /// How long a write waits for the read models before answering anyway.
         #[arg(long, env = "LEDGER_READ_YOUR_WRITES_TIMEOUT_MS", default_value_t = DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS)]
         read_your_writes_timeout_ms: u64,
+        /// How long the built-in Gradido network takes to confirm a signed transaction.
+        #[arg(long, env = "LEDGER_GRADIDO_CONFIRM_DELAY_MS", default_value_t = DEFAULT_GRADIDO_CONFIRM_DELAY_MS)]
+        gradido_confirm_delay_ms: u64,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -102,8 +105,12 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, AppError> {
     let role = if matches!(cli.command, Command::Serve { .. }) { Role::Server } else { Role::Tool };
     let storage = Storage::open(&cli.storage, role).await?;
     let result = match cli.command {
-        Command::Serve { listen, admin_key, read_your_writes_timeout_ms } => {
-            serve(&storage, listen, admin_key, Duration::from_millis(read_your_writes_timeout_ms)).await
+        Command::Serve { listen, admin_key, read_your_writes_timeout_ms, gradido_confirm_delay_ms } => {
+            let timings = Timings {
+                read_your_writes_timeout: Duration::from_millis(read_your_writes_timeout_ms),
+                gradido_confirm_delay: Duration::from_millis(gradido_confirm_delay_ms),
+            };
+            serve(&storage, listen, admin_key, timings).await
         }
         Command::Migrate => migrate(&storage).await,
         Command::Replay { rebuild } => replay(&storage, rebuild).await,
@@ -180,19 +187,29 @@ fn server_running(data_dir: &std::path::Path) -> bool {
     std::fs::File::open(data_dir.join(SERVE_LOCK_FILE)).is_ok_and(|file| file.try_lock_shared().is_err())
 }
 
-async fn serve(storage: &Storage, listen: SocketAddr, admin_key: Option<String>, ryw_timeout: Duration) -> Result<std::process::ExitCode, AppError> {
+struct Timings {
+    read_your_writes_timeout: Duration,
+    gradido_confirm_delay: Duration,
+}
+
+async fn serve(storage: &Storage, listen: SocketAddr, admin_key: Option<String>, timings: Timings) -> Result<std::process::ExitCode, AppError> {
     let (admin_key, generated) = load_or_generate(&storage.data_dir, admin_key.as_deref())
         .map_err(|error| AppError::Internal(format!("admin key: {error}")))?;
     if let Some(secret) = generated {
         println!("Generated admin key (shown once, stored only as a digest): {secret}");
     }
-    let service = Service::start(ServiceConfig { database: storage.target.clone(), admin_key, read_your_writes_timeout: ryw_timeout }).await?;
+    let service = Service::start(ServiceConfig {
+        database: storage.target.clone(),
+        admin_key,
+        read_your_writes_timeout: timings.read_your_writes_timeout,
+        gradido_confirm_delay: timings.gradido_confirm_delay,
+    })
+    .await?;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|error| AppError::Unavailable(format!("bind {listen}: {error}")))?;
     let address = listener.local_addr().map_err(|error| AppError::Internal(error.to_string()))?;
     info!("listening on http://{address}");
     println!("listening on http://{address}");
-    axum::serve(listener, router(service.state.clone()))
-        .with_graceful_shutdown(shutdown_signal())
+    crate::app::serve(listener, router(service.state.clone()), shutdown_signal())
         .await
         .map_err(|error| AppError::Internal(error.to_string()))?;
     info!("shutting down");
@@ -268,9 +285,10 @@ async fn create_user(storage: &Storage, user: NewUser) -> Result<std::process::E
         database: storage.target.clone(),
         admin_key: AdminKey::from_secret(""),
         read_your_writes_timeout: Duration::from_millis(DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS),
+        gradido_confirm_delay: Duration::from_millis(DEFAULT_GRADIDO_CONFIRM_DELAY_MS),
     })
     .await?;
-    let result = register(&service.state.ledger.bus, user).await;
+    let result = register(&service.state.ledger, user).await;
     service.stop().await;
     let view = result?;
     println!("{}", serde_json::to_string_pretty(&view).map_err(|error| AppError::Internal(error.to_string()))?);

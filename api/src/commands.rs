@@ -7,15 +7,18 @@ use std::time::Duration;
 
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
 use deadpool_postgres::Pool;
-use domain::account::{Account, AccountCommand, TransferDestination};
+use domain::account::{Account, AccountCommand, AccountEvent, TransferDestination};
 use domain::asset::{Asset, AssetCommand};
 use domain::claim::{ClaimCommand, UniqueClaim};
+use domain::gradido::{
+    BudgetCommand, CreationBudget, DuplicateGuard, GradidoTransaction, Group, GroupCommand, GuardCommand, TransactionCommand,
+};
 use domain::system_account::parse_system_account;
 use domain::user::{User, UserCommand};
 use domain::{AssetCode, DomainError, Scale};
 use projections::event_log::find_by_operation;
 use projections::read_models::READ_YOUR_WRITES;
-use projections::transfer_completion::{TransferCommands, TransferStep};
+use projections::transfer_completion::{outstanding_step, TransferCommands, TransferStep};
 use projections::{ProjectionStatus, StoredEvent, Wakers};
 use rand::Rng;
 use tracing::warn;
@@ -81,64 +84,105 @@ impl Outcome {
     }
 }
 
+/// One aggregate type's command framework and the store it loads from.
+struct Aggregates<A: Aggregate + Clone> {
+    framework: CqrsFramework<A, CachedEventStore<A>>,
+    store: CachedEventStore<A>,
+}
+
+impl<A: Aggregate<Services = ()> + Clone> Aggregates<A> {
+    fn new(events: &sqlx::PgPool) -> Arc<Self> {
+        let store = CachedEventStore::new(events.clone());
+        Arc::new(Self { framework: CqrsFramework::new(store.clone(), vec![], ()), store })
+    }
+}
+
 /// Runs commands against the event store. Cheap to clone.
 #[derive(Clone)]
 pub struct CommandBus {
-    accounts: Arc<CqrsFramework<Account, CachedEventStore<Account>>>,
-    account_store: CachedEventStore<Account>,
-    assets: Arc<CqrsFramework<Asset, CachedEventStore<Asset>>>,
-    asset_store: CachedEventStore<Asset>,
-    users: Arc<CqrsFramework<User, CachedEventStore<User>>>,
-    user_store: CachedEventStore<User>,
-    claims: Arc<CqrsFramework<UniqueClaim, CachedEventStore<UniqueClaim>>>,
+    accounts: Arc<Aggregates<Account>>,
+    assets: Arc<Aggregates<Asset>>,
+    users: Arc<Aggregates<User>>,
+    claims: Arc<Aggregates<UniqueClaim>>,
+    gradido_transactions: Arc<Aggregates<GradidoTransaction>>,
+    creation_budgets: Arc<Aggregates<CreationBudget>>,
+    duplicate_guards: Arc<Aggregates<DuplicateGuard>>,
+    groups: Arc<Aggregates<Group>>,
     reads: Pool,
     wakers: Wakers,
 }
 
 impl CommandBus {
     pub fn new(events: sqlx::PgPool, reads: Pool, wakers: Wakers) -> Self {
-        let account_store = CachedEventStore::new(events.clone());
-        let asset_store = CachedEventStore::new(events.clone());
-        let user_store = CachedEventStore::new(events.clone());
-        let claim_store = CachedEventStore::new(events);
         Self {
-            accounts: Arc::new(CqrsFramework::new(account_store.clone(), vec![], ())),
-            account_store,
-            assets: Arc::new(CqrsFramework::new(asset_store.clone(), vec![], ())),
-            asset_store,
-            users: Arc::new(CqrsFramework::new(user_store.clone(), vec![], ())),
-            user_store,
-            claims: Arc::new(CqrsFramework::new(claim_store, vec![], ())),
+            accounts: Aggregates::new(&events),
+            assets: Aggregates::new(&events),
+            users: Aggregates::new(&events),
+            claims: Aggregates::new(&events),
+            gradido_transactions: Aggregates::new(&events),
+            creation_budgets: Aggregates::new(&events),
+            duplicate_guards: Aggregates::new(&events),
+            groups: Aggregates::new(&events),
             reads,
             wakers,
         }
     }
 
     pub async fn account(&self, account_id: &str, command: AccountCommand, operation: &Operation) -> Result<Outcome, AppError> {
-        self.run(&self.accounts, account_id, command, operation).await
+        self.run(&self.accounts.framework, account_id, command, operation).await
     }
 
     pub async fn asset(&self, code: &AssetCode, command: AssetCommand) -> Result<Outcome, AppError> {
-        self.run(&self.assets, code.as_str(), command, &Operation::fresh()).await
+        self.run(&self.assets.framework, code.as_str(), command, &Operation::fresh()).await
     }
 
     pub async fn user(&self, user_id: &str, command: UserCommand, operation: &Operation) -> Result<Outcome, AppError> {
-        self.run(&self.users, user_id, command, operation).await
+        self.run(&self.users.framework, user_id, command, operation).await
     }
 
     pub async fn claim(&self, claim_id: &str, command: ClaimCommand) -> Result<Outcome, AppError> {
-        self.run(&self.claims, claim_id, command, &Operation::fresh()).await
+        self.run(&self.claims.framework, claim_id, command, &Operation::fresh()).await
+    }
+
+    pub async fn gradido_transaction(&self, id: &str, command: TransactionCommand, operation: &Operation) -> Result<Outcome, AppError> {
+        self.run(&self.gradido_transactions.framework, id, command, operation).await
+    }
+
+    pub async fn creation_budget(&self, id: &str, command: BudgetCommand, operation: &Operation) -> Result<Outcome, AppError> {
+        self.run(&self.creation_budgets.framework, id, command, operation).await
+    }
+
+    pub async fn duplicate_guard(&self, user_id: &str, command: GuardCommand) -> Result<Outcome, AppError> {
+        self.run(&self.duplicate_guards.framework, user_id, command, &Operation::fresh()).await
+    }
+
+    pub async fn group(&self, alias: &str, command: GroupCommand) -> Result<Outcome, AppError> {
+        self.run(&self.groups.framework, alias, command, &Operation::fresh()).await
     }
 
     /// The scale of an asset, from its own history.
     pub async fn asset_scale(&self, code: &AssetCode) -> Result<Scale, AppError> {
-        let asset = load(&self.asset_store, code.as_str()).await?;
+        let asset = load(&self.assets.store, code.as_str()).await?;
         asset.scale().ok_or_else(|| AppError::UnknownAsset(code.to_string()))
     }
 
     /// Whether a user exists, from its own history.
     pub async fn user_exists(&self, user_id: &str) -> Result<bool, AppError> {
-        Ok(load(&self.user_store, user_id).await?.registered().is_some())
+        Ok(load(&self.users.store, user_id).await?.registered().is_some())
+    }
+
+    /// A user as its own history knows it.
+    pub async fn registered_user(&self, user_id: &str) -> Result<Option<domain::user::RegisteredUser>, AppError> {
+        Ok(load(&self.users.store, user_id).await?.registered().cloned())
+    }
+
+    pub async fn group_exists(&self, alias: &str) -> Result<bool, AppError> {
+        Ok(load(&self.groups.store, alias).await?.exists())
+    }
+
+    /// A Gradido transaction as its own history knows it.
+    pub async fn gradido_state(&self, id: &str) -> Result<GradidoTransaction, AppError> {
+        load(&self.gradido_transactions.store, id).await
     }
 
     /// Where a transfer to `account_id` would go: a system account, or an opened user
@@ -147,7 +191,7 @@ impl CommandBus {
         if let Some((kind, asset)) = parse_system_account(account_id) {
             return Ok(TransferDestination::system(kind, &asset));
         }
-        let account = load(&self.account_store, account_id).await?;
+        let account = load(&self.accounts.store, account_id).await?;
         let account = account.open_account().cloned().ok_or(AppError::NotFound("destination account"))?;
         Ok(TransferDestination { account_id: account.account_id, asset: account.asset, is_system: false })
     }
@@ -222,6 +266,43 @@ impl CommandBus {
 async fn load<A: Aggregate<Error = DomainError> + Clone>(store: &CachedEventStore<A>, aggregate_id: &str) -> Result<A, AppError> {
     let mut context = cqrs_es::EventStore::load_aggregate(store, aggregate_id).await.map_err(aggregate_error)?;
     Ok(std::mem::take(cqrs_es::AggregateContext::aggregate(&mut context)))
+}
+
+impl CommandBus {
+    /// Completes a transfer inline, for latency: the same idempotent steps the transfer
+    /// completion process manager takes from the log. A failure here leaves the transfer
+    /// `pending`, durable, for the process manager to finish.
+    pub async fn complete_transfer(&self, debit: &StoredEvent) -> (&'static str, Option<StoredEvent>) {
+        let step = match debit.decode::<AccountEvent>().map(|event| outstanding_step(&debit.aggregate_id, &event)) {
+            Ok(Some((_, step))) => step,
+            Ok(None) => return ("completed", None),
+            Err(error) => {
+                warn!(%error, "cannot decode a transfer debit");
+                return ("pending", None);
+            }
+        };
+        let credit = match self.receive_transfer(&step).await {
+            Ok(outcome) => outcome.event().cloned(),
+            Err(error) => {
+                warn!(transfer_id = step.transfer_id, %error, "inline credit failed; the process manager completes it");
+                return ("pending", None);
+            }
+        };
+        let Some(credit) = credit else { return ("pending", None) };
+        // A received credit leaves nothing outstanding; a refused one leaves its return.
+        let give_back = match credit.decode::<AccountEvent>() {
+            Ok(event) => outstanding_step(&credit.aggregate_id, &event),
+            Err(_) => return ("pending", Some(credit)),
+        };
+        let Some((_, give_back)) = give_back else { return ("completed", Some(credit)) };
+        match self.return_transfer(&give_back).await {
+            Ok(outcome) => ("returned", outcome.event().cloned().or(Some(credit))),
+            Err(error) => {
+                warn!(transfer_id = step.transfer_id, %error, "inline return failed; the process manager completes it");
+                ("pending", Some(credit))
+            }
+        }
+    }
 }
 
 pub fn receive_operation_id(transfer_id: &str) -> String {

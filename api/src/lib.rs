@@ -9,6 +9,7 @@ pub mod database;
 pub mod embedded_pg;
 mod error;
 pub mod event_store;
+pub mod gradido;
 pub mod hold_expiry;
 pub mod native;
 pub mod users;

@@ -1,12 +1,12 @@
 //! Registering users: the shared identity every dialect logs in with.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use domain::claim::{claim_id, ClaimCommand};
 use domain::user::{validate_email, validate_username, Role, UserCommand};
 use serde::Serialize;
 
-use crate::commands::{CommandBus, Operation};
+use crate::commands::{Ledger, Operation};
 use crate::error::AppError;
 
 /// Longest password accepted: argon2 cost grows with input, so bound it.
@@ -37,7 +37,9 @@ pub struct UserView {
     pub role: Option<&'static str>,
 }
 
-pub async fn register(bus: &CommandBus, user: NewUser) -> Result<UserView, AppError> {
+/// Registers a user; returns once every read model shows it (a login right after works).
+pub async fn register(ledger: &Ledger, user: NewUser) -> Result<UserView, AppError> {
+    let bus = &ledger.bus;
     validate_email(&user.email)?;
     validate_username(&user.username)?;
     if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&user.password.len()) {
@@ -69,6 +71,11 @@ pub async fn register(bus: &CommandBus, user: NewUser) -> Result<UserView, AppEr
         role,
     };
     bus.user(&user_id, command, &Operation::derived(format!("register:{user_id}"))).await?;
+    let public_hex = new_public_key_hex();
+    let keyed = bus.user(&user_id, UserCommand::AssignKey { public_hex }, &Operation::derived(format!("key:{user_id}"))).await?;
+    if let Some(event) = keyed.event() {
+        ledger.await_read_models(event).await;
+    }
     Ok(UserView {
         id: user_id,
         email: user.email,
@@ -77,6 +84,24 @@ pub async fn register(bus: &CommandBus, user: NewUser) -> Result<UserView, AppEr
         last_name: user.last_name,
         role: role.map(|Role::Admin| "admin"),
     })
+}
+
+/// An ed25519 key pair for the user; only its public half is kept (as `public_hex`).
+/// Signing happens in the ledger (the network is simulated), so no secret key is stored.
+fn new_public_key_hex() -> String {
+    use rand::RngCore;
+    let mut seed = [0_u8; 32];
+    rand::thread_rng().fill_bytes(&mut seed);
+    hex::encode(ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().to_bytes())
+}
+
+/// Whether `password` matches the stored argon2 hash (on a blocking thread: it is slow).
+pub async fn verify_password(hash: String, password: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    })
+    .await
+    .unwrap_or(false)
 }
 
 fn hash_password(password: &str) -> Result<String, AppError> {

@@ -15,6 +15,8 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 pub const ADMIN_KEY: &str = "test-admin-key";
+/// The built-in Gradido network confirms this long after signing, in tests.
+pub const GRADIDO_CONFIRM_DELAY_MS: u64 = 300;
 
 struct Cluster {
     postgres: EmbeddedPostgres,
@@ -84,6 +86,7 @@ impl TestApp {
             database: database.clone(),
             admin_key: AdminKey::from_secret(ADMIN_KEY),
             read_your_writes_timeout: Duration::from_secs(10),
+            gradido_confirm_delay: Duration::from_millis(GRADIDO_CONFIRM_DELAY_MS),
         })
         .await
         .expect("service starts");
@@ -91,7 +94,7 @@ impl TestApp {
         let base_url = format!("http://{}", listener.local_addr().expect("address"));
         let app = router(service.state.clone());
         let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("serve");
+            api::app::serve(listener, app, std::future::pending()).await.expect("serve");
         });
         let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("client");
         Self { base_url, database, http, service: Some(service), server }

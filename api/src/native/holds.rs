@@ -13,7 +13,6 @@ use super::dto::{parse_amount, CaptureRequest, HoldRequest, HoldView, TransferVi
 use super::error::NativeError;
 use super::idempotency::{created, operation};
 use super::json::NativeJson;
-use super::movements::complete_transfer;
 use crate::app::AppState;
 use crate::commands::Operation;
 use crate::error::AppError;
@@ -63,7 +62,7 @@ pub async fn capture(
     let command = AccountCommand::CaptureHold { hold_id, transfer_id: operation.id.clone(), to, memo: request.memo, now: chrono::Utc::now() };
     let outcome = bus.account(&account, command, &operation).await?;
     let debit = outcome.event().ok_or_else(|| AppError::Internal("a capture appended nothing".into()))?;
-    let (status, last_event) = complete_transfer(bus, debit).await;
+    let (status, last_event) = bus.complete_transfer(debit).await;
     state.ledger.await_read_models(last_event.as_ref().unwrap_or(debit)).await;
     let AccountEvent::HoldCaptured { transfer_id, to, amount, memo, .. } = debit.decode()? else {
         return Err(AppError::Internal("operation id names another kind of event".into()).into());

@@ -3,16 +3,13 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use domain::account::{AccountCommand, AccountEvent};
 use domain::system_account::SystemAccountKind;
-use projections::transfer_completion::outstanding_step;
 use projections::StoredEvent;
-use tracing::warn;
 
 use super::dto::{parse_amount, MovementRequest, MovementView, TransferRequest, TransferView};
 use super::error::NativeError;
 use super::idempotency::{created, operation};
 use super::json::NativeJson;
 use crate::app::AppState;
-use crate::commands::CommandBus;
 use crate::error::AppError;
 
 pub async fn deposit(
@@ -82,7 +79,7 @@ pub async fn transfer(
     let command = AccountCommand::SendTransfer { transfer_id: operation.id.clone(), to: destination, amount, memo: request.memo.clone() };
     let outcome = bus.account(&request.from, command, &operation).await?;
     let debit = outcome.event().ok_or_else(|| AppError::Internal("a transfer appended nothing".into()))?;
-    let (status, last_event) = complete_transfer(bus, debit).await;
+    let (status, last_event) = bus.complete_transfer(debit).await;
     state.ledger.await_read_models(last_event.as_ref().unwrap_or(debit)).await;
     let AccountEvent::TransferSent { transfer_id, to, amount, memo, .. } = debit.decode()? else {
         return Err(AppError::Internal("operation id names another kind of event".into()).into());
@@ -97,41 +94,6 @@ pub async fn transfer(
         position: debit.position,
     };
     Ok(created(view, outcome.is_replay()))
-}
-
-/// Completes a transfer inline, for latency: the same idempotent steps the transfer
-/// completion process manager takes from the log. A failure here leaves the transfer
-/// `pending`, durable, for the process manager to finish.
-pub(super) async fn complete_transfer(bus: &CommandBus, debit: &StoredEvent) -> (&'static str, Option<StoredEvent>) {
-    let step = match debit.decode::<AccountEvent>().map(|event| outstanding_step(&debit.aggregate_id, &event)) {
-        Ok(Some((_, step))) => step,
-        Ok(None) => return ("completed", None),
-        Err(error) => {
-            warn!(%error, "cannot decode a transfer debit");
-            return ("pending", None);
-        }
-    };
-    let credit = match bus.receive_transfer(&step).await {
-        Ok(outcome) => outcome.event().cloned(),
-        Err(error) => {
-            warn!(transfer_id = step.transfer_id, %error, "inline credit failed; the process manager completes it");
-            return ("pending", None);
-        }
-    };
-    let Some(credit) = credit else { return ("pending", None) };
-    // A received credit leaves nothing outstanding; a refused one leaves its return.
-    let give_back = match credit.decode::<AccountEvent>() {
-        Ok(event) => outstanding_step(&credit.aggregate_id, &event),
-        Err(_) => return ("pending", Some(credit)),
-    };
-    let Some((_, give_back)) = give_back else { return ("completed", Some(credit)) };
-    match bus.return_transfer(&give_back).await {
-        Ok(outcome) => ("returned", outcome.event().cloned().or(Some(credit))),
-        Err(error) => {
-            warn!(transfer_id = step.transfer_id, %error, "inline return failed; the process manager completes it");
-            ("pending", Some(credit))
-        }
-    }
 }
 
 fn operation_id(event: &StoredEvent) -> String {

@@ -9,4 +9,4 @@ mod transaction;
 pub use budget::{creation_budget_id, BudgetCommand, BudgetEvent, CreationBudget, MONTHLY_CREATION_LIMIT_GDD};
 pub use group::{Group, GroupCommand, GroupEvent};
 pub use sender::{DuplicateGuard, GuardCommand, GuardEvent, DUPLICATE_WINDOW_SECONDS};
-pub use transaction::{GradidoKind, GradidoStatus, GradidoTransaction, TransactionCommand, TransactionEvent};
+pub use transaction::{Created, GradidoKind, GradidoStatus, GradidoTransaction, TransactionCommand, TransactionEvent};

@@ -43,9 +43,26 @@ pub struct GradidoTransaction {
     status: Option<GradidoStatus>,
 }
 
+/// What a transaction is, as created.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Created {
-    initiator: String,
+pub struct Created {
+    pub kind: GradidoKind,
+    pub initiator: String,
+    pub from_account: Option<String>,
+    pub recipient: String,
+    pub to_account: String,
+    pub amount: Amount,
+    pub target_date: Option<NaiveDate>,
+}
+
+impl GradidoTransaction {
+    pub fn details(&self) -> Option<&Created> {
+        self.created.as_ref()
+    }
+
+    pub fn status(&self) -> Option<GradidoStatus> {
+        self.status
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -171,8 +188,18 @@ impl Aggregate for GradidoTransaction {
     }
 
     fn apply(&mut self, event: TransactionEvent) {
-        if let TransactionEvent::GradidoTransactionCreated { initiator, .. } = &event {
-            self.created = Some(Created { initiator: initiator.clone() });
+        if let TransactionEvent::GradidoTransactionCreated { kind, initiator, from_account, recipient, to_account, amount, target_date, .. } =
+            &event
+        {
+            self.created = Some(Created {
+                kind: *kind,
+                initiator: initiator.clone(),
+                from_account: from_account.clone(),
+                recipient: recipient.clone(),
+                to_account: to_account.clone(),
+                amount: *amount,
+                target_date: *target_date,
+            });
         }
         self.status = Some(event.status());
     }

@@ -1,0 +1,162 @@
+//! Executing Gradido transactions: a process manager sends each signed transaction to the
+//! network and settles it on confirmation; rejection or cancellation releases what it
+//! reserved. Every step has a derived operation id, so a retry after a crash repeats
+//! nothing.
+
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Transaction;
+use domain::account::AccountCommand;
+use domain::gradido::{creation_budget_id, BudgetCommand, Created, GradidoKind, TransactionCommand, TransactionEvent};
+use domain::system_account::SystemAccountKind;
+use domain::DomainError;
+use projections::{EventHandler, ProjectionError, StoredEvent};
+use tracing::warn;
+
+use crate::commands::{CommandBus, Operation};
+use crate::error::AppError;
+
+/// What the network said about a signed transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Confirmed,
+    Rejected(String),
+}
+
+/// The network Gradido transactions are sent to.
+pub trait GradidoNetwork: Send + Sync + 'static {
+    fn submit(&self, transaction_id: &str, signed_at: DateTime<Utc>, details: &Created) -> impl Future<Output = Verdict> + Send;
+}
+
+/// The default network: confirms every transaction `confirm_delay` after it was signed.
+pub struct LocalNetwork {
+    pub confirm_delay: Duration,
+}
+
+impl GradidoNetwork for LocalNetwork {
+    async fn submit(&self, _transaction_id: &str, signed_at: DateTime<Utc>, _details: &Created) -> Verdict {
+        let due = signed_at + chrono::Duration::from_std(self.confirm_delay).unwrap_or_default();
+        if let Ok(wait) = (due - Utc::now()).to_std() {
+            tokio::time::sleep(wait).await;
+        }
+        Verdict::Confirmed
+    }
+}
+
+pub struct GradidoSettlement<N> {
+    bus: CommandBus,
+    network: N,
+}
+
+impl<N: GradidoNetwork> GradidoSettlement<N> {
+    pub const NAME: &'static str = "gradido_settlement";
+
+    pub fn new(bus: CommandBus, network: N) -> Self {
+        Self { bus, network }
+    }
+
+    async fn react(&self, event: &StoredEvent) -> Result<(), AppError> {
+        let id = event.aggregate_id.as_str();
+        match event.decode::<TransactionEvent>()? {
+            TransactionEvent::GradidoTransactionSigned { at, .. } => {
+                let state = self.bus.gradido_state(id).await?;
+                let Some(details) = state.details() else { return Ok(()) };
+                let verdict = match self.network.submit(id, at, details).await {
+                    Verdict::Confirmed => settle(&self.bus, id, details).await?,
+                    rejected => rejected,
+                };
+                let command = match verdict {
+                    Verdict::Confirmed => TransactionCommand::Confirm,
+                    Verdict::Rejected(reason) => TransactionCommand::Reject { reason },
+                };
+                self.bus.gradido_transaction(id, command, &Operation::derived(format!("gradido-verdict:{id}"))).await?;
+            }
+            TransactionEvent::GradidoTransactionRejected { .. } | TransactionEvent::GradidoTransactionCancelled { .. } => {
+                let state = self.bus.gradido_state(id).await?;
+                if let Some(details) = state.details() {
+                    release(&self.bus, id, details).await?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl<N: GradidoNetwork> EventHandler for GradidoSettlement<N> {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    async fn handle_batch(&self, _tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+        for event in events.iter().filter(|event| event.aggregate_type == "gradido_transaction") {
+            self.react(event)
+                .await
+                .map_err(|error| ProjectionError::CommandFailed { position: event.position, reason: error.to_string() })?;
+        }
+        Ok(())
+    }
+}
+
+/// Moves the money of a confirmed transaction: the held amount to the recipient, or new
+/// money from issuance for a creation. A refusal here rejects the transaction.
+async fn settle(bus: &CommandBus, id: &str, details: &Created) -> Result<Verdict, AppError> {
+    let operation = Operation::derived(format!("gradido-settle:{id}"));
+    let outcome = match details.kind {
+        GradidoKind::Transfer => {
+            let Some(from) = &details.from_account else { return Ok(Verdict::Rejected("transfer without a sender".into())) };
+            let to = bus.destination(&details.to_account).await?;
+            let capture = AccountCommand::CaptureHold {
+                hold_id: id.to_string(),
+                transfer_id: operation.id.clone(),
+                to,
+                memo: None,
+                now: Utc::now(),
+            };
+            match bus.account(from, capture, &operation).await {
+                Ok(outcome) => {
+                    if let Some(debit) = outcome.event() {
+                        bus.complete_transfer(debit).await;
+                    }
+                    Ok(())
+                }
+                Err(error) => Err(error),
+            }
+        }
+        GradidoKind::Creation => {
+            let deposit = AccountCommand::Deposit { amount: details.amount.value(), source: SystemAccountKind::Issuance, reference: Some(id.to_string()) };
+            bus.account(&details.to_account, deposit, &operation).await.map(drop)
+        }
+    };
+    match outcome {
+        Ok(()) => Ok(Verdict::Confirmed),
+        Err(AppError::Domain(refusal)) => Ok(Verdict::Rejected(refusal.to_string())),
+        // Not a decision but storage trouble: the batch fails and is retried.
+        Err(error) => {
+            warn!(transaction = id, %error, "settlement failed; will retry");
+            Err(error)
+        }
+    }
+}
+
+/// Gives back what a transaction reserved: the hold of a transfer, the budget of a creation.
+pub async fn release(bus: &CommandBus, id: &str, details: &Created) -> Result<(), AppError> {
+    match details.kind {
+        GradidoKind::Transfer => {
+            let Some(from) = &details.from_account else { return Ok(()) };
+            let command = AccountCommand::ReleaseHold { hold_id: id.to_string() };
+            match bus.account(from, command, &Operation::derived(format!("gradido-release:{id}"))).await {
+                Ok(_) | Err(AppError::Domain(DomainError::HoldNotFound(_))) => Ok(()),
+                Err(error) => Err(error),
+            }
+        }
+        GradidoKind::Creation => {
+            let Some(target_date) = details.target_date else { return Ok(()) };
+            let budget = creation_budget_id(&details.recipient, target_date);
+            let command = BudgetCommand::Release { transaction_id: id.to_string() };
+            bus.creation_budget(&budget, command, &Operation::derived(format!("gradido-unbudget:{id}"))).await.map(drop)
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! `createTransaction` with every answer of the seed, and the lifecycle endpoints this
+//! service adds: `signTransaction`, `cancelTransaction`, `getRunningUserTasks`,
+//! `listTransactions`.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::Response;
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use domain::account::AccountCommand;
+use domain::gradido::{creation_budget_id, BudgetCommand, GradidoKind, GuardCommand, TransactionCommand};
+use domain::user::UserCommand;
+use domain::{Amount, Scale};
+use serde_json::{json, Map, Value};
+use tokio_postgres::Row;
+
+use super::login::require_admin;
+use super::sessions::{self, Session};
+use super::settlement::release;
+use super::wallet::{cents_from_gdd, ensure_account, gdd_from_cents, GDD_DECIMALS};
+use super::wire::{parse_object, success, text_field, GradidoError};
+use crate::app::AppState;
+use crate::commands::Operation;
+use crate::error::AppError;
+
+/// A creation's amount must lie in ]0, MAX_CREATION_CENTS] GDD-cent.
+const MAX_CREATION_CENTS: i64 = 10_000_000;
+/// A pending transfer reserves its amount for at most this long; the hold then expires.
+const PENDING_RESERVATION_DAYS: i64 = 7;
+const MAX_MEMO_LEN: usize = 512;
+const MAX_TRANSACTIONS_LISTED: i64 = 100;
+
+struct Receiver {
+    user_id: String,
+    group_alias: Option<String>,
+}
+
+pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+    let object = parse_object(&body)?;
+    let session = sessions::require(&state, &object).await?;
+    match object.get("transaction_type").and_then(Value::as_str) {
+        Some("transfer") => create_transfer(&state, &session, &object).await,
+        Some("creation") => create_creation(&state, &session, &object).await,
+        Some("groupMemberUpdate") => update_group(&state, &session, &object).await,
+        _ => Err(GradidoError::new("error", "transaction_type unknown")),
+    }
+}
+
+async fn create_transfer(state: &AppState, session: &Session, object: &Map<String, Value>) -> Result<Response, GradidoError> {
+    let receiver = find_receiver(state, object).await?;
+    if let Some(group) = text_field(object, "target_group") {
+        if !state.ledger.bus.group_exists(group).await? {
+            return Err(GradidoError::new("error", "target_group not found"));
+        }
+        match &receiver.group_alias {
+            None => return Err(GradidoError::new("error", "receiver user hasn't group")),
+            Some(alias) if alias != group => {
+                return Err(GradidoError::with_details("error", "user not in group", "receiver user isn't in target group"))
+            }
+            Some(_) => {}
+        }
+    }
+    let cents = object.get("amount").and_then(Value::as_i64).filter(|cents| *cents > 0);
+    let Some(cents) = cents else {
+        return Err(GradidoError::with_details("invalid parameter", "invalid amount", "GDD amount in GDD cent > 0"));
+    };
+    if receiver.user_id == session.user_id {
+        return Err(GradidoError::with_details("error", "invalid parameter", "sender and receiver are the same user"));
+    }
+    let memo = memo(object)?;
+    let amount = gdd_amount(cents)?;
+    let from = ensure_account(state, &session.user_id).await?;
+    let to = ensure_account(state, &receiver.user_id).await?;
+    guard_against_duplicates(state, session, &format!("transfer|{}|{cents}|{memo}", receiver.user_id)).await?;
+
+    let id = uuid::Uuid::new_v4().to_string();
+    let hold = AccountCommand::PlaceHold {
+        hold_id: id.clone(),
+        amount: amount.value(),
+        expires_at: Some(Utc::now() + Duration::days(PENDING_RESERVATION_DAYS)),
+        memo: Some(format!("gradido transaction {id}")),
+        now: Utc::now(),
+    };
+    state.ledger.bus.account(&from, hold, &Operation::derived(format!("gradido-hold:{id}"))).await?;
+    let command = TransactionCommand::Create {
+        kind: GradidoKind::Transfer,
+        initiator: session.user_id.clone(),
+        from_account: Some(from),
+        recipient: receiver.user_id,
+        to_account: to,
+        amount,
+        target_date: None,
+        memo,
+    };
+    record(state, &id, command).await
+}
+
+async fn create_creation(state: &AppState, session: &Session, object: &Map<String, Value>) -> Result<Response, GradidoError> {
+    require_admin(state, &session.user_id).await?;
+    let invalid_amount = || GradidoError::with_details("invalid parameter", "invalid amount", "GDD amount in GDD cent ]0,10000000]");
+    let cents = object.get("amount").and_then(Value::as_i64).ok_or_else(invalid_amount)?;
+    if !(1..=MAX_CREATION_CENTS).contains(&cents) {
+        return Err(invalid_amount());
+    }
+    let target_date = parse_target_date(object)?;
+    let receiver = find_receiver(state, object).await?;
+    let memo = memo(object)?;
+    let amount = gdd_amount(cents)?;
+    let to = ensure_account(state, &receiver.user_id).await?;
+    guard_against_duplicates(state, session, &format!("creation|{}|{cents}|{target_date}|{memo}", receiver.user_id)).await?;
+
+    let id = uuid::Uuid::new_v4().to_string();
+    let budget = creation_budget_id(&receiver.user_id, month_start(target_date));
+    let reserve = BudgetCommand::Reserve { transaction_id: id.clone(), amount };
+    state.ledger.bus.creation_budget(&budget, reserve, &Operation::derived(format!("gradido-budget:{id}"))).await?;
+    let command = TransactionCommand::Create {
+        kind: GradidoKind::Creation,
+        initiator: session.user_id.clone(),
+        from_account: None,
+        recipient: receiver.user_id,
+        to_account: to,
+        amount,
+        target_date: Some(month_start(target_date)),
+        memo,
+    };
+    record(state, &id, command).await
+}
+
+async fn update_group(state: &AppState, session: &Session, object: &Map<String, Value>) -> Result<Response, GradidoError> {
+    let Some(group) = text_field(object, "target_group") else {
+        return Err(GradidoError::new("error", "target_group not found"));
+    };
+    if !state.ledger.bus.group_exists(group).await? {
+        return Err(GradidoError::new("error", "target_group not found"));
+    }
+    let command = UserCommand::JoinGroup { group_alias: group.to_string() };
+    let outcome = state.ledger.bus.user(&session.user_id, command, &Operation::fresh()).await?;
+    if let Some(event) = outcome.event() {
+        state.ledger.await_read_models(event).await;
+    }
+    Ok(success(json!({})))
+}
+
+async fn record(state: &AppState, id: &str, command: TransactionCommand) -> Result<Response, GradidoError> {
+    let outcome = state.ledger.bus.gradido_transaction(id, command, &Operation::derived(format!("gradido-create:{id}"))).await?;
+    if let Some(event) = outcome.event() {
+        state.ledger.await_read_models(event).await;
+    }
+    Ok(success(json!({ "transaction_id": id })))
+}
+
+/// `{"session_id","transaction_id"}`: the initiator signs; the transaction goes to the network.
+pub async fn sign(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+    let object = parse_object(&body)?;
+    let session = sessions::require(&state, &object).await?;
+    let id = transaction_id(&object)?;
+    let command = TransactionCommand::Sign { user: session.user_id, at: Utc::now() };
+    let outcome = state.ledger.bus.gradido_transaction(id, command, &Operation::derived(format!("gradido-sign:{id}"))).await?;
+    if let Some(event) = outcome.event() {
+        state.ledger.await_read_models(event).await;
+    }
+    Ok(success(json!({})))
+}
+
+/// `{"session_id","transaction_id"}`: the initiator cancels a pending transaction, which
+/// gives back what it reserved.
+pub async fn cancel(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+    let object = parse_object(&body)?;
+    let session = sessions::require(&state, &object).await?;
+    let id = transaction_id(&object)?;
+    let command = TransactionCommand::Cancel { user: session.user_id };
+    let outcome = state.ledger.bus.gradido_transaction(id, command, &Operation::derived(format!("gradido-cancel:{id}"))).await?;
+    let transaction = state.ledger.bus.gradido_state(id).await?;
+    if let Some(details) = transaction.details() {
+        release(&state.ledger.bus, id, details).await?;
+    }
+    if let Some(event) = outcome.event() {
+        state.ledger.await_read_models(event).await;
+    }
+    Ok(success(json!({})))
+}
+
+/// The session user's transactions still pending or executing.
+pub async fn running_tasks(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+    let object = parse_object(&body)?;
+    let session = sessions::require(&state, &object).await?;
+    let client = state.ledger.reads.get().await.map_err(AppError::from)?;
+    let rows = client
+        .query(
+            &format!("SELECT {COLUMNS} FROM gradido_transactions WHERE initiator = $1 AND status IN ('pending', 'executing') \
+                      ORDER BY created_at LIMIT $2"),
+            &[&session.user_id, &MAX_TRANSACTIONS_LISTED],
+        )
+        .await
+        .map_err(AppError::from)?;
+    Ok(success(json!({ "tasks": rows.iter().map(transaction_view).collect::<Vec<_>>() })))
+}
+
+/// The session user's transactions, sent or received, newest first.
+pub async fn list(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+    let object = parse_object(&body)?;
+    let session = sessions::require(&state, &object).await?;
+    let client = state.ledger.reads.get().await.map_err(AppError::from)?;
+    let rows = client
+        .query(
+            &format!("SELECT {COLUMNS} FROM gradido_transactions WHERE initiator = $1 OR recipient = $1 \
+                      ORDER BY created_at DESC, transaction_id LIMIT $2"),
+            &[&session.user_id, &MAX_TRANSACTIONS_LISTED],
+        )
+        .await
+        .map_err(AppError::from)?;
+    Ok(success(json!({ "transactions": rows.iter().map(transaction_view).collect::<Vec<_>>() })))
+}
+
+/// How many of a user's transactions are pending and executing.
+pub async fn running_counts(state: &AppState, user_id: &str) -> Result<(i64, i64), AppError> {
+    let client = state.ledger.reads.get().await?;
+    let row = client
+        .query_one(
+            "SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'executing') \
+             FROM gradido_transactions WHERE initiator = $1",
+            &[&user_id],
+        )
+        .await?;
+    Ok((row.get(0), row.get(1)))
+}
+
+const COLUMNS: &str = "transaction_id, kind, initiator, recipient, amount, target_date, memo, status, reason, created_at";
+
+fn transaction_view(row: &Row) -> Value {
+    json!({
+        "transaction_id": row.get::<_, String>("transaction_id"),
+        "type": row.get::<_, String>("kind"),
+        "sender": row.get::<_, String>("initiator"),
+        "receiver": row.get::<_, String>("recipient"),
+        "amount": cents_from_gdd(row.get("amount")),
+        "target_date": row.get::<_, Option<NaiveDate>>("target_date").map(|date| date.to_string()),
+        "memo": row.get::<_, String>("memo"),
+        "status": row.get::<_, String>("status"),
+        "reason": row.get::<_, Option<String>>("reason"),
+        "created": row.get::<_, chrono::DateTime<Utc>>("created_at").to_rfc3339(),
+    })
+}
+
+/// The receiver named by `target_email`, `target_username` or `target_pubkey`.
+async fn find_receiver(state: &AppState, object: &Map<String, Value>) -> Result<Receiver, GradidoError> {
+    let (column, value) = if let Some(email) = text_field(object, "target_email") {
+        ("lower(email) = lower($1)", email)
+    } else if let Some(username) = text_field(object, "target_username") {
+        ("lower(username) = lower($1)", username)
+    } else if let Some(pubkey) = text_field(object, "target_pubkey") {
+        ("public_hex = lower($1)", pubkey)
+    } else {
+        return Err(GradidoError::new("not found", "receiver not found"));
+    };
+    let client = state.ledger.reads.get().await.map_err(AppError::from)?;
+    let row = client
+        .query_opt(&format!("SELECT user_id, group_alias FROM users WHERE {column}"), &[&value])
+        .await
+        .map_err(AppError::from)?;
+    let row = row.ok_or_else(|| GradidoError::new("not found", "receiver not found"))?;
+    Ok(Receiver { user_id: row.get(0), group_alias: row.get(1) })
+}
+
+async fn guard_against_duplicates(state: &AppState, session: &Session, fingerprint: &str) -> Result<(), GradidoError> {
+    let command = GuardCommand::Record { fingerprint: fingerprint.to_string(), now: Utc::now() };
+    state.ledger.bus.duplicate_guard(&session.user_id, command).await?;
+    Ok(())
+}
+
+fn memo(object: &Map<String, Value>) -> Result<String, GradidoError> {
+    let memo = object.get("memo").and_then(Value::as_str).unwrap_or_default();
+    if memo.len() > MAX_MEMO_LEN {
+        return Err(GradidoError::with_details("invalid parameter", "invalid memo", format!("at most {MAX_MEMO_LEN} bytes")));
+    }
+    Ok(memo.to_string())
+}
+
+fn gdd_amount(cents: i64) -> Result<Amount, GradidoError> {
+    let scale = Scale::new(GDD_DECIMALS).map_err(AppError::from)?;
+    Amount::positive(gdd_from_cents(cents), scale)
+        .map_err(|error| GradidoError::with_details("invalid parameter", "invalid amount", error.to_string()))
+}
+
+fn transaction_id(object: &Map<String, Value>) -> Result<&str, GradidoError> {
+    text_field(object, "transaction_id").ok_or_else(|| GradidoError::new("error", "parameter format unknown"))
+}
+
+/// `target_date` (`YYYY-MM-DD`, a time after it is ignored) within this month or the two
+/// before it.
+fn parse_target_date(object: &Map<String, Value>) -> Result<NaiveDate, GradidoError> {
+    let invalid = || GradidoError::with_details("invalid parameter", "invalid target_date", "within the current month or the two before");
+    let text = text_field(object, "target_date").ok_or_else(invalid)?;
+    let date = text.get(..10).and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()).ok_or_else(invalid)?;
+    let this_month = month_start(Utc::now().date_naive());
+    let earliest = this_month.checked_sub_months(chrono::Months::new(2)).ok_or_else(invalid)?;
+    let next_month = this_month.checked_add_months(chrono::Months::new(1)).ok_or_else(invalid)?;
+    if date < earliest || date >= next_month {
+        return Err(invalid());
+    }
+    Ok(date)
+}
+
+fn month_start(date: NaiveDate) -> NaiveDate {
+    date.with_day(1).expect("every month has a first day")
+}

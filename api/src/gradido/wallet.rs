@@ -1,0 +1,71 @@
+//! Each Gradido user's GDD account (`gdd:<user id>`, owner the user, purpose `gradido`),
+//! opened on first use. Amounts on the wire are GDD-cent: 1 GDD = 10,000 GDD-cent.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::Response;
+use domain::account::AccountCommand;
+use domain::{AssetCode, DomainError, Scale};
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use super::sessions;
+use super::wire::{parse_object, success, GradidoError};
+use crate::app::AppState;
+use crate::commands::Operation;
+use crate::error::AppError;
+
+pub const GDD_DECIMALS: u32 = 4;
+
+pub fn account_id(user_id: &str) -> String {
+    format!("gdd:{user_id}")
+}
+
+/// GDD-cent (an integer) to GDD.
+pub fn gdd_from_cents(cents: i64) -> Decimal {
+    Decimal::new(cents, GDD_DECIMALS)
+}
+
+/// GDD to GDD-cent; GDD has exactly four decimals, so this is exact.
+pub fn cents_from_gdd(gdd: Decimal) -> i64 {
+    let mut cents = gdd;
+    cents.rescale(GDD_DECIMALS);
+    i64::try_from(cents.mantissa()).unwrap_or(i64::MAX)
+}
+
+pub async fn ensure_account(state: &AppState, user_id: &str) -> Result<String, AppError> {
+    let id = account_id(user_id);
+    let command = AccountCommand::Open {
+        account_id: id.clone(),
+        asset: AssetCode::parse("GDD")?,
+        scale: Scale::new(GDD_DECIMALS)?,
+        owner: Some(user_id.to_string()),
+        purpose: Some("gradido".to_string()),
+    };
+    match state.ledger.bus.account(&id, command, &Operation::derived(format!("open:{id}"))).await {
+        Ok(outcome) => {
+            if let Some(event) = outcome.event() {
+                state.ledger.await_read_models(event).await;
+            }
+            Ok(id)
+        }
+        Err(AppError::Domain(DomainError::AccountAlreadyOpened)) => Ok(id),
+        Err(error) => Err(error),
+    }
+}
+
+/// `{"session_id"}` -> the user's GDD balance and what is available of it, in GDD-cent.
+pub async fn balance(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+    let object = parse_object(&body)?;
+    let session = sessions::require(&state, &object).await?;
+    let account = ensure_account(&state, &session.user_id).await?;
+    let client = state.ledger.reads.get().await.map_err(AppError::from)?;
+    let row = client
+        .query_one("SELECT amount, available FROM balances WHERE account_id = $1", &[&account])
+        .await
+        .map_err(AppError::from)?;
+    Ok(success(json!({
+        "balance": cents_from_gdd(row.get(0)),
+        "available": cents_from_gdd(row.get(1)),
+    })))
+}
