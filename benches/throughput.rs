@@ -48,6 +48,7 @@ async fn main() {
         admin_key: AdminKey::from_secret(ADMIN_KEY),
         read_your_writes_timeout: Duration::from_secs(10),
         gradido_confirm_delay: Duration::from_secs(2),
+        smtp_relay: None,
     })
     .await
     .expect("service");

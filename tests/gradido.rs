@@ -286,3 +286,94 @@ async fn parallel_transfers_from_one_user_never_overdraw_it() {
     assert_eq!(balance_cents(&app, alice_session).await, (0, 0));
     common::assert_no_negative_user_balance(&app.sql().await).await;
 }
+
+#[tokio::test]
+async fn a_disabled_receiver_cannot_receive_and_a_disabled_user_cannot_log_in() {
+    let app = TestApp::spawn().await;
+    let alice = user(&app, "alice", false).await;
+    user(&app, "bob", false).await;
+    user(&app, "admin", true).await;
+    fund(&app, &alice, "10").await;
+    let alice_session = session(&app, "alice").await;
+    let admin_session = session(&app, "admin").await;
+    let refused = call(&app, "adminSetUserDisabled", json!({"session_id": alice_session, "email": "bob@example.com", "disabled": true})).await;
+    assert_eq!(refused, json!({"state": "error", "msg": "user is not admin"}));
+    let disabled = call(&app, "adminSetUserDisabled", json!({"session_id": admin_session, "email": "bob@example.com", "disabled": true})).await;
+    assert_eq!(disabled["state"], "success", "{disabled}");
+    assert_eq!(call(&app, "createTransaction", transfer(alice_session, "bob", 100)).await, json!({"state": "disabled", "msg": "receiver is disabled"}));
+    let login = call(&app, "unsecureLogin", json!({"email": "bob@example.com", "password": "bob-password"})).await;
+    assert_eq!(login, json!({"state": "disabled", "msg": "user is disabled"}));
+}
+
+#[tokio::test]
+async fn sign_up_mails_a_verification_that_an_admin_can_resend() {
+    let app = TestApp::spawn().await;
+    user(&app, "admin", true).await;
+    let created = call(&app, "createUser", json!({"email": "dora@example.com", "password": "dora-password", "first_name": "Dora"})).await;
+    assert_eq!(created["state"], "success", "{created}");
+    let again = call(&app, "createUser", json!({"email": "dora@example.com", "password": "dora-password"})).await;
+    assert_eq!(again, json!({"state": "exists", "msg": "user already exists"}));
+    let dora_session = session(&app, "dora").await;
+    let not_admin = call(&app, "adminEmailVerificationResend", json!({"session_id": dora_session, "email": "dora@example.com"})).await;
+    assert_eq!(not_admin["msg"], "user is not admin");
+    let admin_session = session(&app, "admin").await;
+    let resent = call(&app, "adminEmailVerificationResend", json!({"session_id": admin_session, "email": "dora@example.com"})).await;
+    assert_eq!(resent["state"], "success");
+    let unknown = call(&app, "adminEmailVerificationResend", json!({"session_id": admin_session, "email": "nobody@example.com"})).await;
+    assert_eq!(unknown["msg"], "user not found");
+    let mails: i64 = app
+        .sql()
+        .await
+        .query_one("SELECT count(*) FROM mail_outbox WHERE recipient = 'dora@example.com'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(mails, 2, "one at sign-up, one resent");
+}
+
+#[tokio::test]
+async fn users_read_and_change_their_profile_and_a_new_password_needs_the_old_one() {
+    let app = TestApp::spawn().await;
+    user(&app, "alice", false).await;
+    user(&app, "admin", true).await;
+    let alice_session = session(&app, "alice").await;
+    let update = json!({"session_id": alice_session, "update": {"first_name": "Alicia", "description": "gardener", "language": "de"}});
+    let updated = call(&app, "updateUserInfos", update).await;
+    assert_eq!(updated, json!({"state": "success", "valid_values": 3}));
+    let infos = call(&app, "getUserInfos", json!({"session_id": alice_session, "ask": ["first_name", "description", "language", "email"]})).await;
+    assert_eq!(infos["userData"], json!({"first_name": "Alicia", "description": "gardener", "language": "de", "email": "alice@example.com"}));
+
+    let wrong = call(&app, "updateUserInfos", json!({"session_id": alice_session, "update": {"password": "new-password-1", "old_password": "nope"}})).await;
+    assert_eq!(wrong, json!({"state": "error", "msg": "old password incorrect"}));
+    let changed = call(&app, "updateUserInfos", json!({"session_id": alice_session, "update": {"password": "new-password-1", "old_password": "alice-password"}})).await;
+    assert_eq!(changed["state"], "success");
+    let relogin = call(&app, "unsecureLogin", json!({"email": "alice@example.com", "password": "new-password-1"})).await;
+    assert_eq!(relogin["state"], "success", "the new password works at once: {relogin}");
+
+    let admin_session = session(&app, "admin").await;
+    let found = call(&app, "getUsers", json!({"session_id": admin_session, "search": "alic"})).await;
+    assert_eq!(found["users"][0]["email"], "alice@example.com");
+    assert!(found["users"][0].get("password_hash").is_none(), "never the password hash");
+    assert_eq!(call(&app, "getUsers", json!({"session_id": alice_session, "search": "a"})).await["msg"], "user is not admin");
+    let public = call(&app, "search", json!({"session_id": alice_session, "search": "adm"})).await;
+    assert_eq!(public["users"][0]["username"], "admin");
+    assert!(public["users"][0].get("email").is_none(), "search shows no e-mail addresses");
+}
+
+#[tokio::test]
+async fn the_creation_limit_is_per_calendar_month() {
+    let app = TestApp::spawn().await;
+    user(&app, "admin", true).await;
+    user(&app, "bob", false).await;
+    let admin_session = session(&app, "admin").await;
+    let this_month = chrono::Datelike::with_day(&chrono::Utc::now().date_naive(), 1).unwrap();
+    let last_day_of_last_month = this_month.pred_opt().unwrap();
+    let creation = |cents: i64, date: chrono::NaiveDate| {
+        json!({"session_id": admin_session, "transaction_type": "creation", "amount": cents, "target_date": date.to_string(),
+               "target_username": "bob", "memo": format!("{date}")})
+    };
+    assert_eq!(call(&app, "createTransaction", creation(10_000_000, last_day_of_last_month)).await["state"], "success");
+    assert_eq!(call(&app, "createTransaction", creation(10_000_000, this_month)).await["state"], "success");
+    assert_eq!(call(&app, "createTransaction", creation(1, last_day_of_last_month)).await["msg"], "invalid amount");
+    assert_eq!(call(&app, "createTransaction", creation(1, this_month)).await["msg"], "invalid amount");
+}

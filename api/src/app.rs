@@ -27,6 +27,7 @@ use crate::commands::{CommandBus, Ledger};
 use crate::database::{self, DatabaseTarget};
 use crate::error::AppError;
 use crate::gradido::settlement::{GradidoSettlement, LocalNetwork};
+use crate::mail::{Mailer, OutboxMailer, SmtpMailer};
 
 /// Largest request body accepted by any route.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -37,6 +38,7 @@ pub const DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS: u64 = 5_000;
 pub struct AppState {
     pub ledger: Ledger,
     pub admin_key: Arc<AdminKey>,
+    pub mailer: Arc<dyn Mailer>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -71,7 +73,12 @@ pub struct ServiceConfig {
     pub read_your_writes_timeout: Duration,
     /// How long the built-in Gradido network takes to confirm a signed transaction.
     pub gradido_confirm_delay: Duration,
+    /// `host:port` of an SMTP relay; without one, mail goes to the `mail_outbox` table.
+    pub smtp_relay: Option<String>,
 }
+
+/// The sender of the service's e-mail.
+pub const MAIL_FROM: &str = "ledger <noreply@localhost>";
 
 /// The built-in Gradido network's default confirmation delay.
 pub const DEFAULT_GRADIDO_CONFIRM_DELAY_MS: u64 = 2_000;
@@ -114,7 +121,11 @@ impl Service {
         tasks.push(tokio::spawn(crate::hold_expiry::run(bus.clone(), pools.reads.clone(), shutdown.subscribe())));
         seed_assets(&bus).await?;
         let ledger = Ledger { bus, status, reads: pools.reads, read_your_writes_timeout: config.read_your_writes_timeout };
-        let state = AppState { ledger, admin_key: Arc::new(config.admin_key) };
+        let mailer: Arc<dyn Mailer> = match &config.smtp_relay {
+            Some(relay) => Arc::new(SmtpMailer::new(relay, MAIL_FROM)?),
+            None => Arc::new(OutboxMailer { pool: ledger.reads.clone() }),
+        };
+        let state = AppState { ledger, admin_key: Arc::new(config.admin_key), mailer };
         Ok(Self { state, shutdown, tasks })
     }
 

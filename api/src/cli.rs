@@ -50,6 +50,9 @@ pub enum Command {
         /// How long the built-in Gradido network takes to confirm a signed transaction.
         #[arg(long, env = "LEDGER_GRADIDO_CONFIRM_DELAY_MS", default_value_t = DEFAULT_GRADIDO_CONFIRM_DELAY_MS)]
         gradido_confirm_delay_ms: u64,
+        /// `host:port` of an SMTP relay; without one, mail is written to the mail_outbox table.
+        #[arg(long, env = "LEDGER_SMTP_RELAY")]
+        smtp_relay: Option<String>,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -105,12 +108,13 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, AppError> {
     let role = if matches!(cli.command, Command::Serve { .. }) { Role::Server } else { Role::Tool };
     let storage = Storage::open(&cli.storage, role).await?;
     let result = match cli.command {
-        Command::Serve { listen, admin_key, read_your_writes_timeout_ms, gradido_confirm_delay_ms } => {
-            let timings = Timings {
+        Command::Serve { listen, admin_key, read_your_writes_timeout_ms, gradido_confirm_delay_ms, smtp_relay } => {
+            let options = ServeOptions {
                 read_your_writes_timeout: Duration::from_millis(read_your_writes_timeout_ms),
                 gradido_confirm_delay: Duration::from_millis(gradido_confirm_delay_ms),
+                smtp_relay,
             };
-            serve(&storage, listen, admin_key, timings).await
+            serve(&storage, listen, admin_key, options).await
         }
         Command::Migrate => migrate(&storage).await,
         Command::Replay { rebuild } => replay(&storage, rebuild).await,
@@ -187,12 +191,13 @@ fn server_running(data_dir: &std::path::Path) -> bool {
     std::fs::File::open(data_dir.join(SERVE_LOCK_FILE)).is_ok_and(|file| file.try_lock_shared().is_err())
 }
 
-struct Timings {
+struct ServeOptions {
     read_your_writes_timeout: Duration,
     gradido_confirm_delay: Duration,
+    smtp_relay: Option<String>,
 }
 
-async fn serve(storage: &Storage, listen: SocketAddr, admin_key: Option<String>, timings: Timings) -> Result<std::process::ExitCode, AppError> {
+async fn serve(storage: &Storage, listen: SocketAddr, admin_key: Option<String>, options: ServeOptions) -> Result<std::process::ExitCode, AppError> {
     let (admin_key, generated) = load_or_generate(&storage.data_dir, admin_key.as_deref())
         .map_err(|error| AppError::Internal(format!("admin key: {error}")))?;
     if let Some(secret) = generated {
@@ -201,8 +206,9 @@ async fn serve(storage: &Storage, listen: SocketAddr, admin_key: Option<String>,
     let service = Service::start(ServiceConfig {
         database: storage.target.clone(),
         admin_key,
-        read_your_writes_timeout: timings.read_your_writes_timeout,
-        gradido_confirm_delay: timings.gradido_confirm_delay,
+        read_your_writes_timeout: options.read_your_writes_timeout,
+        gradido_confirm_delay: options.gradido_confirm_delay,
+        smtp_relay: options.smtp_relay,
     })
     .await?;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|error| AppError::Unavailable(format!("bind {listen}: {error}")))?;
@@ -286,6 +292,7 @@ async fn create_user(storage: &Storage, user: NewUser) -> Result<std::process::E
         admin_key: AdminKey::from_secret(""),
         read_your_writes_timeout: Duration::from_millis(DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS),
         gradido_confirm_delay: Duration::from_millis(DEFAULT_GRADIDO_CONFIRM_DELAY_MS),
+        smtp_relay: None,
     })
     .await?;
     let result = register(&service.state.ledger, user).await;

@@ -30,6 +30,52 @@ pub struct RegisteredUser {
     pub role: Option<Role>,
     pub public_hex: Option<String>,
     pub group_alias: Option<String>,
+    pub disabled: bool,
+    pub description: Option<String>,
+    pub language: Option<String>,
+}
+
+/// Profile fields a user may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProfileChanges {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    pub description: Option<String>,
+    pub language: Option<String>,
+}
+
+/// Longest profile description, in bytes.
+pub const MAX_DESCRIPTION_LEN: usize = 2_000;
+/// Language tags such as `de` or `en-GB`.
+const MAX_LANGUAGE_LEN: usize = 16;
+
+impl ProfileChanges {
+    fn validate(&self) -> Result<(), DomainError> {
+        check_text("first_name", &self.first_name, MAX_NAME_LEN)?;
+        check_text("last_name", &self.last_name, MAX_NAME_LEN)?;
+        check_text("description", &self.description, MAX_DESCRIPTION_LEN)?;
+        check_text("language", &self.language, MAX_LANGUAGE_LEN)?;
+        if let Some(username) = &self.username {
+            validate_username(username)?;
+        }
+        Ok(())
+    }
+
+    fn apply_to(self, user: &mut RegisteredUser) {
+        let keep_or = |new: Option<String>, old: &mut Option<String>| {
+            if new.is_some() {
+                *old = new;
+            }
+        };
+        keep_or(self.first_name, &mut user.first_name);
+        keep_or(self.last_name, &mut user.last_name);
+        keep_or(self.description, &mut user.description);
+        keep_or(self.language, &mut user.language);
+        if let Some(username) = self.username {
+            user.username = username;
+        }
+    }
 }
 
 impl User {
@@ -40,6 +86,9 @@ impl User {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum UserCommand {
+    SetDisabled { disabled: bool },
+    UpdateProfile { changes: ProfileChanges },
+    ChangePassword { password_hash: String },
     /// Records the public half of the user's ed25519 key pair (once).
     AssignKey { public_hex: String },
     JoinGroup { group_alias: String },
@@ -56,6 +105,15 @@ pub enum UserCommand {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum UserEvent {
+    UserDisabledChanged {
+        disabled: bool,
+    },
+    UserProfileUpdated {
+        changes: ProfileChanges,
+    },
+    UserPasswordChanged {
+        password_hash: String,
+    },
     UserKeyAssigned {
         public_hex: String,
     },
@@ -79,6 +137,9 @@ impl DomainEvent for UserEvent {
             Self::UserRegistered { .. } => "UserRegistered",
             Self::UserKeyAssigned { .. } => "UserKeyAssigned",
             Self::UserJoinedGroup { .. } => "UserJoinedGroup",
+            Self::UserDisabledChanged { .. } => "UserDisabledChanged",
+            Self::UserProfileUpdated { .. } => "UserProfileUpdated",
+            Self::UserPasswordChanged { .. } => "UserPasswordChanged",
         }
         .to_string()
     }
@@ -123,6 +184,20 @@ impl Aggregate for User {
                 Some(user) if user.group_alias.as_deref() == Some(group_alias.as_str()) => return Ok(()),
                 Some(_) => UserEvent::UserJoinedGroup { group_alias },
             },
+            UserCommand::SetDisabled { disabled } => match registered {
+                None => return Err(DomainError::UserNotRegistered),
+                Some(user) if user.disabled == disabled => return Ok(()),
+                Some(_) => UserEvent::UserDisabledChanged { disabled },
+            },
+            UserCommand::UpdateProfile { changes } => {
+                registered.ok_or(DomainError::UserNotRegistered)?;
+                changes.validate()?;
+                UserEvent::UserProfileUpdated { changes }
+            }
+            UserCommand::ChangePassword { password_hash } => {
+                registered.ok_or(DomainError::UserNotRegistered)?;
+                UserEvent::UserPasswordChanged { password_hash }
+            }
             UserCommand::Register { user_id, email, username, first_name, last_name, password_hash, role } => {
                 self.decide_registration(user_id, email, username, first_name, last_name, password_hash, role)?
             }
@@ -134,11 +209,25 @@ impl Aggregate for User {
     fn apply(&mut self, event: UserEvent) {
         match (event, &mut self.registered) {
             (UserEvent::UserRegistered { user_id, email, username, first_name, last_name, role, .. }, _) => {
-                self.registered =
-                    Some(RegisteredUser { user_id, email, username, first_name, last_name, role, public_hex: None, group_alias: None });
+                self.registered = Some(RegisteredUser {
+                    user_id,
+                    email,
+                    username,
+                    first_name,
+                    last_name,
+                    role,
+                    public_hex: None,
+                    group_alias: None,
+                    disabled: false,
+                    description: None,
+                    language: None,
+                });
             }
             (UserEvent::UserKeyAssigned { public_hex }, Some(user)) => user.public_hex = Some(public_hex),
             (UserEvent::UserJoinedGroup { group_alias }, Some(user)) => user.group_alias = Some(group_alias),
+            (UserEvent::UserDisabledChanged { disabled }, Some(user)) => user.disabled = disabled,
+            (UserEvent::UserProfileUpdated { changes }, Some(user)) => changes.apply_to(user),
+            (UserEvent::UserPasswordChanged { .. }, Some(_)) => {}
             (_, None) => {}
         }
     }

@@ -87,6 +87,7 @@ impl TestApp {
             admin_key: AdminKey::from_secret(ADMIN_KEY),
             read_your_writes_timeout: Duration::from_secs(10),
             gradido_confirm_delay: Duration::from_millis(GRADIDO_CONFIRM_DELAY_MS),
+            smtp_relay: None,
         })
         .await
         .expect("service starts");

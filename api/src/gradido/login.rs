@@ -26,7 +26,7 @@ pub async fn unsecure_login(
     };
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let row = client
-        .query_opt("SELECT user_id, password_hash FROM users WHERE lower(email) = lower($1)", &[&email])
+        .query_opt("SELECT user_id, password_hash, disabled FROM users WHERE lower(email) = lower($1)", &[&email])
         .await
         .map_err(AppError::from)?;
     let Some(row) = row else {
@@ -35,6 +35,9 @@ pub async fn unsecure_login(
     let (user_id, hash): (String, String) = (row.get(0), row.get(1));
     if !verify_password(hash, password.to_string()).await {
         return Err(GradidoError::new("error", "password incorrect"));
+    }
+    if row.get::<_, bool>(2) {
+        return Err(GradidoError::new("disabled", "user is disabled"));
     }
     let session_id = sessions::open(&state, &user_id, &peer.ip().to_string()).await?;
     Ok(success(json!({ "session_id": session_id })))
@@ -47,7 +50,7 @@ pub async fn login(State(state): State<AppState>, body: Bytes) -> Result<Respons
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let user = client
         .query_one(
-            "SELECT first_name, last_name, email, created_at, role, public_hex FROM users WHERE user_id = $1",
+            "SELECT first_name, last_name, email, created_at, role, public_hex, disabled FROM users WHERE user_id = $1",
             &[&session.user_id],
         )
         .await
@@ -63,7 +66,7 @@ pub async fn login(State(state): State<AppState>, body: Bytes) -> Result<Respons
             "created": created.to_rfc3339(),
             "email_checked": false,
             "ident_hash": "",
-            "disabled": false,
+            "disabled": user.get::<_, bool>("disabled"),
             "role": user.get::<_, Option<String>>("role").unwrap_or_default(),
             "public_hex": user.get::<_, Option<String>>("public_hex").unwrap_or_default(),
         },

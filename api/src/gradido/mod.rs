@@ -6,6 +6,7 @@ mod login;
 mod sessions;
 pub mod settlement;
 mod transactions;
+mod users;
 mod wallet;
 mod wire;
 
@@ -26,4 +27,11 @@ pub fn routes() -> Router<AppState> {
         .route("/login_api/getBalance", post(wallet::balance))
         .route("/login_api/listTransactions", post(transactions::list))
         .route("/login_api/createGroup", post(login::create_group))
+        .route("/login_api/createUser", post(users::create_user))
+        .route("/login_api/getUserInfos", post(users::get_user_infos))
+        .route("/login_api/updateUserInfos", post(users::update_user_infos))
+        .route("/login_api/getUsers", post(users::get_users))
+        .route("/login_api/search", post(users::search))
+        .route("/login_api/adminEmailVerificationResend", post(users::admin_email_verification_resend))
+        .route("/login_api/adminSetUserDisabled", post(users::admin_set_user_disabled))
 }

@@ -34,6 +34,14 @@ struct Receiver {
     group_alias: Option<String>,
 }
 
+/// Disabled users cannot receive.
+fn require_enabled(row: &Row) -> Result<(), GradidoError> {
+    if row.get::<_, bool>("disabled") {
+        return Err(GradidoError::new("disabled", "receiver is disabled"));
+    }
+    Ok(())
+}
+
 pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
@@ -254,11 +262,12 @@ async fn find_receiver(state: &AppState, object: &Map<String, Value>) -> Result<
     };
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let row = client
-        .query_opt(&format!("SELECT user_id, group_alias FROM users WHERE {column}"), &[&value])
+        .query_opt(&format!("SELECT user_id, group_alias, disabled FROM users WHERE {column}"), &[&value])
         .await
         .map_err(AppError::from)?;
     let row = row.ok_or_else(|| GradidoError::new("not found", "receiver not found"))?;
-    Ok(Receiver { user_id: row.get(0), group_alias: row.get(1) })
+    require_enabled(&row)?;
+    Ok(Receiver { user_id: row.get("user_id"), group_alias: row.get("group_alias") })
 }
 
 async fn guard_against_duplicates(state: &AppState, session: &Session, fingerprint: &str) -> Result<(), GradidoError> {

@@ -22,7 +22,7 @@ impl EventProjector for UsersProjector {
         if event.aggregate_type != "user" {
             return Ok(());
         }
-        let (column, value) = match event.decode()? {
+        let (column, value): (&str, Box<dyn tokio_postgres::types::ToSql + Sync + Send>) = match event.decode()? {
             UserEvent::UserRegistered { user_id, email, username, first_name, last_name, password_hash, role } => {
                 let role = role.map(|Role::Admin| "admin");
                 execute(
@@ -35,14 +35,37 @@ impl EventProjector for UsersProjector {
                 .await?;
                 return Ok(());
             }
-            UserEvent::UserKeyAssigned { public_hex } => ("public_hex", public_hex),
-            UserEvent::UserJoinedGroup { group_alias } => ("group_alias", group_alias),
+            UserEvent::UserKeyAssigned { public_hex } => ("public_hex", Box::new(public_hex)),
+            UserEvent::UserJoinedGroup { group_alias } => ("group_alias", Box::new(group_alias)),
+            UserEvent::UserDisabledChanged { disabled } => ("disabled", Box::new(disabled)),
+            UserEvent::UserPasswordChanged { password_hash } => ("password_hash", Box::new(password_hash)),
+            UserEvent::UserProfileUpdated { changes } => {
+                execute(
+                    tx,
+                    "UPDATE users SET first_name = coalesce($2, first_name), last_name = coalesce($3, last_name), \
+                            username = coalesce($4, username), description = coalesce($5, description), \
+                            language = coalesce($6, language), last_tx_id = $7, last_position = $8 \
+                     WHERE user_id = $1 AND (last_tx_id, last_position) < ($7, $8)",
+                    &[
+                        &event.aggregate_id,
+                        &changes.first_name,
+                        &changes.last_name,
+                        &changes.username,
+                        &changes.description,
+                        &changes.language,
+                        &event.tx_id,
+                        &event.position,
+                    ],
+                )
+                .await?;
+                return Ok(());
+            }
         };
         let sql = format!(
             "UPDATE users SET {column} = $2, last_tx_id = $3, last_position = $4 \
              WHERE user_id = $1 AND (last_tx_id, last_position) < ($3, $4)"
         );
-        execute(tx, &sql, &[&event.aggregate_id, &value, &event.tx_id, &event.position]).await?;
+        execute(tx, &sql, &[&event.aggregate_id, &*value, &event.tx_id, &event.position]).await?;
         Ok(())
     }
 }

@@ -1,0 +1,252 @@
+//! Users through the Gradido dialect: sign-up, profile, admin search and administration.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::Response;
+use domain::claim::{claim_id, ClaimCommand};
+use domain::user::{ProfileChanges, UserCommand};
+use domain::DomainError;
+use serde_json::{json, Map, Value};
+use tokio_postgres::Row;
+
+use super::login::require_admin;
+use super::sessions;
+use super::wire::{parse_object, success, text_field, GradidoError};
+use crate::app::AppState;
+use crate::commands::Operation;
+use crate::error::AppError;
+use crate::mail::Mail;
+use crate::users::{hash_password, register, verify_password, NewUser, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
+
+const MAX_USERS_LISTED: i64 = 100;
+const MAX_SEARCH_LEN: usize = 128;
+const USER_COLUMNS: &str =
+    "user_id, email, username, first_name, last_name, role, public_hex, group_alias, disabled, description, language, created_at";
+
+/// `{"email","password","first_name"?,"last_name"?,"username"?}`: signs a user up and mails
+/// them a verification notice.
+pub async fn create_user(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+    let object = parse_object(&body)?;
+    let (Some(email), Some(password)) = (text_field(&object, "email"), text_field(&object, "password")) else {
+        return Err(GradidoError::new("error", "parameter format unknown"));
+    };
+    let username = text_field(&object, "username").map(str::to_string).unwrap_or_else(|| default_username(email));
+    let user = NewUser {
+        email: email.to_string(),
+        username,
+        password: password.to_string(),
+        first_name: text_field(&object, "first_name").map(str::to_string),
+        last_name: text_field(&object, "last_name").map(str::to_string),
+        admin: false,
+    };
+    let view = match register(&state.ledger, user).await {
+        Ok(view) => view,
+        Err(AppError::Domain(DomainError::UserAlreadyRegistered | DomainError::ClaimTaken { .. })) => {
+            return Err(GradidoError::new("exists", "user already exists"))
+        }
+        Err(error) => return Err(error.into()),
+    };
+    send_verification(&state, &view.email).await?;
+    Ok(success(json!({ "user_id": view.id })))
+}
+
+/// `{"session_id","ask":[field, ...],"email"?}`: the named fields of the session user (an
+/// admin may name another user by e-mail).
+pub async fn get_user_infos(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+    let object = parse_object(&body)?;
+    let session = sessions::require(&state, &object).await?;
+    let row = match text_field(&object, "email") {
+        Some(email) => {
+            require_admin(&state, &session.user_id).await?;
+            user_by_email(&state, email).await?
+        }
+        None => user_by_id(&state, &session.user_id).await?,
+    };
+    let all = user_view(&row);
+    let asked: Vec<&str> = object.get("ask").and_then(Value::as_array).map(|ask| ask.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let user_data: Map<String, Value> =
+        asked.iter().filter_map(|field| all.get(*field).map(|value| (field.to_string(), value.clone()))).collect();
+    Ok(success(json!({ "userData": user_data })))
+}
+
+/// `{"session_id","update":{...}}`: changes profile fields; a new `password` needs the
+/// `old_password`.
+pub async fn update_user_infos(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+    let object = parse_object(&body)?;
+    let session = sessions::require(&state, &object).await?;
+    let Some(update) = object.get("update").and_then(Value::as_object) else {
+        return Err(GradidoError::new("error", "parameter format unknown"));
+    };
+    let text = |name: &str| update.get(name).and_then(Value::as_str).map(str::to_string);
+    let changes = ProfileChanges {
+        first_name: text("first_name"),
+        last_name: text("last_name"),
+        username: text("username"),
+        description: text("description"),
+        language: text("language"),
+    };
+    let bus = &state.ledger.bus;
+    let mut changed = 0;
+    if let Some(password) = text("password") {
+        let row = user_by_id(&state, &session.user_id).await?;
+        let old = text("old_password").unwrap_or_default();
+        if !verify_password(row.get("password_hash"), old).await {
+            return Err(GradidoError::new("error", "old password incorrect"));
+        }
+        if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&password.len()) {
+            return Err(GradidoError::with_details("error", "invalid parameter", "password too short or too long"));
+        }
+        let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|error| AppError::Internal(error.to_string()))??;
+        let outcome = bus.user(&session.user_id, UserCommand::ChangePassword { password_hash }, &Operation::fresh()).await?;
+        if let Some(event) = outcome.event() {
+            state.ledger.await_read_models(event).await;
+        }
+        changed += 1;
+    }
+    if let Some(username) = &changes.username {
+        let previous: String = user_by_id(&state, &session.user_id).await?.get("username");
+        let take = ClaimCommand::Take { kind: "username".into(), owner: session.user_id.clone() };
+        bus.claim(&claim_id("username", username), take).await.map_err(|_| GradidoError::new("error", "username already in use"))?;
+        if !previous.eq_ignore_ascii_case(username) {
+            bus.claim(&claim_id("username", &previous), ClaimCommand::Release { owner: session.user_id.clone() }).await?;
+        }
+    }
+    let profile_fields =
+        [&changes.first_name, &changes.last_name, &changes.username, &changes.description, &changes.language].iter().filter(|field| field.is_some()).count();
+    if profile_fields > 0 {
+        let outcome = bus.user(&session.user_id, UserCommand::UpdateProfile { changes }, &Operation::fresh()).await?;
+        if let Some(event) = outcome.event() {
+            state.ledger.await_read_models(event).await;
+        }
+        changed += profile_fields;
+    }
+    Ok(success(json!({ "valid_values": changed })))
+}
+
+/// Admins: `{"session_id","search"}` -> users whose e-mail, username or name contains it.
+pub async fn get_users(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+    let object = parse_object(&body)?;
+    let session = sessions::require(&state, &object).await?;
+    require_admin(&state, &session.user_id).await?;
+    let rows = find_users(&state, &object).await?;
+    Ok(success(json!({ "users": rows.iter().map(user_view).collect::<Vec<_>>() })))
+}
+
+/// Any user: `{"session_id","search"}` -> public facts of matching users (no e-mail).
+pub async fn search(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+    let object = parse_object(&body)?;
+    sessions::require(&state, &object).await?;
+    let rows = find_users(&state, &object).await?;
+    let users: Vec<Value> = rows
+        .iter()
+        .filter(|row| !row.get::<_, bool>("disabled"))
+        .map(|row| {
+            json!({
+                "username": row.get::<_, String>("username"),
+                "first_name": row.get::<_, Option<String>>("first_name").unwrap_or_default(),
+                "last_name": row.get::<_, Option<String>>("last_name").unwrap_or_default(),
+                "public_hex": row.get::<_, Option<String>>("public_hex").unwrap_or_default(),
+            })
+        })
+        .collect();
+    Ok(success(json!({ "users": users })))
+}
+
+/// Admins: `{"session_id","email"}` -> the verification mail is sent again.
+pub async fn admin_email_verification_resend(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+    let object = parse_object(&body)?;
+    let session = sessions::require(&state, &object).await?;
+    require_admin(&state, &session.user_id).await?;
+    let email = text_field(&object, "email").ok_or_else(|| GradidoError::new("error", "parameter format unknown"))?;
+    let row = user_by_email(&state, email).await?;
+    send_verification(&state, &row.get::<_, String>("email")).await?;
+    Ok(success(json!({})))
+}
+
+/// Admins: `{"session_id","email","disabled":bool}`. A disabled user can neither log in
+/// nor receive.
+pub async fn admin_set_user_disabled(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+    let object = parse_object(&body)?;
+    let session = sessions::require(&state, &object).await?;
+    require_admin(&state, &session.user_id).await?;
+    let (Some(email), Some(disabled)) = (text_field(&object, "email"), object.get("disabled").and_then(Value::as_bool)) else {
+        return Err(GradidoError::new("error", "parameter format unknown"));
+    };
+    let user_id: String = user_by_email(&state, email).await?.get("user_id");
+    let outcome = state.ledger.bus.user(&user_id, UserCommand::SetDisabled { disabled }, &Operation::fresh()).await?;
+    if let Some(event) = outcome.event() {
+        state.ledger.await_read_models(event).await;
+    }
+    Ok(success(json!({})))
+}
+
+async fn send_verification(state: &AppState, email: &str) -> Result<(), AppError> {
+    state
+        .mailer
+        .send(Mail {
+            to: email.to_string(),
+            subject: "Please verify your e-mail address".to_string(),
+            body: format!("Hello,\n\nan account was created for {email}. Please verify this address with your Gradido community.\n"),
+        })
+        .await
+}
+
+async fn find_users(state: &AppState, object: &Map<String, Value>) -> Result<Vec<Row>, GradidoError> {
+    let search = text_field(object, "search").unwrap_or_default();
+    if search.len() > MAX_SEARCH_LEN {
+        return Err(GradidoError::with_details("error", "invalid parameter", "search text too long"));
+    }
+    let pattern = format!("%{}%", search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let client = state.ledger.reads.get().await.map_err(AppError::from)?;
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {USER_COLUMNS}, password_hash FROM users \
+                 WHERE email ILIKE $1 OR username ILIKE $1 OR coalesce(first_name, '') ILIKE $1 OR coalesce(last_name, '') ILIKE $1 \
+                 ORDER BY lower(username) LIMIT $2"
+            ),
+            &[&pattern, &MAX_USERS_LISTED],
+        )
+        .await
+        .map_err(AppError::from)?;
+    Ok(rows)
+}
+
+pub(super) async fn user_by_email(state: &AppState, email: &str) -> Result<Row, GradidoError> {
+    let client = state.ledger.reads.get().await.map_err(AppError::from)?;
+    let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(email) = lower($1)");
+    client.query_opt(&sql, &[&email]).await.map_err(AppError::from)?.ok_or_else(|| GradidoError::new("error", "user not found"))
+}
+
+async fn user_by_id(state: &AppState, user_id: &str) -> Result<Row, GradidoError> {
+    let client = state.ledger.reads.get().await.map_err(AppError::from)?;
+    let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE user_id = $1");
+    client.query_opt(&sql, &[&user_id]).await.map_err(AppError::from)?.ok_or_else(|| GradidoError::new("error", "user not found"))
+}
+
+/// Every field a client may ask for; never the password hash.
+fn user_view(row: &Row) -> Value {
+    json!({
+        "id": row.get::<_, String>("user_id"),
+        "email": row.get::<_, String>("email"),
+        "username": row.get::<_, String>("username"),
+        "first_name": row.get::<_, Option<String>>("first_name").unwrap_or_default(),
+        "last_name": row.get::<_, Option<String>>("last_name").unwrap_or_default(),
+        "role": row.get::<_, Option<String>>("role").unwrap_or_default(),
+        "public_hex": row.get::<_, Option<String>>("public_hex").unwrap_or_default(),
+        "group": row.get::<_, Option<String>>("group_alias").unwrap_or_default(),
+        "disabled": row.get::<_, bool>("disabled"),
+        "email_checked": false,
+        "description": row.get::<_, Option<String>>("description").unwrap_or_default(),
+        "language": row.get::<_, Option<String>>("language").unwrap_or_default(),
+        "created": row.get::<_, chrono::DateTime<chrono::Utc>>("created_at").to_rfc3339(),
+    })
+}
+
+/// A username from an e-mail's local part, kept to the allowed characters.
+fn default_username(email: &str) -> String {
+    let local = email.split('@').next().unwrap_or_default();
+    local.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')).take(64).collect()
+}
