@@ -212,6 +212,11 @@ async fn the_cli_works_with_and_without_a_server_running_on_the_same_database() 
 
     let (ok, output) = run_cli(&["admin", "create-user", "--email", "ada@example.com", "--username", "ada2", "--password", "correct horse"], &env);
     assert!(!ok, "a second user with the same e-mail is refused: {output}");
+    let (ok, output) = run_cli(&["admin", "create-group", "--alias", "gdd1", "--name", "Community One"], &env);
+    assert!(ok, "{output}");
+    assert!(output.contains("\"alias\":\"gdd1\""), "{output}");
+    let (ok, output) = run_cli(&["admin", "create-group", "--alias", "gdd1", "--name", "Again"], &env);
+    assert!(!ok, "a group alias is taken once: {output}");
 
     let server = Server::start(&[], &env);
     let http = client();
@@ -256,8 +261,10 @@ async fn serve_without_a_database_url_runs_a_private_cluster_that_survives_a_kil
     let dir = data_dir.to_str().unwrap();
     let server = Server::start(&["--data-dir", dir], &[]);
     let http = client();
-    let (status, health) = get(&http, &server.base_url, "/health").await;
-    assert_eq!(status, StatusCode::OK, "{health}");
+    eventually(30, "health reports the database and every projector up", || async {
+        get(&http, &server.base_url, "/health").await.0 == StatusCode::OK
+    })
+    .await;
     let (status, _) = post(&http, &server.base_url, "/v1/accounts", json!({"id": "keep", "asset": "GDD"}), "k").await.unwrap();
     assert_eq!(status, StatusCode::CREATED);
     let (status, _) = post(&http, &server.base_url, "/v1/deposits", json!({"account": "keep", "amount": "7"}), "d").await.unwrap();

@@ -377,3 +377,39 @@ async fn the_creation_limit_is_per_calendar_month() {
     assert_eq!(call(&app, "createTransaction", creation(1, last_day_of_last_month)).await["msg"], "invalid amount");
     assert_eq!(call(&app, "createTransaction", creation(1, this_month)).await["msg"], "invalid amount");
 }
+
+#[tokio::test]
+async fn a_transfer_the_network_cannot_settle_is_rejected_and_moves_nothing() {
+    let app = TestApp::spawn().await;
+    let alice = user(&app, "alice", false).await;
+    user(&app, "bob", false).await;
+    fund(&app, &alice, "10").await;
+    let alice_session = session(&app, "alice").await;
+    let created = call(&app, "createTransaction", transfer(alice_session, "bob", 50_000)).await;
+    let id = created["transaction_id"].as_str().unwrap();
+    // An operator releases the reservation behind the transaction's back.
+    let released = app.post(&format!("/v1/accounts/gdd:{alice}/holds/{id}/release"), json!({}), None).await;
+    assert_eq!(released.status, StatusCode::OK, "{}", released.body);
+    call(&app, "signTransaction", json!({"session_id": alice_session, "transaction_id": id})).await;
+    eventually(10, "the transaction is rejected", || async { counts(&app, alice_session).await == (0, 0) }).await;
+    let history = call(&app, "listTransactions", json!({"session_id": alice_session})).await;
+    assert_eq!(history["transactions"][0]["status"], "rejected");
+    assert_eq!(balance_cents(&app, alice_session).await, (100_000, 100_000), "nothing moved");
+}
+
+#[tokio::test]
+async fn a_receiver_can_be_named_by_username_or_public_key() {
+    let app = TestApp::spawn().await;
+    let alice = user(&app, "alice", false).await;
+    user(&app, "bob", false).await;
+    fund(&app, &alice, "10").await;
+    let bob_session = session(&app, "bob").await;
+    let bob_key = call(&app, "login", json!({"session_id": bob_session})).await["user"]["public_hex"].as_str().unwrap().to_string();
+    let alice_session = session(&app, "alice").await;
+    let by_key = json!({"session_id": alice_session, "transaction_type": "transfer", "amount": 100, "target_pubkey": bob_key});
+    assert_eq!(call(&app, "createTransaction", by_key).await["state"], "success");
+    let by_name = json!({"session_id": alice_session, "transaction_type": "transfer", "amount": 200, "target_username": "BOB"});
+    assert_eq!(call(&app, "createTransaction", by_name).await["state"], "success");
+    let tasks = call(&app, "getRunningUserTasks", json!({"session_id": alice_session})).await;
+    assert_eq!(tasks["tasks"].as_array().unwrap().len(), 2);
+}

@@ -71,6 +71,15 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
+    /// Create a Gradido group (community) and print it as JSON.
+    CreateGroup {
+        #[arg(long)]
+        alias: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
     /// Create a user and print it as JSON.
     CreateUser {
         #[arg(long)]
@@ -120,6 +129,9 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, AppError> {
         Command::Replay { rebuild } => replay(&storage, rebuild).await,
         Command::Admin { command: AdminCommand::CreateUser { email, username, password, first_name, last_name, admin } } => {
             create_user(&storage, NewUser { email, username, password, first_name, last_name, admin }).await
+        }
+        Command::Admin { command: AdminCommand::CreateGroup { alias, name, description } } => {
+            create_group(&storage, alias, name, description).await
         }
     };
     storage.close().await;
@@ -286,15 +298,33 @@ async fn replay(storage: &Storage, rebuild: bool) -> Result<std::process::ExitCo
     }
 }
 
-async fn create_user(storage: &Storage, user: NewUser) -> Result<std::process::ExitCode, AppError> {
-    let service = Service::start(ServiceConfig {
+/// The service without HTTP, for administrative commands.
+async fn admin_service(storage: &Storage) -> Result<Service, AppError> {
+    Service::start(ServiceConfig {
         database: storage.target.clone(),
         admin_key: AdminKey::from_secret(""),
         read_your_writes_timeout: Duration::from_millis(DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS),
         gradido_confirm_delay: Duration::from_millis(DEFAULT_GRADIDO_CONFIRM_DELAY_MS),
         smtp_relay: None,
     })
-    .await?;
+    .await
+}
+
+async fn create_group(storage: &Storage, alias: String, name: String, description: Option<String>) -> Result<std::process::ExitCode, AppError> {
+    let service = admin_service(storage).await?;
+    let command = domain::gradido::GroupCommand::Create { alias: alias.clone(), name: name.clone(), description: description.clone() };
+    let result = service.state.ledger.bus.group(&alias, command).await;
+    if let Ok(Some(event)) = result.as_ref().map(|outcome| outcome.event().cloned()) {
+        service.state.ledger.await_read_models(&event).await;
+    }
+    service.stop().await;
+    result?;
+    println!("{}", serde_json::json!({ "alias": alias, "name": name, "description": description }));
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn create_user(storage: &Storage, user: NewUser) -> Result<std::process::ExitCode, AppError> {
+    let service = admin_service(storage).await?;
     let result = register(&service.state.ledger, user).await;
     service.stop().await;
     let view = result?;

@@ -142,21 +142,23 @@ async fn settle(bus: &CommandBus, id: &str, details: &Created) -> Result<Verdict
 }
 
 /// Gives back what a transaction reserved: the hold of a transfer, the budget of a creation.
-pub async fn release(bus: &CommandBus, id: &str, details: &Created) -> Result<(), AppError> {
-    match details.kind {
+/// Returns the event that did it, if any, for read-your-writes waits.
+pub async fn release(bus: &CommandBus, id: &str, details: &Created) -> Result<Option<StoredEvent>, AppError> {
+    let outcome = match details.kind {
         GradidoKind::Transfer => {
-            let Some(from) = &details.from_account else { return Ok(()) };
+            let Some(from) = &details.from_account else { return Ok(None) };
             let command = AccountCommand::ReleaseHold { hold_id: id.to_string() };
             match bus.account(from, command, &Operation::derived(format!("gradido-release:{id}"))).await {
-                Ok(_) | Err(AppError::Domain(DomainError::HoldNotFound(_))) => Ok(()),
-                Err(error) => Err(error),
+                Err(AppError::Domain(DomainError::HoldNotFound(_))) => return Ok(None),
+                other => other?,
             }
         }
         GradidoKind::Creation => {
-            let Some(target_date) = details.target_date else { return Ok(()) };
+            let Some(target_date) = details.target_date else { return Ok(None) };
             let budget = creation_budget_id(&details.recipient, target_date);
             let command = BudgetCommand::Release { transaction_id: id.to_string() };
-            bus.creation_budget(&budget, command, &Operation::derived(format!("gradido-unbudget:{id}"))).await.map(drop)
+            bus.creation_budget(&budget, command, &Operation::derived(format!("gradido-unbudget:{id}"))).await?
         }
-    }
+    };
+    Ok(outcome.event().cloned())
 }

@@ -178,10 +178,12 @@ pub async fn cancel(State(state): State<AppState>, body: Bytes) -> Result<Respon
     let command = TransactionCommand::Cancel { user: session.user_id };
     let outcome = state.ledger.bus.gradido_transaction(id, command, &Operation::derived(format!("gradido-cancel:{id}"))).await?;
     let transaction = state.ledger.bus.gradido_state(id).await?;
-    if let Some(details) = transaction.details() {
-        release(&state.ledger.bus, id, details).await?;
-    }
-    if let Some(event) = outcome.event() {
+    let released = match transaction.details() {
+        Some(details) => release(&state.ledger.bus, id, details).await?,
+        None => None,
+    };
+    // The release comes after the cancellation in the log; waiting for it covers both.
+    if let Some(event) = released.as_ref().or(outcome.event()) {
         state.ledger.await_read_models(event).await;
     }
     Ok(success(json!({})))
