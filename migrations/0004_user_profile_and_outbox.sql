@@ -1,5 +1,6 @@
--- Users: the disabled flag and profile fields.
+-- Users: the disabled and e-mail-verified flags, profile fields.
 ALTER TABLE users ADD COLUMN disabled boolean NOT NULL DEFAULT false;
+ALTER TABLE users ADD COLUMN email_checked boolean NOT NULL DEFAULT false;
 ALTER TABLE users ADD COLUMN description text;
 ALTER TABLE users ADD COLUMN language text;
 
@@ -13,4 +14,12 @@ CREATE TABLE mail_outbox
     body       text        NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     sent_at    timestamptz
+);
+
+-- Pending e-mail verifications (operational state): only the SHA-256 of each mailed code.
+CREATE TABLE email_verifications
+(
+    code_sha256 text PRIMARY KEY,
+    user_id     text        NOT NULL,
+    expires_at  timestamptz NOT NULL
 );

@@ -329,6 +329,20 @@ async fn sign_up_mails_a_verification_that_an_admin_can_resend() {
         .unwrap()
         .get(0);
     assert_eq!(mails, 2, "one at sign-up, one resent");
+
+    let body: String = app
+        .sql()
+        .await
+        .query_one("SELECT body FROM mail_outbox WHERE recipient = 'dora@example.com' ORDER BY mail_id DESC LIMIT 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let code = body.split("code: ").nth(1).and_then(|rest| rest.split_whitespace().next()).expect("a code in the mail");
+    assert_eq!(call(&app, "login", json!({"session_id": dora_session})).await["user"]["email_checked"], false);
+    assert_eq!(call(&app, "verifyEmail", json!({"code": "wrong"})).await, json!({"state": "error", "msg": "code not found"}));
+    assert_eq!(call(&app, "verifyEmail", json!({"code": code})).await["state"], "success");
+    assert_eq!(call(&app, "login", json!({"session_id": dora_session})).await["user"]["email_checked"], true);
+    assert_eq!(call(&app, "verifyEmail", json!({"code": code})).await["msg"], "code not found", "a code works once");
 }
 
 #[tokio::test]

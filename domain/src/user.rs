@@ -31,6 +31,7 @@ pub struct RegisteredUser {
     pub public_hex: Option<String>,
     pub group_alias: Option<String>,
     pub disabled: bool,
+    pub email_checked: bool,
     pub description: Option<String>,
     pub language: Option<String>,
 }
@@ -87,6 +88,7 @@ impl User {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum UserCommand {
     SetDisabled { disabled: bool },
+    VerifyEmail,
     UpdateProfile { changes: ProfileChanges },
     ChangePassword { password_hash: String },
     /// Records the public half of the user's ed25519 key pair (once).
@@ -108,6 +110,7 @@ pub enum UserEvent {
     UserDisabledChanged {
         disabled: bool,
     },
+    UserEmailVerified,
     UserProfileUpdated {
         changes: ProfileChanges,
     },
@@ -138,6 +141,7 @@ impl DomainEvent for UserEvent {
             Self::UserKeyAssigned { .. } => "UserKeyAssigned",
             Self::UserJoinedGroup { .. } => "UserJoinedGroup",
             Self::UserDisabledChanged { .. } => "UserDisabledChanged",
+            Self::UserEmailVerified => "UserEmailVerified",
             Self::UserProfileUpdated { .. } => "UserProfileUpdated",
             Self::UserPasswordChanged { .. } => "UserPasswordChanged",
         }
@@ -189,6 +193,11 @@ impl Aggregate for User {
                 Some(user) if user.disabled == disabled => return Ok(()),
                 Some(_) => UserEvent::UserDisabledChanged { disabled },
             },
+            UserCommand::VerifyEmail => match registered {
+                None => return Err(DomainError::UserNotRegistered),
+                Some(user) if user.email_checked => return Ok(()),
+                Some(_) => UserEvent::UserEmailVerified,
+            },
             UserCommand::UpdateProfile { changes } => {
                 registered.ok_or(DomainError::UserNotRegistered)?;
                 changes.validate()?;
@@ -219,6 +228,7 @@ impl Aggregate for User {
                     public_hex: None,
                     group_alias: None,
                     disabled: false,
+                    email_checked: false,
                     description: None,
                     language: None,
                 });
@@ -226,6 +236,7 @@ impl Aggregate for User {
             (UserEvent::UserKeyAssigned { public_hex }, Some(user)) => user.public_hex = Some(public_hex),
             (UserEvent::UserJoinedGroup { group_alias }, Some(user)) => user.group_alias = Some(group_alias),
             (UserEvent::UserDisabledChanged { disabled }, Some(user)) => user.disabled = disabled,
+            (UserEvent::UserEmailVerified, Some(user)) => user.email_checked = true,
             (UserEvent::UserProfileUpdated { changes }, Some(user)) => changes.apply_to(user),
             (UserEvent::UserPasswordChanged { .. }, Some(_)) => {}
             (_, None) => {}

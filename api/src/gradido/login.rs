@@ -50,7 +50,7 @@ pub async fn login(State(state): State<AppState>, body: Bytes) -> Result<Respons
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let user = client
         .query_one(
-            "SELECT first_name, last_name, email, created_at, role, public_hex, disabled FROM users WHERE user_id = $1",
+            "SELECT first_name, last_name, email, created_at, role, public_hex, disabled, email_checked FROM users WHERE user_id = $1",
             &[&session.user_id],
         )
         .await
@@ -64,7 +64,7 @@ pub async fn login(State(state): State<AppState>, body: Bytes) -> Result<Respons
             "last_name": user.get::<_, Option<String>>("last_name").unwrap_or_default(),
             "email": user.get::<_, String>("email"),
             "created": created.to_rfc3339(),
-            "email_checked": false,
+            "email_checked": user.get::<_, bool>("email_checked"),
             "ident_hash": "",
             "disabled": user.get::<_, bool>("disabled"),
             "role": user.get::<_, Option<String>>("role").unwrap_or_default(),

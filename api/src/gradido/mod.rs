@@ -34,4 +34,5 @@ pub fn routes() -> Router<AppState> {
         .route("/login_api/search", post(users::search))
         .route("/login_api/adminEmailVerificationResend", post(users::admin_email_verification_resend))
         .route("/login_api/adminSetUserDisabled", post(users::admin_set_user_disabled))
+        .route("/login_api/verifyEmail", post(users::verify_email))
 }

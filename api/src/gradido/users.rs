@@ -19,9 +19,10 @@ use crate::mail::Mail;
 use crate::users::{hash_password, register, verify_password, NewUser, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 
 const MAX_USERS_LISTED: i64 = 100;
+const VERIFICATION_CODE_DAYS: i64 = 7;
 const MAX_SEARCH_LEN: usize = 128;
 const USER_COLUMNS: &str =
-    "user_id, email, username, first_name, last_name, role, public_hex, group_alias, disabled, description, language, created_at";
+    "user_id, email, username, first_name, last_name, role, public_hex, group_alias, disabled, email_checked, description, language, created_at";
 
 /// `{"email","password","first_name"?,"last_name"?,"username"?}`: signs a user up and mails
 /// them a verification notice.
@@ -46,7 +47,7 @@ pub async fn create_user(State(state): State<AppState>, body: Bytes) -> Result<R
         }
         Err(error) => return Err(error.into()),
     };
-    send_verification(&state, &view.email).await?;
+    send_verification(&state, &view.id, &view.email).await?;
     Ok(success(json!({ "user_id": view.id })))
 }
 
@@ -161,7 +162,7 @@ pub async fn admin_email_verification_resend(State(state): State<AppState>, body
     require_admin(&state, &session.user_id).await?;
     let email = text_field(&object, "email").ok_or_else(|| GradidoError::new("error", "parameter format unknown"))?;
     let row = user_by_email(&state, email).await?;
-    send_verification(&state, &row.get::<_, String>("email")).await?;
+    send_verification(&state, &row.get::<_, String>("user_id"), &row.get::<_, String>("email")).await?;
     Ok(success(json!({})))
 }
 
@@ -182,15 +183,52 @@ pub async fn admin_set_user_disabled(State(state): State<AppState>, body: Bytes)
     Ok(success(json!({})))
 }
 
-async fn send_verification(state: &AppState, email: &str) -> Result<(), AppError> {
+/// Mails a one-time verification code; only its SHA-256 is kept, for `VERIFICATION_CODE_DAYS`.
+async fn send_verification(state: &AppState, user_id: &str, email: &str) -> Result<(), AppError> {
+    use rand::RngCore;
+    use sha2::{Digest, Sha256};
+    let mut bytes = [0_u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let code = hex::encode(bytes);
+    let client = state.ledger.reads.get().await?;
+    client
+        .execute(
+            "INSERT INTO email_verifications (code_sha256, user_id, expires_at) VALUES ($1, $2, now() + $3::bigint * interval '1 day')",
+            &[&hex::encode(Sha256::digest(code.as_bytes())), &user_id, &VERIFICATION_CODE_DAYS],
+        )
+        .await?;
     state
         .mailer
         .send(Mail {
             to: email.to_string(),
             subject: "Please verify your e-mail address".to_string(),
-            body: format!("Hello,\n\nan account was created for {email}. Please verify this address with your Gradido community.\n"),
+            body: format!("Hello,\n\nplease confirm {email} with this code: {code}\nIt is valid for {VERIFICATION_CODE_DAYS} days.\n"),
         })
         .await
+}
+
+/// `{"code"}` from the verification mail: marks the address as checked.
+pub async fn verify_email(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+    use sha2::{Digest, Sha256};
+    let object = parse_object(&body)?;
+    let code = text_field(&object, "code").ok_or_else(|| GradidoError::new("error", "parameter format unknown"))?;
+    let client = state.ledger.reads.get().await.map_err(AppError::from)?;
+    let row = client
+        .query_opt(
+            "DELETE FROM email_verifications WHERE code_sha256 = $1 AND expires_at > now() RETURNING user_id",
+            &[&hex::encode(Sha256::digest(code.as_bytes()))],
+        )
+        .await
+        .map_err(AppError::from)?;
+    let Some(row) = row else {
+        return Err(GradidoError::new("error", "code not found"));
+    };
+    let user_id: String = row.get(0);
+    let outcome = state.ledger.bus.user(&user_id, UserCommand::VerifyEmail, &Operation::derived(format!("verify-email:{user_id}"))).await?;
+    if let Some(event) = outcome.event() {
+        state.ledger.await_read_models(event).await;
+    }
+    Ok(success(json!({})))
 }
 
 async fn find_users(state: &AppState, object: &Map<String, Value>) -> Result<Vec<Row>, GradidoError> {
@@ -238,7 +276,7 @@ fn user_view(row: &Row) -> Value {
         "public_hex": row.get::<_, Option<String>>("public_hex").unwrap_or_default(),
         "group": row.get::<_, Option<String>>("group_alias").unwrap_or_default(),
         "disabled": row.get::<_, bool>("disabled"),
-        "email_checked": false,
+        "email_checked": row.get::<_, bool>("email_checked"),
         "description": row.get::<_, Option<String>>("description").unwrap_or_default(),
         "language": row.get::<_, Option<String>>("language").unwrap_or_default(),
         "created": row.get::<_, chrono::DateTime<chrono::Utc>>("created_at").to_rfc3339(),

@@ -38,6 +38,7 @@ impl EventProjector for UsersProjector {
             UserEvent::UserKeyAssigned { public_hex } => ("public_hex", Box::new(public_hex)),
             UserEvent::UserJoinedGroup { group_alias } => ("group_alias", Box::new(group_alias)),
             UserEvent::UserDisabledChanged { disabled } => ("disabled", Box::new(disabled)),
+            UserEvent::UserEmailVerified => ("email_checked", Box::new(true)),
             UserEvent::UserPasswordChanged { password_hash } => ("password_hash", Box::new(password_hash)),
             UserEvent::UserProfileUpdated { changes } => {
                 execute(
