@@ -49,6 +49,7 @@ async fn main() {
         read_your_writes_timeout: Duration::from_secs(10),
         gradido_confirm_delay: Duration::from_secs(2),
         smtp_relay: None,
+        node: Default::default(),
     })
     .await
     .expect("service");

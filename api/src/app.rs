@@ -27,6 +27,7 @@ use crate::commands::{CommandBus, Ledger};
 use crate::database::{self, DatabaseTarget};
 use crate::error::AppError;
 use crate::gradido::settlement::{GradidoSettlement, LocalNetwork};
+use crate::lightning::node::{EmbeddedNode, NodeSettings};
 use crate::mail::{Mailer, OutboxMailer, SmtpMailer};
 
 /// Largest request body accepted by any route.
@@ -39,6 +40,7 @@ pub struct AppState {
     pub ledger: Ledger,
     pub admin_key: Arc<AdminKey>,
     pub mailer: Arc<dyn Mailer>,
+    pub node: Arc<EmbeddedNode>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -46,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .merge(crate::native::routes(state.clone()))
         .merge(crate::gradido::routes())
+        .merge(crate::lightning::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -75,6 +78,7 @@ pub struct ServiceConfig {
     pub gradido_confirm_delay: Duration,
     /// `host:port` of an SMTP relay; without one, mail goes to the `mail_outbox` table.
     pub smtp_relay: Option<String>,
+    pub node: NodeSettings,
 }
 
 /// The sender of the service's e-mail.
@@ -125,7 +129,8 @@ impl Service {
             Some(relay) => Arc::new(SmtpMailer::new(relay, MAIL_FROM)?),
             None => Arc::new(OutboxMailer { pool: ledger.reads.clone() }),
         };
-        let state = AppState { ledger, admin_key: Arc::new(config.admin_key), mailer };
+        let node = Arc::new(EmbeddedNode::load_or_create(&ledger.reads, config.node).await?);
+        let state = AppState { ledger, admin_key: Arc::new(config.admin_key), mailer, node };
         Ok(Self { state, shutdown, tasks })
     }
 

@@ -221,6 +221,7 @@ async fn serve(storage: &Storage, listen: SocketAddr, admin_key: Option<String>,
         read_your_writes_timeout: options.read_your_writes_timeout,
         gradido_confirm_delay: options.gradido_confirm_delay,
         smtp_relay: options.smtp_relay,
+        node: Default::default(),
     })
     .await?;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|error| AppError::Unavailable(format!("bind {listen}: {error}")))?;
@@ -306,6 +307,7 @@ async fn admin_service(storage: &Storage) -> Result<Service, AppError> {
         read_your_writes_timeout: Duration::from_millis(DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS),
         gradido_confirm_delay: Duration::from_millis(DEFAULT_GRADIDO_CONFIRM_DELAY_MS),
         smtp_relay: None,
+        node: Default::default(),
     })
     .await
 }

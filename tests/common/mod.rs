@@ -88,6 +88,7 @@ impl TestApp {
             read_your_writes_timeout: Duration::from_secs(10),
             gradido_confirm_delay: Duration::from_millis(GRADIDO_CONFIRM_DELAY_MS),
             smtp_relay: None,
+            node: Default::default(),
         })
         .await
         .expect("service starts");

@@ -1,0 +1,24 @@
+//! The myLightning web wallet dialect under `/rest/v1`
+//! (`../shared/seeds/mylightning-rest-api.txt`): a cookie session (`connect.sid`) with a CSRF
+//! token on every POST but `login`, business failures as HTTP 200 `{"error":{"message"}}`,
+//! and 401 without a session.
+
+pub mod node;
+mod qr;
+mod session;
+mod wallet;
+mod wire;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::app::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/rest/v1/login", post(session::login))
+        .route("/rest/v1/logout", post(session::logout))
+        .route("/rest/v1/ping", get(session::ping))
+        .route("/rest/v1/getalldata", get(wallet::get_all_data))
+        .route("/rest/v1/getqrimage", get(qr::get_qr_image))
+}

@@ -1,0 +1,24 @@
+-- myLightning: browser sessions and the embedded node's identity.
+
+-- Cookie sessions (operational state). Only the SHA-256 of the `connect.sid` cookie is kept;
+-- `csrf` is the token every POST must carry as `_csrf`.
+CREATE TABLE web_sessions
+(
+    token_sha256 text PRIMARY KEY,
+    user_id      text        NOT NULL,
+    csrf         text        NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    last_used_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- The embedded node: one row, created by the first server to start. The secret key never
+-- leaves this table (a secret: not for analysts).
+CREATE TABLE lightning_node
+(
+    singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    secret_key_hex text        NOT NULL,
+    alias          text        NOT NULL,
+    port           integer     NOT NULL,
+    base_height    bigint      NOT NULL,
+    genesis_at     timestamptz NOT NULL DEFAULT now()
+);

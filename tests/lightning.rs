@@ -1,0 +1,162 @@
+//! The myLightning dialect over HTTP: cookie sessions with CSRF, wallet data, QR images.
+
+mod common;
+
+use std::str::FromStr;
+
+use api::users::{register, NewUser};
+use common::TestApp;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookie: Option<String>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self { app, cookie: None }
+    }
+
+    async fn login(&mut self, username: &str, password: &str) -> reqwest::Response {
+        let response = self
+            .app
+            .http
+            .post(format!("{}/rest/v1/login", self.app.base_url))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        if let Some(set_cookie) = response.headers().get("set-cookie") {
+            let set_cookie = set_cookie.to_str().unwrap().to_string();
+            assert!(set_cookie.contains("HttpOnly"), "the session cookie is HttpOnly: {set_cookie}");
+            self.cookie = set_cookie.split(';').next().map(str::to_string);
+        }
+        response
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut request = self.app.http.request(method, format!("{}/rest/v1/{path}", self.app.base_url));
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        request
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let response = self.request(reqwest::Method::GET, path).send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, csrf: Option<&str>, body: Value) -> (StatusCode, Value) {
+        let path = match csrf {
+            Some(token) => format!("{path}?_csrf={token}"),
+            None => path.to_string(),
+        };
+        let response = self.request(reqwest::Method::POST, &path).json(&body).send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn csrf(&self) -> String {
+        let (status, data) = self.get("getalldata").await;
+        assert_eq!(status, StatusCode::OK, "{data}");
+        data["_csrf"].as_str().expect("a csrf token").to_string()
+    }
+}
+
+async fn user(app: &TestApp, name: &str) -> String {
+    let user = NewUser {
+        email: format!("{name}@example.com"),
+        username: name.to_string(),
+        password: format!("{name}-password"),
+        first_name: None,
+        last_name: None,
+        admin: false,
+    };
+    register(&app.service().state.ledger, user).await.expect("register").id
+}
+
+#[tokio::test]
+async fn a_session_cookie_gates_the_wallet_and_every_post_needs_the_csrf_token() {
+    let app = TestApp::spawn().await;
+    user(&app, "alice").await;
+    let mut browser = Browser::new(&app);
+    assert_eq!(browser.get("ping").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(browser.get("getalldata").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(browser.login("alice", "wrong-password").await.status(), StatusCode::UNAUTHORIZED);
+    assert!(browser.cookie.is_none());
+
+    assert_eq!(browser.login("alice", "alice-password").await.status(), StatusCode::OK);
+    assert_eq!(browser.get("ping").await.0, StatusCode::OK);
+    let csrf = browser.csrf().await;
+    let (status, body) = browser.post("logout", None, json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a POST without _csrf is rejected");
+    assert_eq!(body["error"]["message"], "invalid csrf token");
+    assert_eq!(browser.post("logout", Some("forged"), json!({})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(browser.get("ping").await.0, StatusCode::OK, "a rejected logout ends nothing");
+    assert_eq!(browser.post("logout", Some(&csrf), json!({})).await.0, StatusCode::OK);
+    assert_eq!(browser.get("ping").await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn get_all_data_shows_the_node_a_receive_address_and_exact_balances() {
+    let app = TestApp::spawn().await;
+    let alice = user(&app, "alice").await;
+    let mut browser = Browser::new(&app);
+    browser.login("alice@example.com", "alice-password").await;
+    let (status, data) = browser.get("getalldata").await;
+    assert_eq!(status, StatusCode::OK, "{data}");
+    assert_eq!(data["balances"], json!({"btcfunds": 0, "lntfunds": 0}));
+    let node_id = data["info"]["nodeId"].as_str().unwrap();
+    assert_eq!(node_id.len(), 66, "a 33-byte compressed public key");
+    assert!(node_id.starts_with("02") || node_id.starts_with("03"));
+    assert_eq!(data["info"]["synchronized"], true);
+    assert!(data["info"]["blockheight"].as_u64().unwrap() >= 100);
+    let address = data["address"].as_str().unwrap();
+    let parsed = bitcoin::Address::from_str(address).expect("a valid address");
+    assert!(parsed.require_network(bitcoin::Network::Regtest).is_ok(), "a regtest bech32 address: {address}");
+    assert!(address.starts_with("bcrt1q"));
+
+    // The chain watcher's part: the native deposit funds the on-chain account.
+    let accounts = app.get(&format!("/v1/accounts?owner={alice}")).await;
+    let purposes: Vec<&str> = accounts.body["accounts"].as_array().unwrap().iter().map(|account| account["purpose"].as_str().unwrap()).collect();
+    assert_eq!(purposes, ["lightning", "onchain"]);
+    app.deposit(&format!("btc:{alice}:onchain"), "0.12345678").await;
+    let (_, data) = browser.get("getalldata").await;
+    assert_eq!(data["balances"]["btcfunds"].to_string(), "0.12345678", "an exact number, never a float");
+    assert_eq!(browser.get("getalldata").await.1["address"], address, "the address is stable");
+}
+
+#[tokio::test]
+async fn a_qr_image_decodes_back_to_its_input_and_bad_input_is_a_400() {
+    let app = TestApp::spawn().await;
+    user(&app, "alice").await;
+    let mut browser = Browser::new(&app);
+    let input = "lnbcrt1500n1pjexampleinvoicetext";
+    let (status, _) = browser.get(&format!("getqrimage?inputcode={input}")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    browser.login("alice", "alice-password").await;
+    let response = browser.request(reqwest::Method::GET, &format!("getqrimage?inputcode={input}")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "image/png");
+    let png = response.bytes().await.unwrap();
+
+    let decoder = png::Decoder::new(std::io::Cursor::new(png.to_vec()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut pixels).unwrap();
+    let (width, height) = (frame.width as usize, frame.height as usize);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| pixels[y * width + x]);
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the image");
+    let (_, content) = grids[0].decode().expect("a standard QR reader decodes it");
+    assert_eq!(content, input);
+
+    assert_eq!(browser.get("getqrimage?inputcode=").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(browser.get("getqrimage").await.0, StatusCode::BAD_REQUEST);
+    let oversized = "x".repeat(3_000);
+    assert_eq!(browser.get(&format!("getqrimage?inputcode={oversized}")).await.0, StatusCode::BAD_REQUEST);
+}
