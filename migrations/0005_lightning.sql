@@ -22,3 +22,16 @@ CREATE TABLE lightning_node
     base_height    bigint      NOT NULL,
     genesis_at     timestamptz NOT NULL DEFAULT now()
 );
+
+-- Each user's quickpay address book (read model of `address_book` events).
+CREATE TABLE quickpay_contacts
+(
+    owner         text        NOT NULL,
+    alias         text        NOT NULL,
+    payee_user    text,
+    node_id       text        NOT NULL,
+    last_tx_id    bigint      NOT NULL,
+    last_position bigint      NOT NULL,
+    updated_at    timestamptz NOT NULL,
+    PRIMARY KEY (owner, alias)
+);

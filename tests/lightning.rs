@@ -160,3 +160,117 @@ async fn a_qr_image_decodes_back_to_its_input_and_bad_input_is_a_400() {
     let oversized = "x".repeat(3_000);
     assert_eq!(browser.get(&format!("getqrimage?inputcode={oversized}")).await.0, StatusCode::BAD_REQUEST);
 }
+
+fn sign_invoice(currency: lightning_invoice::Currency, secret: &bitcoin::secp256k1::SecretKey, msat: Option<u64>, expiry_secs: u64, age_secs: u64) -> String {
+    use bitcoin::hashes::{sha256, Hash};
+    let builder = lightning_invoice::InvoiceBuilder::new(currency)
+        .description("test".into())
+        .payment_hash(sha256::Hash::hash(&rand::random::<[u8; 32]>()))
+        .payment_secret(lightning_invoice::PaymentSecret(rand::random()))
+        .timestamp(std::time::SystemTime::now() - std::time::Duration::from_secs(age_secs))
+        .min_final_cltv_expiry_delta(144)
+        .expiry_time(std::time::Duration::from_secs(expiry_secs));
+    let builder = match msat {
+        Some(msat) => builder.amount_milli_satoshis(msat),
+        None => builder,
+    };
+    builder.build_signed(|hash| bitcoin::secp256k1::Secp256k1::new().sign_ecdsa_recoverable(hash, secret)).unwrap().to_string()
+}
+
+async fn node_secret(app: &TestApp) -> bitcoin::secp256k1::SecretKey {
+    let hex: String = app.sql().await.query_one("SELECT secret_key_hex FROM lightning_node", &[]).await.unwrap().get(0);
+    bitcoin::secp256k1::SecretKey::from_str(&hex).unwrap()
+}
+
+async fn funds(browser: &Browser<'_>) -> (String, String) {
+    let (_, data) = browser.get("getalldata").await;
+    (data["balances"]["btcfunds"].to_string(), data["balances"]["lntfunds"].to_string())
+}
+
+#[tokio::test]
+async fn an_invoice_of_this_node_is_paid_once_between_two_users() {
+    let app = TestApp::spawn().await;
+    let alice = user(&app, "alice").await;
+    user(&app, "bob").await;
+    let mut bob = Browser::new(&app);
+    bob.login("bob", "bob-password").await;
+    let bob_csrf = bob.csrf().await;
+    let (status, created) = bob.post("createinvoice", Some(&bob_csrf), json!({"amount": 0.001, "memo": "coffee", "quickpay": false})).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let payment_request = created["payment_request"].as_str().unwrap().to_string();
+
+    let invoice = lightning_invoice::Bolt11Invoice::from_str(&payment_request).expect("a standard BOLT11 decoder accepts it");
+    assert_eq!(invoice.currency(), lightning_invoice::Currency::Regtest);
+    assert_eq!(invoice.amount_milli_satoshis(), Some(100_000_000));
+    assert_eq!(invoice.expiry_time(), std::time::Duration::from_secs(86_400));
+    assert!(invoice.check_signature().is_ok());
+    let node_id = bob.get("getalldata").await.1["info"]["nodeId"].as_str().unwrap().to_string();
+    assert_eq!(hex::encode(invoice.recover_payee_pub_key().serialize()), node_id, "signed by the node key");
+    match invoice.description() {
+        lightning_invoice::Bolt11InvoiceDescriptionRef::Direct(description) => assert_eq!(description.to_string(), "coffee"),
+        other => panic!("unexpected description {other:?}"),
+    }
+
+    let mut alice_browser = Browser::new(&app);
+    alice_browser.login("alice", "alice-password").await;
+    app.deposit(&format!("btc:{alice}:lightning"), "0.01").await;
+    let csrf = alice_browser.csrf().await;
+    let wrong = alice_browser.post("sendinvoice", Some(&csrf), json!({"invoiceid": payment_request, "password": "nope"})).await;
+    assert_eq!(wrong.1["error"]["message"], "invalid password");
+    let (status, paid) = alice_browser.post("sendinvoice", Some(&csrf), json!({"invoiceid": payment_request, "alias": "bob", "password": "alice-password"})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(paid.get("error").is_none(), "{paid}");
+    assert_eq!(funds(&alice_browser).await, ("0".into(), "0.009".into()));
+    assert_eq!(funds(&bob).await, ("0".into(), "0.001".into()));
+    let again = alice_browser.post("sendinvoice", Some(&csrf), json!({"invoiceid": payment_request, "password": "alice-password"})).await;
+    assert_eq!(again.1["error"]["message"], "invoice is already paid");
+    assert_eq!(funds(&alice_browser).await, ("0".into(), "0.009".into()), "paying twice moves nothing");
+
+    let (_, alice_data) = alice_browser.get("getalldata").await;
+    assert_eq!(alice_data["quickpaynodes"], json!([{"alias": "bob", "node": node_id}]));
+    assert_eq!(alice_data["transactions"][0]["amount"].to_string(), "-0.001", "newest first");
+    let quick = alice_browser.post("quickpay", Some(&csrf), json!({"dest": "bob", "amount": 0.0001, "memo": "tip", "password": "alice-password"})).await;
+    assert!(quick.1.get("error").is_none(), "{}", quick.1);
+    assert_eq!(funds(&bob).await, ("0".into(), "0.0011".into()));
+    let unknown = alice_browser.post("quickpay", Some(&csrf), json!({"dest": "carol", "amount": 0.0001, "password": "alice-password"})).await;
+    assert_eq!(unknown.1["error"]["message"], "unknown destination");
+    common::assert_read_models_equal_replay(&app.database).await;
+}
+
+#[tokio::test]
+async fn invoices_that_cannot_be_paid_are_refused_and_move_nothing() {
+    let app = TestApp::spawn().await;
+    let alice = user(&app, "alice").await;
+    user(&app, "bob").await;
+    let mut bob = Browser::new(&app);
+    bob.login("bob", "bob-password").await;
+    let bob_csrf = bob.csrf().await;
+    let mut alice_browser = Browser::new(&app);
+    alice_browser.login("alice", "alice-password").await;
+    app.deposit(&format!("btc:{alice}:lightning"), "0.001").await;
+    let csrf = alice_browser.csrf().await;
+    let pay = |invoice: String| json!({"invoiceid": invoice, "password": "alice-password"});
+    let secret = node_secret(&app).await;
+    let stranger = bitcoin::secp256k1::SecretKey::from_slice(&[7; 32]).unwrap();
+
+    let cases = [
+        ("not an invoice".to_string(), "invalid invoice"),
+        (sign_invoice(lightning_invoice::Currency::Bitcoin, &secret, Some(1_000), 3_600, 0), "invoice is for another network"),
+        (sign_invoice(lightning_invoice::Currency::Regtest, &secret, Some(1_000), 60, 120), "invoice is expired"),
+        (sign_invoice(lightning_invoice::Currency::Regtest, &stranger, Some(1_000), 3_600, 0), "no route to the destination node"),
+        (sign_invoice(lightning_invoice::Currency::Regtest, &secret, Some(1_000), 3_600, 0), "invoice not found"),
+    ];
+    for (invoice, message) in cases {
+        let (status, reply) = alice_browser.post("sendinvoice", Some(&csrf), pay(invoice)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(reply["error"]["message"], message);
+    }
+    let (_, amountless) = bob.post("createinvoice", Some(&bob_csrf), json!({"memo": "any amount"})).await;
+    let reply = alice_browser.post("sendinvoice", Some(&csrf), pay(amountless["payment_request"].as_str().unwrap().to_string())).await;
+    assert_eq!(reply.1["error"]["message"], "invoice has no amount");
+    let (_, big) = bob.post("createinvoice", Some(&bob_csrf), json!({"amount": 0.002, "memo": "too much"})).await;
+    let reply = alice_browser.post("sendinvoice", Some(&csrf), pay(big["payment_request"].as_str().unwrap().to_string())).await;
+    assert_eq!(reply.1["error"]["message"], "insufficient funds");
+    assert_eq!(funds(&alice_browser).await, ("0".into(), "0.001".into()));
+    assert_eq!(funds(&bob).await, ("0".into(), "0".into()));
+}

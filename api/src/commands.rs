@@ -13,6 +13,7 @@ use domain::claim::{ClaimCommand, UniqueClaim};
 use domain::gradido::{
     BudgetCommand, CreationBudget, DuplicateGuard, GradidoTransaction, Group, GroupCommand, GuardCommand, TransactionCommand,
 };
+use domain::lightning::{AddressBook, AddressBookCommand, Invoice, InvoiceCommand};
 use domain::system_account::parse_system_account;
 use domain::user::{User, UserCommand};
 use domain::{AssetCode, DomainError, Scale};
@@ -108,6 +109,8 @@ pub struct CommandBus {
     creation_budgets: Arc<Aggregates<CreationBudget>>,
     duplicate_guards: Arc<Aggregates<DuplicateGuard>>,
     groups: Arc<Aggregates<Group>>,
+    invoices: Arc<Aggregates<Invoice>>,
+    address_books: Arc<Aggregates<AddressBook>>,
     reads: Pool,
     wakers: Wakers,
 }
@@ -123,6 +126,8 @@ impl CommandBus {
             creation_budgets: Aggregates::new(&events),
             duplicate_guards: Aggregates::new(&events),
             groups: Aggregates::new(&events),
+            invoices: Aggregates::new(&events),
+            address_books: Aggregates::new(&events),
             reads,
             wakers,
         }
@@ -158,6 +163,24 @@ impl CommandBus {
 
     pub async fn group(&self, alias: &str, command: GroupCommand) -> Result<Outcome, AppError> {
         self.run(&self.groups.framework, alias, command, &Operation::fresh()).await
+    }
+
+    pub async fn invoice(&self, payment_hash: &str, command: InvoiceCommand, operation: &Operation) -> Result<Outcome, AppError> {
+        self.run(&self.invoices.framework, payment_hash, command, operation).await
+    }
+
+    pub async fn address_book(&self, user_id: &str, command: AddressBookCommand) -> Result<Outcome, AppError> {
+        self.run(&self.address_books.framework, user_id, command, &Operation::fresh()).await
+    }
+
+    /// An invoice of this node as its own history knows it.
+    pub async fn invoice_state(&self, payment_hash: &str) -> Result<Invoice, AppError> {
+        load(&self.invoices.store, payment_hash).await
+    }
+
+    /// A user's address book as its own history knows it (to decide whom a quickpay pays).
+    pub async fn address_book_state(&self, user_id: &str) -> Result<AddressBook, AppError> {
+        load(&self.address_books.store, user_id).await
     }
 
     /// The scale of an asset, from its own history.

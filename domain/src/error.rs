@@ -77,6 +77,14 @@ pub enum DomainError {
     DuplicateTransaction,
     #[error("group already exists")]
     GroupExists,
+    #[error("invoice already exists")]
+    InvoiceExists,
+    #[error("invoice not found")]
+    InvoiceNotFound,
+    #[error("invoice is already paid")]
+    InvoiceAlreadyPaid,
+    #[error("the address book holds at most {0} payees")]
+    AddressBookFull(usize),
     #[error("group alias must be 1 to 128 characters of A-Z a-z 0-9 . _ -")]
     GroupAliasInvalid,
 }

@@ -16,7 +16,7 @@ use crate::error::ProjectionError;
 use crate::event_log::{count_after, head};
 use crate::read_models::{
     AssetsProjector, BalancesProjector, GradidoTransactionsProjector, GroupsProjector, HoldsProjector, PostingsProjector,
-    ReadTable, UsersProjector, READ_MODELS,
+    QuickpayContactsProjector, ReadTable, UsersProjector, READ_MODELS,
 };
 
 const SCRATCH_SCHEMA: &str = "ledger_replay";
@@ -182,6 +182,7 @@ pub enum ReadModelProjector {
     Users(PerEvent<UsersProjector>),
     Groups(PerEvent<GroupsProjector>),
     GradidoTransactions(PerEvent<GradidoTransactionsProjector>),
+    QuickpayContacts(PerEvent<QuickpayContactsProjector>),
 }
 
 impl ReadModelProjector {
@@ -195,6 +196,7 @@ impl ReadModelProjector {
             UsersProjector::NAME => Self::Users(PerEvent(UsersProjector)),
             GroupsProjector::NAME => Self::Groups(PerEvent(GroupsProjector)),
             GradidoTransactionsProjector::NAME => Self::GradidoTransactions(PerEvent(GradidoTransactionsProjector)),
+            QuickpayContactsProjector::NAME => Self::QuickpayContacts(PerEvent(QuickpayContactsProjector)),
             other => unreachable!("{other} is listed in READ_MODELS but has no projector"),
         }
     }
@@ -210,6 +212,7 @@ impl EventHandler for ReadModelProjector {
             Self::Users(projector) => projector.name(),
             Self::Groups(projector) => projector.name(),
             Self::GradidoTransactions(projector) => projector.name(),
+            Self::QuickpayContacts(projector) => projector.name(),
         }
     }
 
@@ -222,6 +225,7 @@ impl EventHandler for ReadModelProjector {
             Self::Users(projector) => projector.handle_batch(tx, events).await,
             Self::Groups(projector) => projector.handle_batch(tx, events).await,
             Self::GradidoTransactions(projector) => projector.handle_batch(tx, events).await,
+            Self::QuickpayContacts(projector) => projector.handle_batch(tx, events).await,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! and 401 without a session.
 
 pub mod node;
+mod payments;
 mod qr;
 mod session;
 mod wallet;
@@ -21,4 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/rest/v1/ping", get(session::ping))
         .route("/rest/v1/getalldata", get(wallet::get_all_data))
         .route("/rest/v1/getqrimage", get(qr::get_qr_image))
+        .route("/rest/v1/createinvoice", post(payments::create_invoice))
+        .route("/rest/v1/sendinvoice", post(payments::send_invoice))
+        .route("/rest/v1/quickpay", post(payments::quickpay))
 }

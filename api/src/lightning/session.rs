@@ -114,6 +114,7 @@ pub async fn login(State(state): State<AppState>, body: axum::body::Bytes) -> Re
         return Err(invalid());
     }
     let user_id: String = row.get(0);
+    super::wallet::ensure_accounts(&state, &user_id).await?;
     let token = random_token();
     client
         .execute(

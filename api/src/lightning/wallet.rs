@@ -78,10 +78,32 @@ pub struct DataResponse {
     address: String,
     info: NodeInfo,
     channels: Vec<serde_json::Value>,
-    quickpaynodes: Vec<serde_json::Value>,
-    transactions: Vec<serde_json::Value>,
+    quickpaynodes: Vec<QuickpayNode>,
+    transactions: Vec<TransactionView>,
     #[serde(rename = "_csrf")]
     csrf: String,
+}
+
+/// Most history entries `getalldata` shows.
+const MAX_TRANSACTIONS_SHOWN: i64 = 50;
+
+#[derive(Serialize)]
+pub struct QuickpayNode {
+    alias: String,
+    node: String,
+}
+
+#[derive(Serialize)]
+pub struct TransactionView {
+    date: String,
+    /// Signed: positive received, negative sent.
+    amount: Box<RawValue>,
+    /// `onchain` or `lightning`.
+    account: String,
+    #[serde(rename = "type")]
+    kind: String,
+    /// The transfer id or deposit reference.
+    reference: Option<String>,
 }
 
 pub async fn get_all_data(State(state): State<AppState>, session: WebSession) -> Result<Json<DataResponse>, LightningError> {
@@ -98,13 +120,38 @@ pub async fn get_all_data(State(state): State<AppState>, session: WebSession) ->
     let balance_of = |purpose: Purpose| {
         rows.iter().find(|row| row.get::<_, String>(0) == funds(purpose)).map(|row| row.get::<_, Decimal>(1)).unwrap_or_default()
     };
+    let contacts = client
+        .query("SELECT alias, node_id FROM quickpay_contacts WHERE owner = $1 ORDER BY alias", &[&session.user_id])
+        .await
+        .map_err(AppError::from)?;
+    let history = client
+        .query(
+            "SELECT p.recorded_at, p.amount, p.event_type, p.reference, b.purpose FROM postings p \
+             JOIN balances b ON b.account_id = p.account_id \
+             WHERE p.account_id = ANY($1) ORDER BY p.tx_id DESC, p.global_position DESC LIMIT $2",
+            &[&vec![funds(Purpose::Onchain), funds(Purpose::Lightning)], &MAX_TRANSACTIONS_SHOWN],
+        )
+        .await
+        .map_err(AppError::from)?;
+    let transactions = history
+        .iter()
+        .map(|row| {
+            Ok(TransactionView {
+                date: row.get::<_, chrono::DateTime<chrono::Utc>>(0).to_rfc3339(),
+                amount: number(row.get(1))?,
+                kind: row.get(2),
+                reference: row.get(3),
+                account: row.get::<_, Option<String>>(4).unwrap_or_default(),
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
     Ok(Json(DataResponse {
         balances: Balances { btcfunds: number(balance_of(Purpose::Onchain))?, lntfunds: number(balance_of(Purpose::Lightning))? },
         address: state.node.receive_address(&session.user_id)?,
         info: state.node.info(),
         channels: Vec::new(),
-        quickpaynodes: Vec::new(),
-        transactions: Vec::new(),
+        quickpaynodes: contacts.iter().map(|row| QuickpayNode { alias: row.get(0), node: row.get(1) }).collect(),
+        transactions,
         csrf: session.csrf,
     }))
 }

@@ -45,6 +45,10 @@ fn domain_status(error: &DomainError) -> (StatusCode, &'static str) {
         CreationLimitExceeded { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "creation_limit_exceeded"),
         DuplicateTransaction => (StatusCode::CONFLICT, "duplicate_transaction"),
         GroupAliasInvalid => (StatusCode::BAD_REQUEST, "invalid_request"),
+        InvoiceExists => (StatusCode::CONFLICT, "exists"),
+        InvoiceNotFound => (StatusCode::NOT_FOUND, "invoice_not_found"),
+        InvoiceAlreadyPaid => (StatusCode::CONFLICT, "invoice_paid"),
+        AddressBookFull(_) => (StatusCode::UNPROCESSABLE_ENTITY, "address_book_full"),
     }
 }
 

@@ -7,6 +7,7 @@ mod gradido_transactions;
 mod groups;
 mod holds;
 mod postings;
+mod quickpay_contacts;
 mod users;
 
 pub use assets::AssetsProjector;
@@ -15,6 +16,7 @@ pub use gradido_transactions::GradidoTransactionsProjector;
 pub use groups::GroupsProjector;
 pub use holds::HoldsProjector;
 pub use postings::PostingsProjector;
+pub use quickpay_contacts::QuickpayContactsProjector;
 pub use users::UsersProjector;
 
 use std::collections::HashMap;
@@ -35,7 +37,7 @@ pub struct ReadTable {
 }
 
 /// Every read model, by projector name, with its tables.
-pub const READ_MODELS: [(&str, &[ReadTable]); 7] = [
+pub const READ_MODELS: [(&str, &[ReadTable]); 8] = [
     (BalancesProjector::NAME, &[ReadTable { name: "balances", order_by: "account_id" }]),
     (PostingsProjector::NAME, &[ReadTable { name: "postings", order_by: "global_position, leg" }]),
     (HoldsProjector::NAME, &[ReadTable { name: "holds", order_by: "account_id, hold_id" }]),
@@ -43,10 +45,11 @@ pub const READ_MODELS: [(&str, &[ReadTable]); 7] = [
     (UsersProjector::NAME, &[ReadTable { name: "users", order_by: "user_id" }]),
     (GroupsProjector::NAME, &[ReadTable { name: "groups", order_by: "alias" }]),
     (GradidoTransactionsProjector::NAME, &[ReadTable { name: "gradido_transactions", order_by: "transaction_id" }]),
+    (QuickpayContactsProjector::NAME, &[ReadTable { name: "quickpay_contacts", order_by: "owner, alias" }]),
 ];
 
 /// Names of the read models a write must be visible in before it is acknowledged.
-pub const READ_YOUR_WRITES: [&str; 7] = [
+pub const READ_YOUR_WRITES: [&str; 8] = [
     BalancesProjector::NAME,
     PostingsProjector::NAME,
     HoldsProjector::NAME,
@@ -54,6 +57,7 @@ pub const READ_YOUR_WRITES: [&str; 7] = [
     UsersProjector::NAME,
     GroupsProjector::NAME,
     GradidoTransactionsProjector::NAME,
+    QuickpayContactsProjector::NAME,
 ];
 
 /// Runs one statement, prepared once per connection.

@@ -1,0 +1,241 @@
+//! Invoices and payments. `createinvoice` makes a BOLT11 invoice signed by the node key;
+//! `sendinvoice` settles an invoice of this node internally, exactly once (the transfer's
+//! operation id is derived from the payment hash, which the event store accepts once);
+//! invoices of other nodes go to the node, which finds no route. `quickpay` pays an alias
+//! from the address book. Payments re-ask the user's password.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::Json;
+use bitcoin::hashes::{sha256, Hash};
+use bitcoin::secp256k1::Secp256k1;
+use chrono::Utc;
+use domain::account::AccountCommand;
+use domain::lightning::{AddressBookCommand, Contact, InvoiceCommand};
+use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescriptionRef, Currency, InvoiceBuilder, PaymentSecret};
+use rand::RngCore;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+use sha2::Digest;
+
+use super::session::WebSession;
+use super::wallet::{account_id, ensure_accounts, Purpose, BTC_DECIMALS};
+use super::wire::LightningError;
+use crate::app::AppState;
+use crate::commands::{Operation, Outcome};
+use crate::error::AppError;
+use crate::users::verify_password;
+
+/// Invoices expire after this long unless they say otherwise.
+pub const DEFAULT_INVOICE_EXPIRY_SECONDS: u64 = 86_400;
+const MIN_FINAL_CLTV_EXPIRY_DELTA: u64 = 144;
+const MSAT_PER_SAT: u64 = 1_000;
+const SAT_PER_BTC: u64 = 100_000_000;
+/// Names payment operations: one per payment hash, forever.
+const PAYMENT_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6c65_6467_6572_2d6c_6e2d_7061_796d_656e);
+
+/// A JSON number (or decimal string) read from its literal text, never through a float.
+fn exact(raw: Option<&RawValue>) -> Result<Option<Decimal>, LightningError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let text = raw.get().trim().trim_matches('"');
+    if text == "null" {
+        return Ok(None);
+    }
+    let well_formed = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-');
+    let value = well_formed.then(|| Decimal::from_str(text).ok()).flatten();
+    value.map(Some).ok_or_else(|| LightningError::business("amount must be a plain decimal number"))
+}
+
+#[derive(Deserialize)]
+pub struct CreateInvoiceRequest {
+    amount: Option<Box<RawValue>>,
+    memo: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    quickpay: Option<bool>,
+}
+
+#[derive(Deserialize)]
+pub struct SendInvoiceRequest {
+    invoiceid: Option<String>,
+    alias: Option<String>,
+    password: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct QuickPayRequest {
+    dest: Option<String>,
+    amount: Option<Box<RawValue>>,
+    memo: Option<String>,
+    password: Option<String>,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, LightningError> {
+    serde_json::from_slice(body).map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))
+}
+
+/// BTC (up to 8 decimals, positive) to millisatoshi.
+fn msat_from_btc(amount: Decimal) -> Result<u64, LightningError> {
+    let invalid = || LightningError::business("amount must be a positive number of BTC with at most 8 decimals");
+    if amount <= Decimal::ZERO || amount.normalize().scale() > BTC_DECIMALS {
+        return Err(invalid());
+    }
+    let sats = (amount * Decimal::from(SAT_PER_BTC)).normalize();
+    let sats = u64::try_from(sats.mantissa()).map_err(|_| invalid())?;
+    sats.checked_mul(MSAT_PER_SAT).ok_or_else(invalid)
+}
+
+fn btc_from_msat(msat: u64) -> Result<Decimal, LightningError> {
+    if msat % MSAT_PER_SAT != 0 {
+        return Err(LightningError::business("amount must be whole satoshis"));
+    }
+    let sats = i64::try_from(msat / MSAT_PER_SAT).map_err(|_| LightningError::business("amount out of range"))?;
+    Ok(Decimal::new(sats, BTC_DECIMALS))
+}
+
+async fn require_password(state: &AppState, session: &WebSession, password: Option<String>) -> Result<(), LightningError> {
+    let client = state.ledger.reads.get().await.map_err(AppError::from)?;
+    let hash: String = client
+        .query_one("SELECT password_hash FROM users WHERE user_id = $1", &[&session.user_id])
+        .await
+        .map_err(AppError::from)?
+        .get(0);
+    if !verify_password(hash, password.unwrap_or_default()).await {
+        return Err(LightningError::business("invalid password"));
+    }
+    Ok(())
+}
+
+pub async fn create_invoice(State(state): State<AppState>, session: WebSession, body: Bytes) -> Result<Json<Value>, LightningError> {
+    let request: CreateInvoiceRequest = parse(&body)?;
+    let amount_msat = exact(request.amount.as_deref())?.filter(|amount| !amount.is_zero()).map(msat_from_btc).transpose()?;
+    let memo = request.memo.unwrap_or_default();
+    ensure_accounts(&state, &session.user_id).await?;
+
+    let mut preimage = [0_u8; 32];
+    let mut secret = [0_u8; 32];
+    rand::thread_rng().fill_bytes(&mut preimage);
+    rand::thread_rng().fill_bytes(&mut secret);
+    let payment_hash = sha256::Hash::hash(&preimage);
+    let builder = InvoiceBuilder::new(Currency::from(state.node.network()))
+        .description(memo.clone())
+        .payment_hash(payment_hash)
+        .payment_secret(PaymentSecret(secret))
+        .current_timestamp()
+        .min_final_cltv_expiry_delta(MIN_FINAL_CLTV_EXPIRY_DELTA)
+        .expiry_time(Duration::from_secs(DEFAULT_INVOICE_EXPIRY_SECONDS));
+    let builder = match amount_msat {
+        Some(msat) => builder.amount_milli_satoshis(msat),
+        None => builder,
+    };
+    let node_secret = *state.node.secret_key();
+    let invoice = builder
+        .build_signed(|hash| Secp256k1::new().sign_ecdsa_recoverable(hash, &node_secret))
+        .map_err(|error| LightningError::business(format!("cannot create invoice: {error}")))?;
+    let payment_request = invoice.to_string();
+    let command = InvoiceCommand::Create {
+        payee: session.user_id.clone(),
+        amount_msat,
+        description: memo,
+        payment_request: payment_request.clone(),
+        expires_at: Utc::now() + chrono::Duration::seconds(DEFAULT_INVOICE_EXPIRY_SECONDS as i64),
+    };
+    let hash_hex = payment_hash.to_string();
+    let outcome = state.ledger.bus.invoice(&hash_hex, command, &Operation::derived(format!("invoice:{hash_hex}"))).await?;
+    if let Some(event) = outcome.event() {
+        state.ledger.await_read_models(event).await;
+    }
+    Ok(Json(json!({ "payment_request": payment_request })))
+}
+
+pub async fn send_invoice(State(state): State<AppState>, session: WebSession, body: Bytes) -> Result<Json<Value>, LightningError> {
+    let request: SendInvoiceRequest = parse(&body)?;
+    require_password(&state, &session, request.password).await?;
+    let text = request.invoiceid.unwrap_or_default();
+    let invoice = Bolt11Invoice::from_str(text.trim()).map_err(|_| LightningError::business("invalid invoice"))?;
+    if invoice.currency() != Currency::from(state.node.network()) {
+        return Err(LightningError::business("invoice is for another network"));
+    }
+    if invoice.is_expired() {
+        return Err(LightningError::business("invoice is expired"));
+    }
+    let amount_msat = invoice.amount_milli_satoshis().ok_or_else(|| LightningError::business("invoice has no amount"))?;
+    if invoice.recover_payee_pub_key() != state.node.public_key() {
+        return Err(LightningError::business("no route to the destination node"));
+    }
+    let hash_hex = invoice.payment_hash().to_string();
+    let known = state.ledger.bus.invoice_state(&hash_hex).await?;
+    let payee = known.created().map(|created| created.payee.clone()).ok_or_else(|| LightningError::business("invoice not found"))?;
+    let memo = match invoice.description() {
+        Bolt11InvoiceDescriptionRef::Direct(description) => Some(description.to_string()),
+        Bolt11InvoiceDescriptionRef::Hash(_) => None,
+    };
+    let operation = Operation {
+        id: uuid::Uuid::new_v5(&PAYMENT_NAMESPACE, hash_hex.as_bytes()).to_string(),
+        request_hash: Some(hex::encode(sha2::Sha256::digest(session.user_id.as_bytes()))),
+    };
+    let paid = pay(&state, &session.user_id, &payee, btc_from_msat(amount_msat)?, memo, &operation).await;
+    let mark_paid = InvoiceCommand::MarkPaid { payer: session.user_id.clone(), amount_msat };
+    match paid {
+        Ok(Outcome::Appended(_)) => {}
+        // The hash was paid before: by this user (a retry) or by someone else.
+        Ok(_) | Err(AppError::IdempotencyKeyReused) => {
+            let _ = state.ledger.bus.invoice(&hash_hex, mark_paid, &Operation::derived(format!("invoice-paid:{hash_hex}"))).await;
+            return Err(LightningError::business("invoice is already paid"));
+        }
+        Err(error) => return Err(error.into()),
+    }
+    let outcome = state.ledger.bus.invoice(&hash_hex, mark_paid, &Operation::derived(format!("invoice-paid:{hash_hex}"))).await?;
+    if let Some(alias) = request.alias.filter(|alias| !alias.is_empty()) {
+        let contact = Contact { payee_user: Some(payee), node_id: hex::encode(state.node.public_key().serialize()) };
+        let saved = state.ledger.bus.address_book(&session.user_id, AddressBookCommand::Save { alias, contact }).await?;
+        if let Some(event) = saved.event() {
+            state.ledger.await_read_models(event).await;
+        }
+    }
+    if let Some(event) = outcome.event() {
+        state.ledger.await_read_models(event).await;
+    }
+    Ok(Json(json!({})))
+}
+
+pub async fn quickpay(State(state): State<AppState>, session: WebSession, body: Bytes) -> Result<Json<Value>, LightningError> {
+    let request: QuickPayRequest = parse(&body)?;
+    require_password(&state, &session, request.password).await?;
+    let dest = request.dest.unwrap_or_default();
+    let book = state.ledger.bus.address_book_state(&session.user_id).await?;
+    let contact = book.contact(&dest).cloned().ok_or_else(|| LightningError::business("unknown destination"))?;
+    let Some(payee) = contact.payee_user else {
+        return Err(LightningError::business("no route to the destination node"));
+    };
+    let amount = exact(request.amount.as_deref())?.ok_or_else(|| LightningError::business("amount is required"))?;
+    let amount = btc_from_msat(msat_from_btc(amount)?)?;
+    pay(&state, &session.user_id, &payee, amount, request.memo, &Operation::fresh()).await?;
+    Ok(Json(json!({})))
+}
+
+/// Moves `amount` from the payer's Lightning funds to the payee's, completing inline.
+async fn pay(
+    state: &AppState,
+    payer: &str,
+    payee: &str,
+    amount: Decimal,
+    memo: Option<String>,
+    operation: &Operation,
+) -> Result<Outcome, AppError> {
+    ensure_accounts(state, payer).await?;
+    let bus = &state.ledger.bus;
+    let to = bus.destination(&account_id(payee, Purpose::Lightning)).await?;
+    let command = AccountCommand::SendTransfer { transfer_id: operation.id.clone(), to, amount, memo };
+    let outcome = bus.account(&account_id(payer, Purpose::Lightning), command, operation).await?;
+    if let Outcome::Appended(debit) = &outcome {
+        let (_, last) = bus.complete_transfer(debit).await;
+        state.ledger.await_read_models(last.as_ref().unwrap_or(debit)).await;
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,38 @@
+use deadpool_postgres::Transaction;
+use domain::lightning::AddressBookEvent;
+
+use super::execute;
+use crate::engine::EventProjector;
+use crate::error::ProjectionError;
+use crate::event_log::StoredEvent;
+
+/// `quickpay_contacts`: each user's quickpay address book.
+pub struct QuickpayContactsProjector;
+
+impl QuickpayContactsProjector {
+    pub const NAME: &'static str = "quickpay_contacts";
+}
+
+impl EventProjector for QuickpayContactsProjector {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    async fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
+        if event.aggregate_type != "address_book" {
+            return Ok(());
+        }
+        let AddressBookEvent::ContactSaved { alias, contact } = event.decode()?;
+        execute(
+            tx,
+            "INSERT INTO quickpay_contacts AS c (owner, alias, payee_user, node_id, last_tx_id, last_position, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (owner, alias) DO UPDATE SET payee_user = excluded.payee_user, node_id = excluded.node_id, \
+                 last_tx_id = excluded.last_tx_id, last_position = excluded.last_position, updated_at = excluded.updated_at \
+             WHERE (c.last_tx_id, c.last_position) < (excluded.last_tx_id, excluded.last_position)",
+            &[&event.aggregate_id, &alias, &contact.payee_user, &contact.node_id, &event.tx_id, &event.position, &event.recorded_at],
+        )
+        .await?;
+        Ok(())
+    }
+}
