@@ -1,4 +1,6 @@
--- myLightning: browser sessions and the embedded node's identity.
+-- myLightning: browser sessions, the embedded node's identity, users' denominations.
+
+ALTER TABLE users ADD COLUMN denomination text NOT NULL DEFAULT 'BTC';
 
 -- Cookie sessions (operational state). Only the SHA-256 of the `connect.sid` cookie is kept;
 -- `csrf` is the token every POST must carry as `_csrf`.

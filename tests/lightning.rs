@@ -274,3 +274,28 @@ async fn invoices_that_cannot_be_paid_are_refused_and_move_nothing() {
     assert_eq!(funds(&alice_browser).await, ("0".into(), "0.001".into()));
     assert_eq!(funds(&bob).await, ("0".into(), "0".into()));
 }
+
+#[tokio::test]
+async fn amounts_are_shown_and_taken_in_the_users_denomination() {
+    let app = TestApp::spawn().await;
+    let alice = user(&app, "alice").await;
+    let mut browser = Browser::new(&app);
+    browser.login("alice", "alice-password").await;
+    app.deposit(&format!("btc:{alice}:onchain"), "0.015").await;
+    let csrf = browser.csrf().await;
+    assert_eq!(browser.get("getalldata").await.1["denomination"], "BTC");
+    let unknown = browser.post("setdenomination", Some(&csrf), json!({"denomination": "wei"})).await;
+    assert!(unknown.1["error"]["message"].as_str().unwrap().contains("unknown denomination"), "{}", unknown.1);
+    for (unit, shown) in [("mBTC", "15"), ("bits", "15000"), ("sat", "1500000"), ("BTC", "0.015")] {
+        let (status, reply) = browser.post("setdenomination", Some(&csrf), json!({"denomination": unit})).await;
+        assert_eq!(status, StatusCode::OK, "{reply}");
+        let (_, data) = browser.get("getalldata").await;
+        assert_eq!(data["balances"]["btcfunds"].to_string(), shown, "in {unit}");
+    }
+    browser.post("setdenomination", Some(&csrf), json!({"denomination": "sat"})).await;
+    let (_, created) = browser.post("createinvoice", Some(&csrf), json!({"amount": 1500, "memo": "in sats"})).await;
+    let invoice = lightning_invoice::Bolt11Invoice::from_str(created["payment_request"].as_str().unwrap()).unwrap();
+    assert_eq!(invoice.amount_milli_satoshis(), Some(1_500_000), "1500 sat");
+    let (_, fractional) = browser.post("createinvoice", Some(&csrf), json!({"amount": 0.5, "memo": "half a sat"})).await;
+    assert!(fractional["error"]["message"].is_string(), "less than a satoshi is refused: {fractional}");
+}

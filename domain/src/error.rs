@@ -77,6 +77,8 @@ pub enum DomainError {
     DuplicateTransaction,
     #[error("group already exists")]
     GroupExists,
+    #[error("unknown denomination {0}; use BTC, mBTC, bits or sat")]
+    DenominationUnknown(String),
     #[error("invoice already exists")]
     InvoiceExists,
     #[error("invoice not found")]

@@ -46,6 +46,9 @@ pub struct ProfileChanges {
     pub language: Option<String>,
 }
 
+/// The units a wallet may show BTC amounts in.
+pub const DENOMINATIONS: [&str; 4] = ["BTC", "mBTC", "bits", "sat"];
+
 /// Longest profile description, in bytes.
 pub const MAX_DESCRIPTION_LEN: usize = 2_000;
 /// Language tags such as `de` or `en-GB`.
@@ -88,6 +91,8 @@ impl User {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum UserCommand {
     SetDisabled { disabled: bool },
+    /// The unit the Lightning wallet shows amounts in: `BTC`, `mBTC`, `bits` or `sat`.
+    SetDenomination { denomination: String },
     VerifyEmail,
     UpdateProfile { changes: ProfileChanges },
     ChangePassword { password_hash: String },
@@ -111,6 +116,9 @@ pub enum UserEvent {
         disabled: bool,
     },
     UserEmailVerified,
+    UserDenominationChanged {
+        denomination: String,
+    },
     UserProfileUpdated {
         changes: ProfileChanges,
     },
@@ -142,6 +150,7 @@ impl DomainEvent for UserEvent {
             Self::UserJoinedGroup { .. } => "UserJoinedGroup",
             Self::UserDisabledChanged { .. } => "UserDisabledChanged",
             Self::UserEmailVerified => "UserEmailVerified",
+            Self::UserDenominationChanged { .. } => "UserDenominationChanged",
             Self::UserProfileUpdated { .. } => "UserProfileUpdated",
             Self::UserPasswordChanged { .. } => "UserPasswordChanged",
         }
@@ -193,6 +202,13 @@ impl Aggregate for User {
                 Some(user) if user.disabled == disabled => return Ok(()),
                 Some(_) => UserEvent::UserDisabledChanged { disabled },
             },
+            UserCommand::SetDenomination { denomination } => {
+                registered.ok_or(DomainError::UserNotRegistered)?;
+                if !DENOMINATIONS.contains(&denomination.as_str()) {
+                    return Err(DomainError::DenominationUnknown(denomination));
+                }
+                UserEvent::UserDenominationChanged { denomination }
+            }
             UserCommand::VerifyEmail => match registered {
                 None => return Err(DomainError::UserNotRegistered),
                 Some(user) if user.email_checked => return Ok(()),
@@ -237,6 +253,7 @@ impl Aggregate for User {
             (UserEvent::UserJoinedGroup { group_alias }, Some(user)) => user.group_alias = Some(group_alias),
             (UserEvent::UserDisabledChanged { disabled }, Some(user)) => user.disabled = disabled,
             (UserEvent::UserEmailVerified, Some(user)) => user.email_checked = true,
+            (UserEvent::UserDenominationChanged { .. }, Some(_)) => {}
             (UserEvent::UserProfileUpdated { changes }, Some(user)) => changes.apply_to(user),
             (UserEvent::UserPasswordChanged { .. }, Some(_)) => {}
             (_, None) => {}

@@ -3,6 +3,7 @@
 //! token on every POST but `login`, business failures as HTTP 200 `{"error":{"message"}}`,
 //! and 401 without a session.
 
+mod denomination;
 pub mod node;
 mod payments;
 mod qr;
@@ -25,4 +26,5 @@ pub fn routes() -> Router<AppState> {
         .route("/rest/v1/createinvoice", post(payments::create_invoice))
         .route("/rest/v1/sendinvoice", post(payments::send_invoice))
         .route("/rest/v1/quickpay", post(payments::quickpay))
+        .route("/rest/v1/setdenomination", post(denomination::set_denomination))
 }

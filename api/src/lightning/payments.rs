@@ -23,6 +23,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use sha2::Digest;
 
+use super::denomination;
 use super::session::WebSession;
 use super::wallet::{account_id, ensure_accounts, Purpose, BTC_DECIMALS};
 use super::wire::LightningError;
@@ -90,6 +91,10 @@ fn msat_from_btc(amount: Decimal) -> Result<u64, LightningError> {
     sats.checked_mul(MSAT_PER_SAT).ok_or_else(invalid)
 }
 
+fn in_btc(amount: Decimal, unit: &str) -> Result<Decimal, LightningError> {
+    denomination::to_btc(amount, unit).ok_or_else(|| LightningError::business("amount out of range"))
+}
+
 fn btc_from_msat(msat: u64) -> Result<Decimal, LightningError> {
     if msat % MSAT_PER_SAT != 0 {
         return Err(LightningError::business("amount must be whole satoshis"));
@@ -113,7 +118,9 @@ async fn require_password(state: &AppState, session: &WebSession, password: Opti
 
 pub async fn create_invoice(State(state): State<AppState>, session: WebSession, body: Bytes) -> Result<Json<Value>, LightningError> {
     let request: CreateInvoiceRequest = parse(&body)?;
-    let amount_msat = exact(request.amount.as_deref())?.filter(|amount| !amount.is_zero()).map(msat_from_btc).transpose()?;
+    let unit = denomination::of_user(&state, &session.user_id).await?;
+    let amount = exact(request.amount.as_deref())?.filter(|amount| !amount.is_zero());
+    let amount_msat = amount.map(|amount| in_btc(amount, &unit)).transpose()?.map(msat_from_btc).transpose()?;
     let memo = request.memo.unwrap_or_default();
     ensure_accounts(&state, &session.user_id).await?;
 
@@ -214,7 +221,8 @@ pub async fn quickpay(State(state): State<AppState>, session: WebSession, body: 
         return Err(LightningError::business("no route to the destination node"));
     };
     let amount = exact(request.amount.as_deref())?.ok_or_else(|| LightningError::business("amount is required"))?;
-    let amount = btc_from_msat(msat_from_btc(amount)?)?;
+    let unit = denomination::of_user(&state, &session.user_id).await?;
+    let amount = btc_from_msat(msat_from_btc(in_btc(amount, &unit)?)?)?;
     pay(&state, &session.user_id, &payee, amount, request.memo, &Operation::fresh()).await?;
     Ok(Json(json!({})))
 }

@@ -61,8 +61,9 @@ pub async fn ensure_accounts(state: &AppState, user_id: &str) -> Result<(), AppE
     Ok(())
 }
 
-/// An exact decimal as a JSON number (the spec's BigDecimal): never through a float.
-fn number(value: Decimal) -> Result<Box<RawValue>, AppError> {
+/// A BTC amount in the user's unit as an exact JSON number (the spec's BigDecimal).
+fn number(btc: Decimal, unit: &str) -> Result<Box<RawValue>, AppError> {
+    let value = super::denomination::from_btc(btc, unit).ok_or_else(|| AppError::Internal("amount out of range".into()))?;
     RawValue::from_string(value.normalize().to_string()).map_err(|error| AppError::Internal(error.to_string()))
 }
 
@@ -80,6 +81,8 @@ pub struct DataResponse {
     channels: Vec<serde_json::Value>,
     quickpaynodes: Vec<QuickpayNode>,
     transactions: Vec<TransactionView>,
+    /// The unit every amount here is in.
+    denomination: String,
     #[serde(rename = "_csrf")]
     csrf: String,
 }
@@ -108,6 +111,7 @@ pub struct TransactionView {
 
 pub async fn get_all_data(State(state): State<AppState>, session: WebSession) -> Result<Json<DataResponse>, LightningError> {
     ensure_accounts(&state, &session.user_id).await?;
+    let unit = super::denomination::of_user(&state, &session.user_id).await?;
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let funds = |purpose: Purpose| account_id(&session.user_id, purpose);
     let rows = client
@@ -138,7 +142,7 @@ pub async fn get_all_data(State(state): State<AppState>, session: WebSession) ->
         .map(|row| {
             Ok(TransactionView {
                 date: row.get::<_, chrono::DateTime<chrono::Utc>>(0).to_rfc3339(),
-                amount: number(row.get(1))?,
+                amount: number(row.get(1), &unit)?,
                 kind: row.get(2),
                 reference: row.get(3),
                 account: row.get::<_, Option<String>>(4).unwrap_or_default(),
@@ -146,12 +150,16 @@ pub async fn get_all_data(State(state): State<AppState>, session: WebSession) ->
         })
         .collect::<Result<Vec<_>, AppError>>()?;
     Ok(Json(DataResponse {
-        balances: Balances { btcfunds: number(balance_of(Purpose::Onchain))?, lntfunds: number(balance_of(Purpose::Lightning))? },
+        balances: Balances {
+            btcfunds: number(balance_of(Purpose::Onchain), &unit)?,
+            lntfunds: number(balance_of(Purpose::Lightning), &unit)?,
+        },
         address: state.node.receive_address(&session.user_id)?,
         info: state.node.info(),
         channels: Vec::new(),
         quickpaynodes: contacts.iter().map(|row| QuickpayNode { alias: row.get(0), node: row.get(1) }).collect(),
         transactions,
+        denomination: unit,
         csrf: session.csrf,
     }))
 }

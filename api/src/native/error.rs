@@ -46,6 +46,7 @@ fn domain_status(error: &DomainError) -> (StatusCode, &'static str) {
         DuplicateTransaction => (StatusCode::CONFLICT, "duplicate_transaction"),
         GroupAliasInvalid => (StatusCode::BAD_REQUEST, "invalid_request"),
         InvoiceExists => (StatusCode::CONFLICT, "exists"),
+        DenominationUnknown(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
         InvoiceNotFound => (StatusCode::NOT_FOUND, "invoice_not_found"),
         InvoiceAlreadyPaid => (StatusCode::CONFLICT, "invoice_paid"),
         AddressBookFull(_) => (StatusCode::UNPROCESSABLE_ENTITY, "address_book_full"),

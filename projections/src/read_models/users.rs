@@ -39,6 +39,7 @@ impl EventProjector for UsersProjector {
             UserEvent::UserJoinedGroup { group_alias } => ("group_alias", Box::new(group_alias)),
             UserEvent::UserDisabledChanged { disabled } => ("disabled", Box::new(disabled)),
             UserEvent::UserEmailVerified => ("email_checked", Box::new(true)),
+            UserEvent::UserDenominationChanged { denomination } => ("denomination", Box::new(denomination)),
             UserEvent::UserPasswordChanged { password_hash } => ("password_hash", Box::new(password_hash)),
             UserEvent::UserProfileUpdated { changes } => {
                 execute(

@@ -1,0 +1,59 @@
+//! The unit a user's Lightning wallet shows and takes amounts in.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::Json;
+use domain::user::UserCommand;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::session::WebSession;
+use super::wire::LightningError;
+use crate::app::AppState;
+use crate::commands::Operation;
+use crate::error::AppError;
+
+/// How many of the unit make one BTC.
+pub fn units_per_btc(denomination: &str) -> Decimal {
+    match denomination {
+        "mBTC" => Decimal::from(1_000),
+        "bits" => Decimal::from(1_000_000),
+        "sat" => Decimal::from(100_000_000),
+        _ => Decimal::ONE,
+    }
+}
+
+pub async fn of_user(state: &AppState, user_id: &str) -> Result<String, AppError> {
+    let client = state.ledger.reads.get().await?;
+    let row = client.query_opt("SELECT denomination FROM users WHERE user_id = $1", &[&user_id]).await?;
+    Ok(row.map(|row| row.get(0)).unwrap_or_else(|| "BTC".to_string()))
+}
+
+/// An amount the user typed, in their unit, to BTC.
+pub fn to_btc(amount: Decimal, denomination: &str) -> Option<Decimal> {
+    amount.checked_div(units_per_btc(denomination))
+}
+
+/// A BTC amount in the user's unit, exact (every unit divides a satoshi evenly or is one).
+pub fn from_btc(amount: Decimal, denomination: &str) -> Option<Decimal> {
+    amount.checked_mul(units_per_btc(denomination)).map(|value| value.normalize())
+}
+
+#[derive(Deserialize)]
+pub struct DenominationRequest {
+    denomination: Option<String>,
+}
+
+/// `{"denomination": "BTC" | "mBTC" | "bits" | "sat"}`.
+pub async fn set_denomination(State(state): State<AppState>, session: WebSession, body: Bytes) -> Result<Json<Value>, LightningError> {
+    let request: DenominationRequest =
+        serde_json::from_slice(&body).map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;
+    let denomination = request.denomination.unwrap_or_default();
+    let command = UserCommand::SetDenomination { denomination };
+    let outcome = state.ledger.bus.user(&session.user_id, command, &Operation::fresh()).await?;
+    if let Some(event) = outcome.event() {
+        state.ledger.await_read_models(event).await;
+    }
+    Ok(Json(json!({})))
+}
