@@ -37,3 +37,19 @@ CREATE TABLE quickpay_contacts
     updated_at    timestamptz NOT NULL,
     PRIMARY KEY (owner, alias)
 );
+
+-- Channels (read model of `channel` events). Amounts in BTC.
+CREATE TABLE channels
+(
+    channelpoint  text PRIMARY KEY,
+    owner         text        NOT NULL,
+    remote_node   text        NOT NULL,
+    state         text        NOT NULL CHECK (state IN ('pending', 'active', 'closing', 'closed')),
+    capacity      numeric     NOT NULL,
+    balance       numeric     NOT NULL,
+    last_tx_id    bigint      NOT NULL,
+    last_position bigint      NOT NULL,
+    updated_at    timestamptz NOT NULL
+);
+CREATE INDEX channels_by_owner ON channels (owner);
+CREATE INDEX channels_in_flight ON channels (state) WHERE state IN ('pending', 'closing');

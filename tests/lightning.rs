@@ -299,3 +299,55 @@ async fn amounts_are_shown_and_taken_in_the_users_denomination() {
     let (_, fractional) = browser.post("createinvoice", Some(&csrf), json!({"amount": 0.5, "memo": "half a sat"})).await;
     assert!(fractional["error"]["message"].is_string(), "less than a satoshi is refused: {fractional}");
 }
+
+#[tokio::test]
+async fn a_channel_moves_on_chain_funds_to_lightning_when_active_and_back_when_closed() {
+    let app = TestApp::spawn().await;
+    let alice = user(&app, "alice").await;
+    let mut browser = Browser::new(&app);
+    browser.login("alice", "alice-password").await;
+    app.deposit(&format!("btc:{alice}:onchain"), "0.01").await;
+    let csrf = browser.csrf().await;
+    let remote = "02".to_string() + &"11".repeat(32);
+    let remote_key = bitcoin::secp256k1::PublicKey::from_secret_key(
+        &bitcoin::secp256k1::Secp256k1::new(),
+        &bitcoin::secp256k1::SecretKey::from_slice(&[9; 32]).unwrap(),
+    )
+    .to_string();
+    assert_eq!(browser.post("openchannel", Some(&csrf), json!({"remotenode": remote, "amount": 0.001})).await.1["error"]["message"], "invalid remote node");
+    let too_small = browser.post("openchannel", Some(&csrf), json!({"remotenode": remote_key, "amount": 0.00019999})).await;
+    assert!(too_small.1["error"]["message"].as_str().unwrap().contains("between 20000 and 16777215 sat"), "{}", too_small.1);
+    let too_big = browser.post("openchannel", Some(&csrf), json!({"remotenode": remote_key, "amount": 0.16777216})).await;
+    assert!(too_big.1["error"]["message"].is_string());
+    let poor = browser.post("openchannel", Some(&csrf), json!({"remotenode": remote_key, "amount": 0.011})).await;
+    assert_eq!(poor.1["error"]["message"], "insufficient funds");
+
+    let (status, opened) = browser.post("openchannel", Some(&csrf), json!({"remotenode": remote_key, "amount": 0.004})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(opened.get("error").is_none(), "{opened}");
+    let (_, data) = browser.get("getalldata").await;
+    let channel = data["channels"][0].clone();
+    assert_eq!(channel["state"], "pending");
+    assert_eq!(channel["capacity"].to_string(), "0.004");
+    assert_eq!(channel["node"], remote_key.as_str());
+    let channelpoint = channel["channelpoint"].as_str().unwrap().to_string();
+    let (txid, index) = channelpoint.split_once(':').unwrap();
+    assert_eq!((txid.len(), index), (64, "0"), "txid:index");
+
+    common::eventually(20, "the channel is active", || async { browser.get("getalldata").await.1["channels"][0]["state"] == "active" }).await;
+    assert_eq!(funds(&browser).await, ("0.006".into(), "0.004".into()));
+
+    let wrong = browser.post("closechannel", Some(&csrf), json!({"channelpoint": channelpoint, "password": "nope"})).await;
+    assert_eq!(wrong.1["error"]["message"], "invalid password");
+    let closing = browser.post("closechannel", Some(&csrf), json!({"channelpoint": channelpoint, "password": "alice-password"})).await;
+    assert!(closing.1.get("error").is_none(), "{}", closing.1);
+    assert_eq!(browser.get("getalldata").await.1["channels"][0]["state"], "closing");
+    common::eventually(20, "the channel is closed", || async { browser.get("getalldata").await.1["channels"][0]["state"] == "closed" }).await;
+    assert_eq!(funds(&browser).await, ("0.01".into(), "0".into()), "the balance returned on chain");
+    let again = browser.post("closechannel", Some(&csrf), json!({"channelpoint": channelpoint, "password": "alice-password"})).await;
+    assert!(again.1.get("error").is_none(), "closing again replays the first close: {}", again.1);
+    assert_eq!(funds(&browser).await, ("0.01".into(), "0".into()), "and moves nothing");
+    let unknown = browser.post("closechannel", Some(&csrf), json!({"channelpoint": "ab:0", "password": "alice-password"})).await;
+    assert_eq!(unknown.1["error"]["message"], "channel not found");
+    common::assert_read_models_equal_replay(&app.database).await;
+}

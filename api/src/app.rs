@@ -13,7 +13,7 @@ use domain::asset::{AssetCommand, SEEDED_ASSETS};
 use domain::{AssetCode, Scale};
 use projections::read_models::{
     AssetsProjector, BalancesProjector, GradidoTransactionsProjector, GroupsProjector, HoldsProjector, PostingsProjector,
-    QuickpayContactsProjector, UsersProjector,
+    ChannelsProjector, QuickpayContactsProjector, UsersProjector,
 };
 use projections::transfer_completion::TransferCompletion;
 use projections::{PerEvent, ProjectionEngine};
@@ -119,6 +119,7 @@ impl Service {
         engine.spawn(PerEvent(GroupsProjector));
         engine.spawn(PerEvent(GradidoTransactionsProjector));
         engine.spawn(PerEvent(QuickpayContactsProjector));
+        engine.spawn(PerEvent(ChannelsProjector));
         engine.spawn(TransferCompletion::new(bus.clone()));
         let network = LocalNetwork { confirm_delay: config.gradido_confirm_delay };
         engine.spawn(GradidoSettlement::new(bus.clone(), network));
@@ -131,6 +132,8 @@ impl Service {
             None => Arc::new(OutboxMailer { pool: ledger.reads.clone() }),
         };
         let node = Arc::new(EmbeddedNode::load_or_create(&ledger.reads, config.node).await?);
+        let watcher = crate::lightning::watch_channels(ledger.bus.clone(), ledger.reads.clone(), node.clone(), shutdown.subscribe());
+        tasks.push(tokio::spawn(watcher));
         let state = AppState { ledger, admin_key: Arc::new(config.admin_key), mailer, node };
         Ok(Self { state, shutdown, tasks })
     }

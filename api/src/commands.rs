@@ -13,7 +13,7 @@ use domain::claim::{ClaimCommand, UniqueClaim};
 use domain::gradido::{
     BudgetCommand, CreationBudget, DuplicateGuard, GradidoTransaction, Group, GroupCommand, GuardCommand, TransactionCommand,
 };
-use domain::lightning::{AddressBook, AddressBookCommand, Invoice, InvoiceCommand};
+use domain::lightning::{AddressBook, AddressBookCommand, Channel, ChannelCommand, Invoice, InvoiceCommand};
 use domain::system_account::parse_system_account;
 use domain::user::{User, UserCommand};
 use domain::{AssetCode, DomainError, Scale};
@@ -111,6 +111,7 @@ pub struct CommandBus {
     groups: Arc<Aggregates<Group>>,
     invoices: Arc<Aggregates<Invoice>>,
     address_books: Arc<Aggregates<AddressBook>>,
+    channels: Arc<Aggregates<Channel>>,
     reads: Pool,
     wakers: Wakers,
 }
@@ -128,6 +129,7 @@ impl CommandBus {
             groups: Aggregates::new(&events),
             invoices: Aggregates::new(&events),
             address_books: Aggregates::new(&events),
+            channels: Aggregates::new(&events),
             reads,
             wakers,
         }
@@ -171,6 +173,14 @@ impl CommandBus {
 
     pub async fn address_book(&self, user_id: &str, command: AddressBookCommand) -> Result<Outcome, AppError> {
         self.run(&self.address_books.framework, user_id, command, &Operation::fresh()).await
+    }
+
+    pub async fn channel(&self, channelpoint: &str, command: ChannelCommand, operation: &Operation) -> Result<Outcome, AppError> {
+        self.run(&self.channels.framework, channelpoint, command, operation).await
+    }
+
+    pub async fn channel_state(&self, channelpoint: &str) -> Result<Channel, AppError> {
+        load(&self.channels.store, channelpoint).await
     }
 
     /// An invoice of this node as its own history knows it.

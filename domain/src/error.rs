@@ -77,6 +77,12 @@ pub enum DomainError {
     DuplicateTransaction,
     #[error("group already exists")]
     GroupExists,
+    #[error("channel capacity must be between {min} and {max} sat")]
+    ChannelCapacity { min: u64, max: u64 },
+    #[error("channel not found")]
+    ChannelNotFound,
+    #[error("channel is {0}")]
+    ChannelState(&'static str),
     #[error("unknown denomination {0}; use BTC, mBTC, bits or sat")]
     DenominationUnknown(String),
     #[error("invoice already exists")]

@@ -15,7 +15,7 @@ use crate::engine::{apply_next_batch, ensure_checkpoint_row, load_checkpoint, tr
 use crate::error::ProjectionError;
 use crate::event_log::{count_after, head};
 use crate::read_models::{
-    AssetsProjector, BalancesProjector, GradidoTransactionsProjector, GroupsProjector, HoldsProjector, PostingsProjector,
+    AssetsProjector, BalancesProjector, ChannelsProjector, GradidoTransactionsProjector, GroupsProjector, HoldsProjector, PostingsProjector,
     QuickpayContactsProjector, ReadTable, UsersProjector, READ_MODELS,
 };
 
@@ -183,6 +183,7 @@ pub enum ReadModelProjector {
     Groups(PerEvent<GroupsProjector>),
     GradidoTransactions(PerEvent<GradidoTransactionsProjector>),
     QuickpayContacts(PerEvent<QuickpayContactsProjector>),
+    Channels(PerEvent<ChannelsProjector>),
 }
 
 impl ReadModelProjector {
@@ -197,6 +198,7 @@ impl ReadModelProjector {
             GroupsProjector::NAME => Self::Groups(PerEvent(GroupsProjector)),
             GradidoTransactionsProjector::NAME => Self::GradidoTransactions(PerEvent(GradidoTransactionsProjector)),
             QuickpayContactsProjector::NAME => Self::QuickpayContacts(PerEvent(QuickpayContactsProjector)),
+            ChannelsProjector::NAME => Self::Channels(PerEvent(ChannelsProjector)),
             other => unreachable!("{other} is listed in READ_MODELS but has no projector"),
         }
     }
@@ -213,6 +215,7 @@ impl EventHandler for ReadModelProjector {
             Self::Groups(projector) => projector.name(),
             Self::GradidoTransactions(projector) => projector.name(),
             Self::QuickpayContacts(projector) => projector.name(),
+            Self::Channels(projector) => projector.name(),
         }
     }
 
@@ -226,6 +229,7 @@ impl EventHandler for ReadModelProjector {
             Self::Groups(projector) => projector.handle_batch(tx, events).await,
             Self::GradidoTransactions(projector) => projector.handle_batch(tx, events).await,
             Self::QuickpayContacts(projector) => projector.handle_batch(tx, events).await,
+            Self::Channels(projector) => projector.handle_batch(tx, events).await,
         }
     }
 }

@@ -15,6 +15,8 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 pub const ADMIN_KEY: &str = "test-admin-key";
+/// The embedded Lightning node makes a block this often, in tests.
+pub const BLOCK_INTERVAL_MS: u64 = 200;
 /// The built-in Gradido network confirms this long after signing, in tests.
 pub const GRADIDO_CONFIRM_DELAY_MS: u64 = 300;
 
@@ -88,7 +90,7 @@ impl TestApp {
             read_your_writes_timeout: Duration::from_secs(10),
             gradido_confirm_delay: Duration::from_millis(GRADIDO_CONFIRM_DELAY_MS),
             smtp_relay: None,
-            node: Default::default(),
+            node: api::lightning::node::NodeSettings { block_interval: Duration::from_millis(BLOCK_INTERVAL_MS), ..Default::default() },
         })
         .await
         .expect("service starts");

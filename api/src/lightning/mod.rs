@@ -3,6 +3,7 @@
 //! token on every POST but `login`, business failures as HTTP 200 `{"error":{"message"}}`,
 //! and 401 without a session.
 
+mod channels;
 mod denomination;
 pub mod node;
 mod payments;
@@ -16,6 +17,8 @@ use axum::Router;
 
 use crate::app::AppState;
 
+pub use channels::watch_channels;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/rest/v1/login", post(session::login))
@@ -27,4 +30,6 @@ pub fn routes() -> Router<AppState> {
         .route("/rest/v1/sendinvoice", post(payments::send_invoice))
         .route("/rest/v1/quickpay", post(payments::quickpay))
         .route("/rest/v1/setdenomination", post(denomination::set_denomination))
+        .route("/rest/v1/openchannel", post(channels::open_channel))
+        .route("/rest/v1/closechannel", post(channels::close_channel))
 }

@@ -41,7 +41,7 @@ const SAT_PER_BTC: u64 = 100_000_000;
 const PAYMENT_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6c65_6467_6572_2d6c_6e2d_7061_796d_656e);
 
 /// A JSON number (or decimal string) read from its literal text, never through a float.
-fn exact(raw: Option<&RawValue>) -> Result<Option<Decimal>, LightningError> {
+pub(super) fn exact(raw: Option<&RawValue>) -> Result<Option<Decimal>, LightningError> {
     let Some(raw) = raw else { return Ok(None) };
     let text = raw.get().trim().trim_matches('"');
     if text == "null" {
@@ -91,6 +91,11 @@ fn msat_from_btc(amount: Decimal) -> Result<u64, LightningError> {
     sats.checked_mul(MSAT_PER_SAT).ok_or_else(invalid)
 }
 
+/// BTC (up to 8 decimals, positive) to satoshi.
+pub(super) fn sat_from_btc(amount: Decimal) -> Result<u64, LightningError> {
+    Ok(msat_from_btc(amount)? / MSAT_PER_SAT)
+}
+
 fn in_btc(amount: Decimal, unit: &str) -> Result<Decimal, LightningError> {
     denomination::to_btc(amount, unit).ok_or_else(|| LightningError::business("amount out of range"))
 }
@@ -103,7 +108,7 @@ fn btc_from_msat(msat: u64) -> Result<Decimal, LightningError> {
     Ok(Decimal::new(sats, BTC_DECIMALS))
 }
 
-async fn require_password(state: &AppState, session: &WebSession, password: Option<String>) -> Result<(), LightningError> {
+pub(super) async fn require_password(state: &AppState, session: &WebSession, password: Option<String>) -> Result<(), LightningError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let hash: String = client
         .query_one("SELECT password_hash FROM users WHERE user_id = $1", &[&session.user_id])

@@ -78,7 +78,7 @@ pub struct DataResponse {
     balances: Balances,
     address: String,
     info: NodeInfo,
-    channels: Vec<serde_json::Value>,
+    channels: Vec<ChannelView>,
     quickpaynodes: Vec<QuickpayNode>,
     transactions: Vec<TransactionView>,
     /// The unit every amount here is in.
@@ -89,6 +89,17 @@ pub struct DataResponse {
 
 /// Most history entries `getalldata` shows.
 const MAX_TRANSACTIONS_SHOWN: i64 = 50;
+
+/// The channel view: the spec's Channel model.
+#[derive(Serialize)]
+pub struct ChannelView {
+    node: String,
+    channel: String,
+    state: String,
+    balance: Box<RawValue>,
+    capacity: Box<RawValue>,
+    channelpoint: String,
+}
 
 #[derive(Serialize)]
 pub struct QuickpayNode {
@@ -124,6 +135,27 @@ pub async fn get_all_data(State(state): State<AppState>, session: WebSession) ->
     let balance_of = |purpose: Purpose| {
         rows.iter().find(|row| row.get::<_, String>(0) == funds(purpose)).map(|row| row.get::<_, Decimal>(1)).unwrap_or_default()
     };
+    let channel_rows = client
+        .query(
+            "SELECT channelpoint, remote_node, state, balance, capacity FROM channels WHERE owner = $1 ORDER BY updated_at DESC LIMIT $2",
+            &[&session.user_id, &MAX_TRANSACTIONS_SHOWN],
+        )
+        .await
+        .map_err(AppError::from)?;
+    let channels = channel_rows
+        .iter()
+        .map(|row| {
+            let channelpoint: String = row.get(0);
+            Ok(ChannelView {
+                node: row.get(1),
+                channel: channelpoint.chars().take(16).collect(),
+                state: row.get(2),
+                balance: number(row.get(3), &unit)?,
+                capacity: number(row.get(4), &unit)?,
+                channelpoint,
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
     let contacts = client
         .query("SELECT alias, node_id FROM quickpay_contacts WHERE owner = $1 ORDER BY alias", &[&session.user_id])
         .await
@@ -156,7 +188,7 @@ pub async fn get_all_data(State(state): State<AppState>, session: WebSession) ->
         },
         address: state.node.receive_address(&session.user_id)?,
         info: state.node.info(),
-        channels: Vec::new(),
+        channels,
         quickpaynodes: contacts.iter().map(|row| QuickpayNode { alias: row.get(0), node: row.get(1) }).collect(),
         transactions,
         denomination: unit,

@@ -3,6 +3,7 @@
 
 mod assets;
 mod balances;
+mod channels;
 mod gradido_transactions;
 mod groups;
 mod holds;
@@ -12,6 +13,7 @@ mod users;
 
 pub use assets::AssetsProjector;
 pub use balances::BalancesProjector;
+pub use channels::ChannelsProjector;
 pub use gradido_transactions::GradidoTransactionsProjector;
 pub use groups::GroupsProjector;
 pub use holds::HoldsProjector;
@@ -37,7 +39,7 @@ pub struct ReadTable {
 }
 
 /// Every read model, by projector name, with its tables.
-pub const READ_MODELS: [(&str, &[ReadTable]); 8] = [
+pub const READ_MODELS: [(&str, &[ReadTable]); 9] = [
     (BalancesProjector::NAME, &[ReadTable { name: "balances", order_by: "account_id" }]),
     (PostingsProjector::NAME, &[ReadTable { name: "postings", order_by: "global_position, leg" }]),
     (HoldsProjector::NAME, &[ReadTable { name: "holds", order_by: "account_id, hold_id" }]),
@@ -46,10 +48,11 @@ pub const READ_MODELS: [(&str, &[ReadTable]); 8] = [
     (GroupsProjector::NAME, &[ReadTable { name: "groups", order_by: "alias" }]),
     (GradidoTransactionsProjector::NAME, &[ReadTable { name: "gradido_transactions", order_by: "transaction_id" }]),
     (QuickpayContactsProjector::NAME, &[ReadTable { name: "quickpay_contacts", order_by: "owner, alias" }]),
+    (ChannelsProjector::NAME, &[ReadTable { name: "channels", order_by: "channelpoint" }]),
 ];
 
 /// Names of the read models a write must be visible in before it is acknowledged.
-pub const READ_YOUR_WRITES: [&str; 8] = [
+pub const READ_YOUR_WRITES: [&str; 9] = [
     BalancesProjector::NAME,
     PostingsProjector::NAME,
     HoldsProjector::NAME,
@@ -58,6 +61,7 @@ pub const READ_YOUR_WRITES: [&str; 8] = [
     GroupsProjector::NAME,
     GradidoTransactionsProjector::NAME,
     QuickpayContactsProjector::NAME,
+    ChannelsProjector::NAME,
 ];
 
 /// Runs one statement, prepared once per connection.

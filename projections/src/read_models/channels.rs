@@ -1,0 +1,65 @@
+use deadpool_postgres::Transaction;
+use domain::lightning::ChannelEvent;
+use domain::Scale;
+use rust_decimal::Decimal;
+
+use super::{at_scale, execute};
+use crate::engine::EventProjector;
+use crate::error::ProjectionError;
+use crate::event_log::StoredEvent;
+
+/// `channels`: each Lightning channel, its state, capacity and balance.
+pub struct ChannelsProjector;
+
+impl ChannelsProjector {
+    pub const NAME: &'static str = "channels";
+}
+
+fn btc(sat: u64) -> String {
+    let scale = Scale::new(8).expect("BTC has 8 decimals");
+    at_scale(Decimal::from(sat) / Decimal::from(100_000_000_u64), scale)
+}
+
+impl EventProjector for ChannelsProjector {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    async fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
+        if event.aggregate_type != "channel" {
+            return Ok(());
+        }
+        let decoded: ChannelEvent = event.decode()?;
+        let state = decoded.state().name();
+        match decoded {
+            ChannelEvent::ChannelOpened { owner, remote_node, capacity_sat, .. } => {
+                execute(
+                    tx,
+                    "INSERT INTO channels (channelpoint, owner, remote_node, state, capacity, balance, last_tx_id, last_position, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5::text::numeric, $5::text::numeric, $6, $7, $8) ON CONFLICT DO NOTHING",
+                    &[&event.aggregate_id, &owner, &remote_node, &state, &btc(capacity_sat), &event.tx_id, &event.position, &event.recorded_at],
+                )
+                .await?;
+            }
+            ChannelEvent::ChannelClosed { returned_sat, .. } => {
+                execute(
+                    tx,
+                    "UPDATE channels SET state = $2, balance = $3::text::numeric, last_tx_id = $4, last_position = $5, updated_at = $6 \
+                     WHERE channelpoint = $1 AND (last_tx_id, last_position) < ($4, $5)",
+                    &[&event.aggregate_id, &state, &btc(returned_sat), &event.tx_id, &event.position, &event.recorded_at],
+                )
+                .await?;
+            }
+            _ => {
+                execute(
+                    tx,
+                    "UPDATE channels SET state = $2, last_tx_id = $3, last_position = $4, updated_at = $5 \
+                     WHERE channelpoint = $1 AND (last_tx_id, last_position) < ($3, $4)",
+                    &[&event.aggregate_id, &state, &event.tx_id, &event.position, &event.recorded_at],
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
