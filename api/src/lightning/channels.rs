@@ -80,7 +80,7 @@ pub async fn open_channel(State(state): State<AppState>, session: WebSession, bo
     };
     let command = ChannelCommand::Open { owner: session.user_id.clone(), remote_node: remote.trim().to_string(), capacity_sat, height: state.node.block_height() };
     // The channel decides its capacity bounds before any money is held.
-    domain::lightning::validate_capacity(capacity_sat).map_err(AppError::from)?;
+    domain::lightning::validate_capacity(capacity_sat)?;
     bus.account(&account_id(&session.user_id, Purpose::Onchain), hold, &Operation::derived(format!("channel-hold:{channelpoint}"))).await?;
     let outcome = bus.channel(&channelpoint, command, &Operation::derived(format!("channel-open:{channelpoint}"))).await?;
     if let Some(event) = outcome.event() {

@@ -27,10 +27,20 @@ pub struct NodeInfo {
     pub blockheight: u64,
 }
 
+/// Why the node could not pay an invoice of another node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExternalPaymentError {
+    NoRoute,
+}
+
 pub trait LightningNode: Send + Sync + 'static {
     fn info(&self) -> NodeInfo;
     /// A receive address for `user_id`'s on-chain funds.
     fn receive_address(&self, user_id: &str) -> Result<String, AppError>;
+    /// Pays an invoice of another node. The embedded node has no peers, so it finds no route.
+    fn pay_external(&self, _payment_request: &str, _amount_msat: u64) -> Result<(), ExternalPaymentError> {
+        Err(ExternalPaymentError::NoRoute)
+    }
 }
 
 #[derive(Debug, Clone)]

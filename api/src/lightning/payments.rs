@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 use sha2::Digest;
 
 use super::denomination;
+use super::node::{ExternalPaymentError, LightningNode};
 use super::session::WebSession;
 use super::wallet::{account_id, ensure_accounts, Purpose, BTC_DECIMALS};
 use super::wire::LightningError;
@@ -178,7 +179,8 @@ pub async fn send_invoice(State(state): State<AppState>, session: WebSession, bo
     }
     let amount_msat = invoice.amount_milli_satoshis().ok_or_else(|| LightningError::business("invoice has no amount"))?;
     if invoice.recover_payee_pub_key() != state.node.public_key() {
-        return Err(LightningError::business("no route to the destination node"));
+        let hash_hex = invoice.payment_hash().to_string();
+        return pay_external(&state, &session.user_id, text.trim(), &hash_hex, amount_msat).await;
     }
     let hash_hex = invoice.payment_hash().to_string();
     let known = state.ledger.bus.invoice_state(&hash_hex).await?;
@@ -230,6 +232,45 @@ pub async fn quickpay(State(state): State<AppState>, session: WebSession, body: 
     let amount = btc_from_msat(msat_from_btc(in_btc(amount, &unit)?)?)?;
     pay(&state, &session.user_id, &payee, amount, request.memo, &Operation::fresh()).await?;
     Ok(Json(json!({})))
+}
+
+/// Pays an invoice of another node through the node. The amount is held on the payer's
+/// Lightning funds first, so whatever the node does, money can only leave once and only if
+/// it was there: captured to `world` when the node paid, released when it did not.
+async fn pay_external(state: &AppState, payer: &str, payment_request: &str, hash_hex: &str, amount_msat: u64) -> Result<Json<Value>, LightningError> {
+    let bus = &state.ledger.bus;
+    let lightning = account_id(payer, Purpose::Lightning);
+    let hold = AccountCommand::PlaceHold {
+        hold_id: hash_hex.to_string(),
+        amount: btc_from_msat(amount_msat)?,
+        expires_at: Some(Utc::now() + chrono::Duration::hours(1)),
+        memo: Some("outgoing payment".to_string()),
+        now: Utc::now(),
+    };
+    bus.account(&lightning, hold, &Operation::derived(format!("external-hold:{hash_hex}"))).await?;
+    let (command, operation, answer) = match state.node.pay_external(payment_request, amount_msat) {
+        Ok(()) => {
+            let world = domain::account::TransferDestination::system(domain::system_account::SystemAccountKind::World, &domain::AssetCode::parse("BTC")?);
+            let capture = AccountCommand::CaptureHold {
+                hold_id: hash_hex.to_string(),
+                transfer_id: format!("external:{hash_hex}"),
+                to: world,
+                memo: None,
+                now: Utc::now(),
+            };
+            (capture, format!("external-settle:{hash_hex}"), Ok(Json(json!({}))))
+        }
+        Err(ExternalPaymentError::NoRoute) => (
+            AccountCommand::ReleaseHold { hold_id: hash_hex.to_string() },
+            format!("external-release:{hash_hex}"),
+            Err(LightningError::business("no route to the destination node")),
+        ),
+    };
+    let outcome = bus.account(&lightning, command, &Operation::derived(operation)).await?;
+    if let Some(event) = outcome.event() {
+        state.ledger.await_read_models(event).await;
+    }
+    answer
 }
 
 /// Moves `amount` from the payer's Lightning funds to the payee's, completing inline.

@@ -53,3 +53,9 @@ impl From<AppError> for LightningError {
         }
     }
 }
+
+impl From<domain::DomainError> for LightningError {
+    fn from(error: domain::DomainError) -> Self {
+        AppError::Domain(error).into()
+    }
+}
