@@ -221,6 +221,13 @@ async fn the_same_transaction_within_100_seconds_is_refused_as_a_duplicate() {
     let again = call(&app, "createTransaction", transfer(alice_session, "bob", 1_000)).await;
     assert_eq!(again["msg"], "transaction already exists", "{again}");
     assert_eq!(call(&app, "createTransaction", transfer(alice_session, "bob", 1_001)).await["state"], "success");
+    assert_eq!(balance_cents(&app, alice_session).await, (100_000, 97_999), "the duplicate reserved nothing");
+
+    let refused = call(&app, "createTransaction", transfer(alice_session, "bob", 200_000)).await;
+    assert_eq!(refused["msg"], "invalid amount");
+    app.deposit(&format!("gdd:{alice}"), "20").await;
+    let retried = call(&app, "createTransaction", transfer(alice_session, "bob", 200_000)).await;
+    assert_eq!(retried["state"], "success", "a refused transfer does not count as a duplicate: {retried}");
 }
 
 #[tokio::test]

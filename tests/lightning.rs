@@ -182,6 +182,15 @@ async fn node_secret(app: &TestApp) -> bitcoin::secp256k1::SecretKey {
     bitcoin::secp256k1::SecretKey::from_str(&hex).unwrap()
 }
 
+/// A registered user, logged in: the browser, the session's CSRF token and the user id.
+async fn logged_in<'a>(app: &'a TestApp, name: &str) -> (Browser<'a>, String, String) {
+    let user_id = user(app, name).await;
+    let mut browser = Browser::new(app);
+    assert_eq!(browser.login(name, &format!("{name}-password")).await.status(), StatusCode::OK);
+    let csrf = browser.csrf().await;
+    (browser, csrf, user_id)
+}
+
 async fn funds(browser: &Browser<'_>) -> (String, String) {
     let (_, data) = browser.get("getalldata").await;
     (data["balances"]["btcfunds"].to_string(), data["balances"]["lntfunds"].to_string())
@@ -190,11 +199,8 @@ async fn funds(browser: &Browser<'_>) -> (String, String) {
 #[tokio::test]
 async fn an_invoice_of_this_node_is_paid_once_between_two_users() {
     let app = TestApp::spawn().await;
-    let alice = user(&app, "alice").await;
-    user(&app, "bob").await;
-    let mut bob = Browser::new(&app);
-    bob.login("bob", "bob-password").await;
-    let bob_csrf = bob.csrf().await;
+    let (bob, bob_csrf, _) = logged_in(&app, "bob").await;
+    let (alice_browser, csrf, alice) = logged_in(&app, "alice").await;
     let (status, created) = bob.post("createinvoice", Some(&bob_csrf), json!({"amount": 0.001, "memo": "coffee", "quickpay": false})).await;
     assert_eq!(status, StatusCode::OK, "{created}");
     let payment_request = created["payment_request"].as_str().unwrap().to_string();
@@ -211,10 +217,7 @@ async fn an_invoice_of_this_node_is_paid_once_between_two_users() {
         other => panic!("unexpected description {other:?}"),
     }
 
-    let mut alice_browser = Browser::new(&app);
-    alice_browser.login("alice", "alice-password").await;
     app.deposit(&format!("btc:{alice}:lightning"), "0.01").await;
-    let csrf = alice_browser.csrf().await;
     let wrong = alice_browser.post("sendinvoice", Some(&csrf), json!({"invoiceid": payment_request, "password": "nope"})).await;
     assert_eq!(wrong.1["error"]["message"], "invalid password");
     let (status, paid) = alice_browser.post("sendinvoice", Some(&csrf), json!({"invoiceid": payment_request, "alias": "bob", "password": "alice-password"})).await;
@@ -240,15 +243,9 @@ async fn an_invoice_of_this_node_is_paid_once_between_two_users() {
 #[tokio::test]
 async fn invoices_that_cannot_be_paid_are_refused_and_move_nothing() {
     let app = TestApp::spawn().await;
-    let alice = user(&app, "alice").await;
-    user(&app, "bob").await;
-    let mut bob = Browser::new(&app);
-    bob.login("bob", "bob-password").await;
-    let bob_csrf = bob.csrf().await;
-    let mut alice_browser = Browser::new(&app);
-    alice_browser.login("alice", "alice-password").await;
+    let (bob, bob_csrf, _) = logged_in(&app, "bob").await;
+    let (alice_browser, csrf, alice) = logged_in(&app, "alice").await;
     app.deposit(&format!("btc:{alice}:lightning"), "0.001").await;
-    let csrf = alice_browser.csrf().await;
     let pay = |invoice: String| json!({"invoiceid": invoice, "password": "alice-password"});
     let secret = node_secret(&app).await;
     let stranger = bitcoin::secp256k1::SecretKey::from_slice(&[7; 32]).unwrap();

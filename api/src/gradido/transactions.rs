@@ -78,8 +78,8 @@ async fn create_transfer(state: &AppState, session: &Session, object: &Map<Strin
     let amount = gdd_amount(cents)?;
     let from = ensure_account(state, &session.user_id).await?;
     let to = ensure_account(state, &receiver.user_id).await?;
-    guard_against_duplicates(state, session, &format!("transfer|{}|{cents}|{memo}", receiver.user_id)).await?;
 
+    // Reserve first, then fingerprint: a refused transfer must not count as sent.
     let id = uuid::Uuid::new_v4().to_string();
     let hold = AccountCommand::PlaceHold {
         hold_id: id.clone(),
@@ -89,6 +89,12 @@ async fn create_transfer(state: &AppState, session: &Session, object: &Map<Strin
         now: Utc::now(),
     };
     state.ledger.bus.account(&from, hold, &Operation::derived(format!("gradido-hold:{id}"))).await?;
+    let fingerprint = format!("transfer|{}|{cents}|{memo}", receiver.user_id);
+    if let Err(duplicate) = guard_against_duplicates(state, session, &fingerprint).await {
+        let release = AccountCommand::ReleaseHold { hold_id: id.clone() };
+        state.ledger.bus.account(&from, release, &Operation::derived(format!("gradido-release:{id}"))).await?;
+        return Err(duplicate);
+    }
     let command = TransactionCommand::Create {
         kind: GradidoKind::Transfer,
         initiator: session.user_id.clone(),
@@ -114,12 +120,18 @@ async fn create_creation(state: &AppState, session: &Session, object: &Map<Strin
     let memo = memo(object)?;
     let amount = gdd_amount(cents)?;
     let to = ensure_account(state, &receiver.user_id).await?;
-    guard_against_duplicates(state, session, &format!("creation|{}|{cents}|{target_date}|{memo}", receiver.user_id)).await?;
 
+    // Reserve first, then fingerprint: a refused creation must not count as sent.
     let id = uuid::Uuid::new_v4().to_string();
     let budget = creation_budget_id(&receiver.user_id, month_start(target_date));
     let reserve = BudgetCommand::Reserve { transaction_id: id.clone(), amount };
     state.ledger.bus.creation_budget(&budget, reserve, &Operation::derived(format!("gradido-budget:{id}"))).await?;
+    let fingerprint = format!("creation|{}|{cents}|{target_date}|{memo}", receiver.user_id);
+    if let Err(duplicate) = guard_against_duplicates(state, session, &fingerprint).await {
+        let release = BudgetCommand::Release { transaction_id: id.clone() };
+        state.ledger.bus.creation_budget(&budget, release, &Operation::derived(format!("gradido-unbudget:{id}"))).await?;
+        return Err(duplicate);
+    }
     let command = TransactionCommand::Create {
         kind: GradidoKind::Creation,
         initiator: session.user_id.clone(),
