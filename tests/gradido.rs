@@ -91,6 +91,19 @@ async fn a_session_unused_for_15_minutes_is_not_found() {
 }
 
 #[tokio::test]
+async fn housekeeping_removes_sessions_long_expired_and_keeps_live_ones() {
+    let app = TestApp::spawn().await;
+    user(&app, "alice", false).await;
+    let old = session(&app, "alice").await;
+    let live = session(&app, "alice").await;
+    let sql = app.sql().await;
+    sql.execute("UPDATE sessions SET last_used_at = now() - interval '2 days' WHERE session_id = $1", &[&old]).await.unwrap();
+    let removed = api::housekeeping::purge_expired(&app.service().state.ledger.reads).await.unwrap();
+    assert_eq!(removed, 1);
+    assert_eq!(call(&app, "login", json!({"session_id": live})).await["state"], "success");
+}
+
+#[tokio::test]
 async fn create_transaction_answers_every_error_of_the_seed() {
     let app = TestApp::spawn().await;
     let bob = user(&app, "bob", false).await;

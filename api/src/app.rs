@@ -134,6 +134,7 @@ impl Service {
         let node = Arc::new(EmbeddedNode::load_or_create(&ledger.reads, config.node).await?);
         let watcher = crate::lightning::watch_channels(ledger.bus.clone(), ledger.reads.clone(), node.clone(), shutdown.subscribe());
         tasks.push(tokio::spawn(watcher));
+        tasks.push(tokio::spawn(crate::housekeeping::run(ledger.reads.clone(), shutdown.subscribe())));
         let state = AppState { ledger, admin_key: Arc::new(config.admin_key), mailer, node };
         Ok(Self { state, shutdown, tasks })
     }

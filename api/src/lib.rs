@@ -11,6 +11,7 @@ mod error;
 pub mod event_store;
 pub mod gradido;
 pub mod hold_expiry;
+pub mod housekeeping;
 pub mod lightning;
 pub mod mail;
 pub mod native;

@@ -1,0 +1,40 @@
+//! Removes expired operational state: Gradido sessions, web sessions and e-mail
+//! verification codes past their lifetime. Safe on several servers at once.
+
+use std::time::Duration;
+
+use deadpool_postgres::Pool;
+use tokio::sync::watch;
+use tracing::warn;
+
+use crate::error::AppError;
+
+const HOUSEKEEPING_INTERVAL_MS: u64 = 60_000;
+/// Unused sessions are removed this long after they stopped working (they already expire
+/// sooner; this only reclaims the rows).
+const SESSION_RETENTION_SECONDS: i64 = 24 * 60 * 60;
+
+pub async fn run(reads: Pool, mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        if let Err(error) = purge_expired(&reads).await {
+            warn!(%error, "housekeeping failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(HOUSEKEEPING_INTERVAL_MS)) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// Deletes what has expired; answers how many rows went.
+pub async fn purge_expired(reads: &Pool) -> Result<u64, AppError> {
+    let client = reads.get().await?;
+    let sessions = client
+        .execute("DELETE FROM sessions WHERE last_used_at < now() - $1::bigint * interval '1 second'", &[&SESSION_RETENTION_SECONDS])
+        .await?;
+    let web_sessions = client
+        .execute("DELETE FROM web_sessions WHERE last_used_at < now() - $1::bigint * interval '1 second'", &[&SESSION_RETENTION_SECONDS])
+        .await?;
+    let codes = client.execute("DELETE FROM email_verifications WHERE expires_at < now()", &[]).await?;
+    Ok(sessions + web_sessions + codes)
+}
