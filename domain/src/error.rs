@@ -91,6 +91,8 @@ pub enum DomainError {
     InvoiceNotFound,
     #[error("invoice is already paid")]
     InvoiceAlreadyPaid,
+    #[error("an address book alias cannot be empty")]
+    AliasEmpty,
     #[error("the address book holds at most {0} payees")]
     AddressBookFull(usize),
     #[error("group alias must be 1 to 128 characters of A-Z a-z 0-9 . _ -")]

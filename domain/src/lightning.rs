@@ -149,7 +149,7 @@ impl Aggregate for AddressBook {
     async fn handle(&mut self, command: AddressBookCommand, _: &(), sink: &EventSink<Self>) -> Result<(), DomainError> {
         let AddressBookCommand::Save { alias, contact } = command;
         if alias.is_empty() {
-            return Err(DomainError::TextTooLong { field: "alias", max: MAX_LABEL_LEN });
+            return Err(DomainError::AliasEmpty);
         }
         check_text("alias", &Some(alias.clone()), MAX_LABEL_LEN)?;
         if self.contacts.get(&alias) == Some(&contact) {

@@ -46,7 +46,7 @@ fn domain_status(error: &DomainError) -> (StatusCode, &'static str) {
         DuplicateTransaction => (StatusCode::CONFLICT, "duplicate_transaction"),
         GroupAliasInvalid => (StatusCode::BAD_REQUEST, "invalid_request"),
         InvoiceExists => (StatusCode::CONFLICT, "exists"),
-        DenominationUnknown(_) | ChannelCapacity { .. } => (StatusCode::BAD_REQUEST, "invalid_request"),
+        DenominationUnknown(_) | ChannelCapacity { .. } | AliasEmpty => (StatusCode::BAD_REQUEST, "invalid_request"),
         ChannelNotFound => (StatusCode::NOT_FOUND, "channel_not_found"),
         ChannelState(_) => (StatusCode::CONFLICT, "channel_state"),
         InvoiceNotFound => (StatusCode::NOT_FOUND, "invoice_not_found"),
