@@ -46,7 +46,7 @@ async fn a_hold_locks_funds_until_it_is_released() {
 #[tokio::test]
 async fn an_expired_hold_is_released_by_the_service_itself() {
     let app = funded("BTC", "1").await;
-    let expires_at = (chrono::Utc::now() + chrono::Duration::milliseconds(800)).to_rfc3339();
+    let expires_at = (chrono::Utc::now() + chrono::Duration::milliseconds(3_000)).to_rfc3339();
     let hold = app.post("/v1/holds", json!({"account": "alice", "amount": "0.4", "expires_at": expires_at}), Some("h1")).await;
     assert_eq!(hold.status, StatusCode::CREATED, "{}", hold.body);
     assert_eq!(available(&app, "alice").await, "0.60000000");

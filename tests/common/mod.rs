@@ -16,9 +16,9 @@ use tokio::sync::OnceCell;
 
 pub const ADMIN_KEY: &str = "test-admin-key";
 /// The embedded Lightning node makes a block this often, in tests.
-pub const BLOCK_INTERVAL_MS: u64 = 200;
+pub const BLOCK_INTERVAL_MS: u64 = 500;
 /// The built-in Gradido network confirms this long after signing, in tests.
-pub const GRADIDO_CONFIRM_DELAY_MS: u64 = 300;
+pub const GRADIDO_CONFIRM_DELAY_MS: u64 = 1_500;
 
 struct Cluster {
     postgres: EmbeddedPostgres,
