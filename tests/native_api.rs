@@ -355,3 +355,44 @@ async fn two_servers_on_one_database_share_the_projectors_and_both_read_their_wr
     assert_eq!(leaders, 11, "each of the eleven projectors runs once across both servers");
     common::assert_read_models_equal_replay(&first.database).await;
 }
+
+#[tokio::test]
+async fn an_account_balance_can_be_read_as_it_stood_at_a_position_or_a_time() {
+    let app = TestApp::spawn().await;
+    app.open_account("alice", "GDD").await;
+    app.open_account("bob", "GDD").await;
+    let rfc3339 = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let before = rfc3339();
+    let mut positions = Vec::new();
+    for (n, amount) in ["1", "2", "3"].iter().enumerate() {
+        let reply = app.post("/v1/deposits", json!({"account": "alice", "amount": amount}), Some(&format!("d{n}"))).await;
+        positions.push(reply.body["position"].as_i64().unwrap());
+    }
+    let transfer = app.post("/v1/transfers", json!({"from": "alice", "to": "bob", "amount": "4"}), Some("t")).await;
+    let transfer_position = transfer.body["position"].as_i64().unwrap();
+
+    // The same cut computed independently, from the events themselves.
+    let sql = app.sql().await;
+    for position in positions.iter().copied().chain([transfer_position]) {
+        let expected: rust_decimal::Decimal = sql
+            .query_one(
+                "SELECT coalesce(sum(CASE WHEN event_type = 'FundsDeposited' THEN (payload -> 'FundsDeposited' ->> 'amount')::numeric \
+                                          ELSE -(payload -> 'TransferSent' ->> 'amount')::numeric END), 0) \
+                 FROM events WHERE aggregate_id = 'alice' AND event_type IN ('FundsDeposited', 'TransferSent') \
+                   AND (tx_id, global_position) <= ((SELECT tx_id FROM events WHERE global_position = $1), $1)",
+                &[&position],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        let reply = app.get(&format!("/v1/accounts/alice?at={position}")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(reply.body["balance"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap(), expected, "at {position}");
+    }
+    assert_eq!(app.get(&format!("/v1/accounts/alice?at={}", positions[1])).await.body["balance"], "3.0000");
+    assert_eq!(app.get(&format!("/v1/accounts/alice?at={before}")).await.body["balance"], "0.0000");
+    assert_eq!(app.get(&format!("/v1/accounts/alice?at={}", rfc3339())).await.body["balance"], "2.0000");
+    let garbage = app.get("/v1/accounts/alice?at=yesterday").await;
+    assert_eq!((garbage.status, garbage.body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_at")));
+    assert_eq!(app.get("/v1/accounts/alice?at=999999").await.body["error"]["code"], "unknown_position");
+}

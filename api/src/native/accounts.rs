@@ -1,12 +1,14 @@
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::account::{AccountCommand, AccountEvent};
 use domain::AssetCode;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tokio_postgres::Row;
+
+use projections::event_log::find_by_position;
 
 use super::dto::{AccountView, CreateAccountRequest};
 use super::error::NativeError;
@@ -47,12 +49,49 @@ pub async fn create(
     Ok(created(view, outcome.is_replay()))
 }
 
-pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<AccountView>, NativeError> {
+#[derive(Debug, Deserialize)]
+pub struct ShowQuery {
+    /// A position of the event log, or an RFC 3339 time: the balance as it stood then.
+    at: Option<String>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<ShowQuery>,
+) -> Result<Response, NativeError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM {ACCOUNTS_FROM} WHERE b.account_id = $1");
     let row = client.query_opt(&sql, &[&id]).await.map_err(AppError::from)?;
     let row = row.ok_or(AppError::NotFound("account"))?;
-    Ok(Json(account_view(&row)))
+    let view = account_view(&row);
+    let Some(at) = query.at else {
+        return Ok(Json(view).into_response());
+    };
+    // The sum of the account's postings up to that point: in commit-safe order for a
+    // position, by the appending transaction's time for a time.
+    let row = match at.parse::<i64>() {
+        Ok(position) => {
+            let event = find_by_position(&client, position)
+                .await?
+                .ok_or_else(|| AppError::invalid("unknown_position", format!("no event at position {position}")))?;
+            client
+                .query_one(
+                    "SELECT coalesce(sum(amount), 0) FROM postings WHERE account_id = $1 AND (tx_id, global_position) <= ($2, $3)",
+                    &[&id, &event.tx_id, &event.position],
+                )
+                .await
+        }
+        Err(_) => {
+            let time = chrono::DateTime::parse_from_rfc3339(&at)
+                .map_err(|_| AppError::invalid("invalid_at", "at must be an event position or an RFC 3339 time"))?
+                .with_timezone(&chrono::Utc);
+            client.query_one("SELECT coalesce(sum(amount), 0) FROM postings WHERE account_id = $1 AND recorded_at <= $2", &[&id, &time]).await
+        }
+    };
+    let mut balance: Decimal = row.map_err(AppError::from)?.get(0);
+    balance.rescale(view.balance.scale());
+    Ok(Json(serde_json::json!({ "id": view.id, "asset": view.asset, "balance": balance, "at": at })).into_response())
 }
 
 #[derive(Debug, Deserialize)]
