@@ -224,7 +224,14 @@ impl Aggregate for User {
                 UserEvent::UserPasswordChanged { password_hash }
             }
             UserCommand::Register { user_id, email, username, first_name, last_name, password_hash, role } => {
-                self.decide_registration(user_id, email, username, first_name, last_name, password_hash, role)?
+                if registered.is_some() {
+                    return Err(DomainError::UserAlreadyRegistered);
+                }
+                validate_email(&email)?;
+                validate_username(&username)?;
+                check_text("first_name", &first_name, MAX_NAME_LEN)?;
+                check_text("last_name", &last_name, MAX_NAME_LEN)?;
+                UserEvent::UserRegistered { user_id, email, username, first_name, last_name, password_hash, role }
             }
         };
         sink.write(event, self).await;
@@ -258,29 +265,6 @@ impl Aggregate for User {
             (UserEvent::UserPasswordChanged { .. }, Some(_)) => {}
             (_, None) => {}
         }
-    }
-}
-
-impl User {
-    #[allow(clippy::too_many_arguments)]
-    fn decide_registration(
-        &self,
-        user_id: String,
-        email: String,
-        username: String,
-        first_name: Option<String>,
-        last_name: Option<String>,
-        password_hash: String,
-        role: Option<Role>,
-    ) -> Result<UserEvent, DomainError> {
-        if self.registered.is_some() {
-            return Err(DomainError::UserAlreadyRegistered);
-        }
-        validate_email(&email)?;
-        validate_username(&username)?;
-        check_text("first_name", &first_name, MAX_NAME_LEN)?;
-        check_text("last_name", &last_name, MAX_NAME_LEN)?;
-        Ok(UserEvent::UserRegistered { user_id, email, username, first_name, last_name, password_hash, role })
     }
 }
 
