@@ -7,7 +7,6 @@ use std::time::Duration;
 use domain::account::AccountCommand;
 use domain::DomainError;
 use tokio::sync::watch;
-use tracing::warn;
 
 use crate::commands::{CommandBus, Operation};
 use crate::error::AppError;
@@ -16,16 +15,8 @@ const SWEEP_INTERVAL_MS: u64 = 250;
 /// Most holds expired in one sweep; the next sweep takes the rest.
 const MAX_EXPIRIES_PER_SWEEP: i64 = 500;
 
-pub async fn run(bus: CommandBus, reads: deadpool_postgres::Pool, mut shutdown: watch::Receiver<bool>) {
-    while !*shutdown.borrow() {
-        if let Err(error) = sweep(&bus, &reads).await {
-            warn!(%error, "hold expiry sweep failed");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(SWEEP_INTERVAL_MS)) => {}
-            _ = shutdown.changed() => {}
-        }
-    }
+pub async fn run(bus: CommandBus, reads: deadpool_postgres::Pool, shutdown: watch::Receiver<bool>) {
+    crate::periodic::every(Duration::from_millis(SWEEP_INTERVAL_MS), "hold expiry sweep", shutdown, || sweep(&bus, &reads)).await;
 }
 
 async fn sweep(bus: &CommandBus, reads: &deadpool_postgres::Pool) -> Result<(), AppError> {

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use deadpool_postgres::Pool;
 use tokio::sync::watch;
-use tracing::warn;
 
 use crate::error::AppError;
 
@@ -14,16 +13,9 @@ const HOUSEKEEPING_INTERVAL_MS: u64 = 60_000;
 /// sooner; this only reclaims the rows).
 const SESSION_RETENTION_SECONDS: i64 = 24 * 60 * 60;
 
-pub async fn run(reads: Pool, mut shutdown: watch::Receiver<bool>) {
-    while !*shutdown.borrow() {
-        if let Err(error) = purge_expired(&reads).await {
-            warn!(%error, "housekeeping failed");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(HOUSEKEEPING_INTERVAL_MS)) => {}
-            _ = shutdown.changed() => {}
-        }
-    }
+pub async fn run(reads: Pool, shutdown: watch::Receiver<bool>) {
+    let round = || async { purge_expired(&reads).await.map(drop) };
+    crate::periodic::every(Duration::from_millis(HOUSEKEEPING_INTERVAL_MS), "housekeeping", shutdown, round).await;
 }
 
 /// Deletes what has expired; answers how many rows went.

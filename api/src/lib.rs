@@ -15,6 +15,7 @@ pub mod housekeeping;
 pub mod lightning;
 pub mod mail;
 pub mod native;
+mod periodic;
 pub mod users;
 
 pub use app::{router, AppState};

@@ -22,7 +22,6 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
-use tracing::warn;
 
 use super::denomination;
 use super::node::EmbeddedNode;
@@ -103,16 +102,8 @@ pub async fn close_channel(State(state): State<AppState>, session: WebSession, b
 }
 
 /// Moves channels on as blocks pass, until shutdown.
-pub async fn watch_channels(bus: CommandBus, reads: deadpool_postgres::Pool, node: Arc<EmbeddedNode>, mut shutdown: watch::Receiver<bool>) {
-    while !*shutdown.borrow() {
-        if let Err(error) = advance(&bus, &reads, &node).await {
-            warn!(%error, "channel watch failed");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(WATCH_INTERVAL_MS)) => {}
-            _ = shutdown.changed() => {}
-        }
-    }
+pub async fn watch_channels(bus: CommandBus, reads: deadpool_postgres::Pool, node: Arc<EmbeddedNode>, shutdown: watch::Receiver<bool>) {
+    crate::periodic::every(Duration::from_millis(WATCH_INTERVAL_MS), "channel watch", shutdown, || advance(&bus, &reads, &node)).await;
 }
 
 async fn advance(bus: &CommandBus, reads: &deadpool_postgres::Pool, node: &EmbeddedNode) -> Result<(), AppError> {
