@@ -4,15 +4,12 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
-use domain::account::AccountCommand;
-use domain::{AssetCode, DomainError, Scale};
 use rust_decimal::Decimal;
 use serde_json::json;
 
 use super::sessions;
 use super::wire::{parse_object, success, GradidoError};
 use crate::app::AppState;
-use crate::commands::Operation;
 use crate::error::AppError;
 
 pub const GDD_DECIMALS: u32 = 4;
@@ -35,23 +32,8 @@ pub fn cents_from_gdd(gdd: Decimal) -> i64 {
 
 pub async fn ensure_account(state: &AppState, user_id: &str) -> Result<String, AppError> {
     let id = account_id(user_id);
-    let command = AccountCommand::Open {
-        account_id: id.clone(),
-        asset: AssetCode::parse("GDD")?,
-        scale: Scale::new(GDD_DECIMALS)?,
-        owner: Some(user_id.to_string()),
-        purpose: Some("gradido".to_string()),
-    };
-    match state.ledger.bus.account(&id, command, &Operation::derived(format!("open:{id}"))).await {
-        Ok(outcome) => {
-            if let Some(event) = outcome.event() {
-                state.ledger.await_read_models(event).await;
-            }
-            Ok(id)
-        }
-        Err(AppError::Domain(DomainError::AccountAlreadyOpened)) => Ok(id),
-        Err(error) => Err(error),
-    }
+    state.ledger.open_user_account(&id, "GDD", GDD_DECIMALS, user_id, "gradido").await?;
+    Ok(id)
 }
 
 /// `{"session_id"}` -> the user's GDD balance and what is available of it, in GDD-cent.

@@ -4,8 +4,6 @@
 
 use axum::extract::State;
 use axum::Json;
-use domain::account::AccountCommand;
-use domain::{AssetCode, DomainError, Scale};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -14,7 +12,6 @@ use super::node::{LightningNode, NodeInfo};
 use super::session::WebSession;
 use super::wire::LightningError;
 use crate::app::AppState;
-use crate::commands::Operation;
 use crate::error::AppError;
 
 pub const BTC_DECIMALS: u32 = 8;
@@ -40,23 +37,7 @@ pub fn account_id(user_id: &str, purpose: Purpose) -> String {
 
 pub async fn ensure_accounts(state: &AppState, user_id: &str) -> Result<(), AppError> {
     for purpose in [Purpose::Onchain, Purpose::Lightning] {
-        let id = account_id(user_id, purpose);
-        let command = AccountCommand::Open {
-            account_id: id.clone(),
-            asset: AssetCode::parse("BTC")?,
-            scale: Scale::new(BTC_DECIMALS)?,
-            owner: Some(user_id.to_string()),
-            purpose: Some(purpose.name().to_string()),
-        };
-        match state.ledger.bus.account(&id, command, &Operation::derived(format!("open:{id}"))).await {
-            Ok(outcome) => {
-                if let Some(event) = outcome.event() {
-                    state.ledger.await_read_models(event).await;
-                }
-            }
-            Err(AppError::Domain(DomainError::AccountAlreadyOpened)) => {}
-            Err(error) => return Err(error),
-        }
+        state.ledger.open_user_account(&account_id(user_id, purpose), "BTC", BTC_DECIMALS, user_id, purpose.name()).await?;
     }
     Ok(())
 }
