@@ -144,21 +144,30 @@ async fn settle(bus: &CommandBus, id: &str, details: &Created) -> Result<Verdict
 /// Gives back what a transaction reserved: the hold of a transfer, the budget of a creation.
 /// Returns the event that did it, if any, for read-your-writes waits.
 pub async fn release(bus: &CommandBus, id: &str, details: &Created) -> Result<Option<StoredEvent>, AppError> {
-    let outcome = match details.kind {
-        GradidoKind::Transfer => {
-            let Some(from) = &details.from_account else { return Ok(None) };
-            let command = AccountCommand::ReleaseHold { hold_id: id.to_string() };
-            match bus.account(from, command, &Operation::derived(format!("gradido-release:{id}"))).await {
-                Err(AppError::Domain(DomainError::HoldNotFound(_))) => return Ok(None),
-                other => other?,
-            }
-        }
-        GradidoKind::Creation => {
-            let Some(target_date) = details.target_date else { return Ok(None) };
-            let budget = creation_budget_id(&details.recipient, target_date);
-            let command = BudgetCommand::Release { transaction_id: id.to_string() };
-            bus.creation_budget(&budget, command, &Operation::derived(format!("gradido-unbudget:{id}"))).await?
-        }
-    };
+    match details.kind {
+        GradidoKind::Transfer => match &details.from_account {
+            Some(from) => release_hold(bus, from, id).await,
+            None => Ok(None),
+        },
+        GradidoKind::Creation => match details.target_date {
+            Some(target_date) => release_budget(bus, &creation_budget_id(&details.recipient, target_date), id).await,
+            None => Ok(None),
+        },
+    }
+}
+
+/// Releases the hold transaction `id` placed on `account`, once.
+pub async fn release_hold(bus: &CommandBus, account: &str, id: &str) -> Result<Option<StoredEvent>, AppError> {
+    let command = AccountCommand::ReleaseHold { hold_id: id.to_string() };
+    match bus.account(account, command, &Operation::derived(format!("gradido-release:{id}"))).await {
+        Err(AppError::Domain(DomainError::HoldNotFound(_))) => Ok(None),
+        outcome => Ok(outcome?.event().cloned()),
+    }
+}
+
+/// Gives back what creation `id` reserved of `budget`, once.
+pub async fn release_budget(bus: &CommandBus, budget: &str, id: &str) -> Result<Option<StoredEvent>, AppError> {
+    let command = BudgetCommand::Release { transaction_id: id.to_string() };
+    let outcome = bus.creation_budget(budget, command, &Operation::derived(format!("gradido-unbudget:{id}"))).await?;
     Ok(outcome.event().cloned())
 }

@@ -15,7 +15,7 @@ use tokio_postgres::Row;
 
 use super::login::require_admin;
 use super::sessions::{self, Session};
-use super::settlement::release;
+use super::settlement::{release, release_budget, release_hold};
 use super::wallet::{cents_from_gdd, ensure_account, gdd_from_cents, GDD_DECIMALS};
 use super::wire::{parse_object, success, text_field, GradidoError};
 use crate::app::AppState;
@@ -91,8 +91,7 @@ async fn create_transfer(state: &AppState, session: &Session, object: &Map<Strin
     state.ledger.bus.account(&from, hold, &Operation::derived(format!("gradido-hold:{id}"))).await?;
     let fingerprint = format!("transfer|{}|{cents}|{memo}", receiver.user_id);
     if let Err(duplicate) = guard_against_duplicates(state, session, &fingerprint).await {
-        let release = AccountCommand::ReleaseHold { hold_id: id.clone() };
-        state.ledger.bus.account(&from, release, &Operation::derived(format!("gradido-release:{id}"))).await?;
+        release_hold(&state.ledger.bus, &from, &id).await?;
         return Err(duplicate);
     }
     let command = TransactionCommand::Create {
@@ -128,8 +127,7 @@ async fn create_creation(state: &AppState, session: &Session, object: &Map<Strin
     state.ledger.bus.creation_budget(&budget, reserve, &Operation::derived(format!("gradido-budget:{id}"))).await?;
     let fingerprint = format!("creation|{}|{cents}|{target_date}|{memo}", receiver.user_id);
     if let Err(duplicate) = guard_against_duplicates(state, session, &fingerprint).await {
-        let release = BudgetCommand::Release { transaction_id: id.clone() };
-        state.ledger.bus.creation_budget(&budget, release, &Operation::derived(format!("gradido-unbudget:{id}"))).await?;
+        release_budget(&state.ledger.bus, &budget, &id).await?;
         return Err(duplicate);
     }
     let command = TransactionCommand::Create {
