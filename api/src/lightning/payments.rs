@@ -53,13 +53,12 @@ pub(super) fn exact(raw: Option<&RawValue>) -> Result<Option<Decimal>, Lightning
     value.map(Some).ok_or_else(|| LightningError::business("amount must be a plain decimal number"))
 }
 
+/// The spec's `quickpay` flag is accepted and ignored (unknown fields are): BOLT11 has no
+/// place for a quickpay address.
 #[derive(Deserialize)]
 pub struct CreateInvoiceRequest {
     amount: Option<Box<RawValue>>,
     memo: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    quickpay: Option<bool>,
 }
 
 #[derive(Deserialize)]
