@@ -13,7 +13,7 @@ use domain::asset::{AssetCommand, SEEDED_ASSETS};
 use domain::{AssetCode, Scale};
 use projections::read_models::{
     AssetsProjector, BalancesProjector, GradidoTransactionsProjector, GroupsProjector, HoldsProjector, PostingsProjector,
-    ChannelsProjector, QuickpayContactsProjector, UsersProjector,
+    ChannelsProjector, JoyPlusProjector, QuickpayContactsProjector, UsersProjector,
 };
 use projections::transfer_completion::TransferCompletion;
 use projections::{PerEvent, ProjectionEngine};
@@ -120,6 +120,7 @@ impl Service {
         engine.spawn(PerEvent(GradidoTransactionsProjector));
         engine.spawn(PerEvent(QuickpayContactsProjector));
         engine.spawn(PerEvent(ChannelsProjector));
+        engine.spawn(PerEvent(JoyPlusProjector::default()));
         engine.spawn(TransferCompletion::new(bus.clone()));
         let network = LocalNetwork { confirm_delay: config.gradido_confirm_delay };
         engine.spawn(GradidoSettlement::new(bus.clone(), network));

@@ -97,4 +97,22 @@ pub enum DomainError {
     AddressBookFull(usize),
     #[error("group alias must be 1 to 128 characters of A-Z a-z 0-9 . _ -")]
     GroupAliasInvalid,
+    #[error("mobile number must be 4 to 15 digits, optionally after a +")]
+    MobileInvalid,
+    #[error("address must be 0x and 40 hex digits")]
+    AddressInvalid,
+    #[error("address checksum (EIP-55) does not match")]
+    AddressChecksumInvalid,
+    #[error("scope must look like resource.action, in lower case")]
+    ScopeInvalid,
+    #[error("no API key was issued for this e-mail address")]
+    ApiKeyNotIssued,
+    #[error("an API key may carry at most {0} scopes")]
+    TooManyScopes(usize),
+    #[error("asset {0} does not exist")]
+    AssetNotDefined(String),
+    #[error("asset {0} is already listed")]
+    AssetAlreadyListed(String),
+    #[error("price must be a non-negative decimal with at most 18 decimals")]
+    PriceInvalid,
 }

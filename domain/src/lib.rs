@@ -8,6 +8,7 @@ pub mod asset;
 pub mod claim;
 pub mod error;
 pub mod gradido;
+pub mod joyplus;
 pub mod lightning;
 pub mod limits;
 pub mod money;

@@ -99,6 +99,8 @@ pub enum UserCommand {
     /// Records the public half of the user's ed25519 key pair (once).
     AssignKey { public_hex: String },
     JoinGroup { group_alias: String },
+    /// The mobile number SMS verification codes go to.
+    SetMobile { mobile: String },
     Register {
         user_id: String,
         email: String,
@@ -131,6 +133,9 @@ pub enum UserEvent {
     UserJoinedGroup {
         group_alias: String,
     },
+    UserMobileChanged {
+        mobile: String,
+    },
     UserRegistered {
         user_id: String,
         email: String,
@@ -148,6 +153,7 @@ impl DomainEvent for UserEvent {
             Self::UserRegistered { .. } => "UserRegistered",
             Self::UserKeyAssigned { .. } => "UserKeyAssigned",
             Self::UserJoinedGroup { .. } => "UserJoinedGroup",
+            Self::UserMobileChanged { .. } => "UserMobileChanged",
             Self::UserDisabledChanged { .. } => "UserDisabledChanged",
             Self::UserEmailVerified => "UserEmailVerified",
             Self::UserDenominationChanged { .. } => "UserDenominationChanged",
@@ -169,6 +175,16 @@ pub fn validate_email(email: &str) -> Result<(), DomainError> {
             .split_once('@')
             .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.contains('@'));
     plausible.then_some(()).ok_or(DomainError::EmailInvalid)
+}
+
+/// Shortest and longest mobile number, in digits (E.164 allows 15).
+const MOBILE_DIGITS: std::ops::RangeInclusive<usize> = 4..=15;
+
+/// Digits, optionally after a `+`.
+pub fn validate_mobile(mobile: &str) -> Result<(), DomainError> {
+    let digits = mobile.strip_prefix('+').unwrap_or(mobile);
+    let valid = MOBILE_DIGITS.contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    valid.then_some(()).ok_or(DomainError::MobileInvalid)
 }
 
 pub fn validate_username(username: &str) -> Result<(), DomainError> {
@@ -197,6 +213,11 @@ impl Aggregate for User {
                 Some(user) if user.group_alias.as_deref() == Some(group_alias.as_str()) => return Ok(()),
                 Some(_) => UserEvent::UserJoinedGroup { group_alias },
             },
+            UserCommand::SetMobile { mobile } => {
+                registered.ok_or(DomainError::UserNotRegistered)?;
+                validate_mobile(&mobile)?;
+                UserEvent::UserMobileChanged { mobile }
+            }
             UserCommand::SetDisabled { disabled } => match registered {
                 None => return Err(DomainError::UserNotRegistered),
                 Some(user) if user.disabled == disabled => return Ok(()),
@@ -260,7 +281,7 @@ impl Aggregate for User {
             (UserEvent::UserJoinedGroup { group_alias }, Some(user)) => user.group_alias = Some(group_alias),
             (UserEvent::UserDisabledChanged { disabled }, Some(user)) => user.disabled = disabled,
             (UserEvent::UserEmailVerified, Some(user)) => user.email_checked = true,
-            (UserEvent::UserDenominationChanged { .. }, Some(_)) => {}
+            (UserEvent::UserDenominationChanged { .. } | UserEvent::UserMobileChanged { .. }, Some(_)) => {}
             (UserEvent::UserProfileUpdated { changes }, Some(user)) => changes.apply_to(user),
             (UserEvent::UserPasswordChanged { .. }, Some(_)) => {}
             (_, None) => {}

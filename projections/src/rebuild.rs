@@ -15,7 +15,7 @@ use crate::engine::{apply_next_batch, ensure_checkpoint_row, load_checkpoint, tr
 use crate::error::ProjectionError;
 use crate::event_log::{count_after, head};
 use crate::read_models::{
-    AssetsProjector, BalancesProjector, ChannelsProjector, GradidoTransactionsProjector, GroupsProjector, HoldsProjector, PostingsProjector,
+    AssetsProjector, BalancesProjector, ChannelsProjector, GradidoTransactionsProjector, GroupsProjector, HoldsProjector, JoyPlusProjector, PostingsProjector,
     QuickpayContactsProjector, ReadTable, UsersProjector, READ_MODELS,
 };
 
@@ -184,6 +184,7 @@ pub enum ReadModelProjector {
     GradidoTransactions(PerEvent<GradidoTransactionsProjector>),
     QuickpayContacts(PerEvent<QuickpayContactsProjector>),
     Channels(PerEvent<ChannelsProjector>),
+    JoyPlus(PerEvent<JoyPlusProjector>),
 }
 
 impl ReadModelProjector {
@@ -199,6 +200,7 @@ impl ReadModelProjector {
             GradidoTransactionsProjector::NAME => Self::GradidoTransactions(PerEvent(GradidoTransactionsProjector)),
             QuickpayContactsProjector::NAME => Self::QuickpayContacts(PerEvent(QuickpayContactsProjector)),
             ChannelsProjector::NAME => Self::Channels(PerEvent(ChannelsProjector)),
+            JoyPlusProjector::NAME => Self::JoyPlus(PerEvent(JoyPlusProjector::default())),
             other => unreachable!("{other} is listed in READ_MODELS but has no projector"),
         }
     }
@@ -216,6 +218,7 @@ impl EventHandler for ReadModelProjector {
             Self::GradidoTransactions(projector) => projector.name(),
             Self::QuickpayContacts(projector) => projector.name(),
             Self::Channels(projector) => projector.name(),
+            Self::JoyPlus(projector) => projector.name(),
         }
     }
 
@@ -230,6 +233,7 @@ impl EventHandler for ReadModelProjector {
             Self::GradidoTransactions(projector) => projector.handle_batch(tx, events).await,
             Self::QuickpayContacts(projector) => projector.handle_batch(tx, events).await,
             Self::Channels(projector) => projector.handle_batch(tx, events).await,
+            Self::JoyPlus(projector) => projector.handle_batch(tx, events).await,
         }
     }
 }

@@ -52,6 +52,11 @@ fn domain_status(error: &DomainError) -> (StatusCode, &'static str) {
         InvoiceNotFound => (StatusCode::NOT_FOUND, "invoice_not_found"),
         InvoiceAlreadyPaid => (StatusCode::CONFLICT, "invoice_paid"),
         AddressBookFull(_) => (StatusCode::UNPROCESSABLE_ENTITY, "address_book_full"),
+        MobileInvalid | AddressInvalid | AddressChecksumInvalid | ScopeInvalid | PriceInvalid => (StatusCode::BAD_REQUEST, "invalid_request"),
+        ApiKeyNotIssued => (StatusCode::NOT_FOUND, "api_key_not_found"),
+        TooManyScopes(_) => (StatusCode::UNPROCESSABLE_ENTITY, "too_many_scopes"),
+        AssetNotDefined(_) => (StatusCode::NOT_FOUND, "asset_not_found"),
+        AssetAlreadyListed(_) => (StatusCode::CONFLICT, "asset_exists"),
     }
 }
 

@@ -60,6 +60,20 @@ pub enum AccountCommand {
         hold_id: String,
         now: DateTime<Utc>,
     },
+    /// Credits a deposit seen on a blockchain; `txid` names the chain transaction.
+    CreditChainDeposit {
+        amount: Decimal,
+        txid: String,
+        from_address: String,
+        to_address: String,
+    },
+    /// Debits a withdrawal the ledger's hot wallet sends on a blockchain as `txid`.
+    DebitChainWithdrawal {
+        amount: Decimal,
+        txid: String,
+        from_address: String,
+        to_address: String,
+    },
     /// Turns a held amount into a transfer to `to`.
     CaptureHold {
         hold_id: String,

@@ -72,6 +72,20 @@ pub enum AccountEvent {
         amount: Amount,
         memo: Option<String>,
     },
+    /// Credited from the world for the blockchain transaction `txid`.
+    ChainDepositCredited {
+        amount: Amount,
+        txid: String,
+        from_address: String,
+        to_address: String,
+    },
+    /// Debited to the world for the blockchain transaction `txid` the hot wallet sends.
+    ChainWithdrawalDebited {
+        amount: Amount,
+        txid: String,
+        from_address: String,
+        to_address: String,
+    },
 }
 
 impl AccountEvent {
@@ -87,6 +101,8 @@ impl AccountEvent {
             Self::FundsHeld { .. } => "FundsHeld",
             Self::HoldReleased { .. } => "HoldReleased",
             Self::HoldCaptured { .. } => "HoldCaptured",
+            Self::ChainDepositCredited { .. } => "ChainDepositCredited",
+            Self::ChainWithdrawalDebited { .. } => "ChainWithdrawalDebited",
         }
     }
 }

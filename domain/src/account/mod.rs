@@ -92,6 +92,18 @@ impl Account {
                 account.require_available(amount)?;
                 Ok(vec![AccountEvent::FundsWithdrawn { amount, destination, reference }])
             }
+            AccountCommand::CreditChainDeposit { amount, txid, from_address, to_address } => {
+                let amount = positive(amount)?;
+                check_chain_fields(&txid, &from_address, &to_address)?;
+                account.balance.checked_add(amount, account.scale)?;
+                Ok(vec![AccountEvent::ChainDepositCredited { amount, txid, from_address, to_address }])
+            }
+            AccountCommand::DebitChainWithdrawal { amount, txid, from_address, to_address } => {
+                let amount = positive(amount)?;
+                check_chain_fields(&txid, &from_address, &to_address)?;
+                account.require_available(amount)?;
+                Ok(vec![AccountEvent::ChainWithdrawalDebited { amount, txid, from_address, to_address }])
+            }
             AccountCommand::SendTransfer { transfer_id, to, amount, memo } => {
                 let amount = positive(amount)?;
                 check_text("memo", &memo, MAX_MEMO_LEN)?;
@@ -220,9 +232,12 @@ impl OpenAccount {
         let consistent = match event {
             AccountEvent::AccountOpened { .. } => false,
             AccountEvent::FundsDeposited { amount, .. }
+            | AccountEvent::ChainDepositCredited { amount, .. }
             | AccountEvent::TransferReceived { amount, .. }
             | AccountEvent::TransferReturned { amount, .. } => self.credit(amount),
-            AccountEvent::FundsWithdrawn { amount, .. } | AccountEvent::TransferSent { amount, .. } => {
+            AccountEvent::FundsWithdrawn { amount, .. }
+            | AccountEvent::ChainWithdrawalDebited { amount, .. }
+            | AccountEvent::TransferSent { amount, .. } => {
                 self.debit(amount)
             }
             AccountEvent::TransferRefused { .. } => true,
@@ -287,6 +302,12 @@ fn require_sink(destination: SystemAccountKind) -> Result<(), DomainError> {
         SystemAccountKind::World | SystemAccountKind::Fees => Ok(()),
         other => Err(DomainError::SystemAccountNotAllowed(other.to_string())),
     }
+}
+
+fn check_chain_fields(txid: &str, from_address: &str, to_address: &str) -> Result<(), DomainError> {
+    check_text("txid", &Some(txid.to_string()), MAX_LABEL_LEN)?;
+    check_text("from_address", &Some(from_address.to_string()), MAX_LABEL_LEN)?;
+    check_text("to_address", &Some(to_address.to_string()), MAX_LABEL_LEN)
 }
 
 pub(crate) fn check_text(field: &'static str, text: &Option<String>, max: usize) -> Result<(), DomainError> {

@@ -19,6 +19,14 @@ pub fn postings(event: &AccountEvent, account_id: &str, asset: &AssetCode) -> Ve
             Posting::debit(source.account_id(asset), amount.value()),
             Posting::credit(account_id, amount.value()),
         ],
+        AccountEvent::ChainDepositCredited { amount, .. } => vec![
+            Posting::debit(SystemAccountKind::World.account_id(asset), amount.value()),
+            Posting::credit(account_id, amount.value()),
+        ],
+        AccountEvent::ChainWithdrawalDebited { amount, .. } => vec![
+            Posting::debit(account_id, amount.value()),
+            Posting::credit(SystemAccountKind::World.account_id(asset), amount.value()),
+        ],
         AccountEvent::FundsWithdrawn { amount, destination, .. } => vec![
             Posting::debit(account_id, amount.value()),
             Posting::credit(destination.account_id(asset), amount.value()),

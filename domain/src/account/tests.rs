@@ -272,3 +272,39 @@ async fn random_command_sequences_never_overdraw_and_refusals_change_nothing() {
         assert!(!account.balance.value().is_sign_negative());
     }
 }
+
+fn chain_withdrawal(text: &str) -> AccountCommand {
+    AccountCommand::DebitChainWithdrawal { amount: dec(text), txid: "0xab".into(), from_address: "0x01".into(), to_address: "0x02".into() }
+}
+
+#[tokio::test]
+async fn a_chain_withdrawal_debits_what_is_available() {
+    account()
+        .given(vec![opened(), deposited("2")])
+        .when_async(chain_withdrawal("2"))
+        .await
+        .then_expect_events(vec![AccountEvent::ChainWithdrawalDebited {
+            amount: amount("2"),
+            txid: "0xab".into(),
+            from_address: "0x01".into(),
+            to_address: "0x02".into(),
+        }]);
+}
+
+#[tokio::test]
+async fn a_chain_withdrawal_beyond_the_available_balance_moves_nothing() {
+    account()
+        .given(vec![opened(), deposited("2"), AccountEvent::FundsHeld { hold_id: "h".into(), amount: amount("1"), expires_at: None, memo: None }])
+        .when_async(chain_withdrawal("1.5"))
+        .await
+        .then_expect_error(DomainError::InsufficientFunds { available: dec("1.00000000"), requested: dec("1.5") });
+}
+
+#[test]
+fn a_chain_deposit_posts_from_the_world_account() {
+    let event = AccountEvent::ChainDepositCredited { amount: amount("1"), txid: "0xab".into(), from_address: "0x01".into(), to_address: "0x02".into() };
+    let legs = postings(&event, "alice", &btc());
+    assert_eq!(legs.len(), 2);
+    assert_eq!(legs.iter().map(|leg| leg.amount).sum::<Decimal>(), Decimal::ZERO);
+    assert_eq!(legs[0].account_id, "world:BTC");
+}

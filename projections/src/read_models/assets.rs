@@ -22,7 +22,9 @@ impl EventProjector for AssetsProjector {
         if event.aggregate_type != "asset" {
             return Ok(());
         }
-        let AssetEvent::AssetDefined { code, scale } = event.decode()?;
+        let AssetEvent::AssetDefined { code, scale } = event.decode()? else {
+            return Ok(());
+        };
         let scale = i32::try_from(scale.decimals()).expect("scales are at most 18");
         execute(tx, 
             "INSERT INTO assets (code, scale, last_tx_id, last_position, defined_at) \

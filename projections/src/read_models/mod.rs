@@ -7,6 +7,7 @@ mod channels;
 mod gradido_transactions;
 mod groups;
 mod holds;
+mod joy_plus;
 mod postings;
 mod quickpay_contacts;
 mod users;
@@ -17,6 +18,7 @@ pub use channels::ChannelsProjector;
 pub use gradido_transactions::GradidoTransactionsProjector;
 pub use groups::GroupsProjector;
 pub use holds::HoldsProjector;
+pub use joy_plus::{JoyPlusProjector, JOY_PLUS_PURPOSE};
 pub use postings::PostingsProjector;
 pub use quickpay_contacts::QuickpayContactsProjector;
 pub use users::UsersProjector;
@@ -39,7 +41,7 @@ pub struct ReadTable {
 }
 
 /// Every read model, by projector name, with its tables.
-pub const READ_MODELS: [(&str, &[ReadTable]); 9] = [
+pub const READ_MODELS: [(&str, &[ReadTable]); 10] = [
     (BalancesProjector::NAME, &[ReadTable { name: "balances", order_by: "account_id" }]),
     (PostingsProjector::NAME, &[ReadTable { name: "postings", order_by: "global_position, leg" }]),
     (HoldsProjector::NAME, &[ReadTable { name: "holds", order_by: "account_id, hold_id" }]),
@@ -49,10 +51,21 @@ pub const READ_MODELS: [(&str, &[ReadTable]); 9] = [
     (GradidoTransactionsProjector::NAME, &[ReadTable { name: "gradido_transactions", order_by: "transaction_id" }]),
     (QuickpayContactsProjector::NAME, &[ReadTable { name: "quickpay_contacts", order_by: "owner, alias" }]),
     (ChannelsProjector::NAME, &[ReadTable { name: "channels", order_by: "channelpoint" }]),
+    (
+        JoyPlusProjector::NAME,
+        &[
+            ReadTable { name: "joy_wallets", order_by: "wallet_id" },
+            ReadTable { name: "joy_api_keys", order_by: "email" },
+            ReadTable { name: "joy_assets", order_by: "asset_id" },
+            ReadTable { name: "joy_balances", order_by: "balance_id" },
+            ReadTable { name: "joy_locked_balances", order_by: "locked_balance_id" },
+            ReadTable { name: "joy_chain_transfers", order_by: "transfer_id" },
+        ],
+    ),
 ];
 
 /// Names of the read models a write must be visible in before it is acknowledged.
-pub const READ_YOUR_WRITES: [&str; 9] = [
+pub const READ_YOUR_WRITES: [&str; 10] = [
     BalancesProjector::NAME,
     PostingsProjector::NAME,
     HoldsProjector::NAME,
@@ -62,6 +75,7 @@ pub const READ_YOUR_WRITES: [&str; 9] = [
     GradidoTransactionsProjector::NAME,
     QuickpayContactsProjector::NAME,
     ChannelsProjector::NAME,
+    JoyPlusProjector::NAME,
 ];
 
 /// Runs one statement, prepared once per connection.

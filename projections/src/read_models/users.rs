@@ -40,6 +40,7 @@ impl EventProjector for UsersProjector {
             UserEvent::UserDisabledChanged { disabled } => ("disabled", Box::new(disabled)),
             UserEvent::UserEmailVerified => ("email_checked", Box::new(true)),
             UserEvent::UserDenominationChanged { denomination } => ("denomination", Box::new(denomination)),
+            UserEvent::UserMobileChanged { mobile } => ("mobile", Box::new(mobile)),
             UserEvent::UserPasswordChanged { password_hash } => ("password_hash", Box::new(password_hash)),
             UserEvent::UserProfileUpdated { changes } => {
                 execute(
