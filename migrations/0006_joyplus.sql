@@ -155,6 +155,7 @@ CREATE TABLE joy_totp
     user_id            text PRIMARY KEY,
     secret             text,                      -- base32; set once registered
     pending_secret     text,
+    last_used_step     bigint      NOT NULL DEFAULT 0, -- a code is accepted once (no replay)
     failed_attempts    integer     NOT NULL DEFAULT 0,
     window_started_at  timestamptz NOT NULL DEFAULT now(),
     updated_at         timestamptz NOT NULL DEFAULT now()

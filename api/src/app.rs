@@ -27,6 +27,10 @@ use crate::commands::{CommandBus, Ledger};
 use crate::database::{self, DatabaseTarget};
 use crate::error::AppError;
 use crate::gradido::settlement::{GradidoSettlement, LocalNetwork};
+use crate::joyplus::chain::SimulatedChain;
+use crate::joyplus::passport::EmbeddedPassport;
+use crate::joyplus::sms::OutboxSms;
+use crate::joyplus::JoyPlusServices;
 use crate::lightning::node::{EmbeddedNode, NodeSettings};
 use crate::mail::{Mailer, OutboxMailer, SmtpMailer};
 
@@ -41,6 +45,7 @@ pub struct AppState {
     pub admin_key: Arc<AdminKey>,
     pub mailer: Arc<dyn Mailer>,
     pub node: Arc<EmbeddedNode>,
+    pub joy: JoyPlusServices,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -49,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::native::routes(state.clone()))
         .merge(crate::gradido::routes())
         .merge(crate::lightning::routes())
+        .merge(crate::joyplus::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -127,6 +133,7 @@ impl Service {
         let (status, mut tasks) = engine.start();
         tasks.push(tokio::spawn(crate::hold_expiry::run(bus.clone(), pools.reads.clone(), shutdown.subscribe())));
         seed_assets(&bus).await?;
+        crate::joyplus::seed_listings(&bus).await?;
         let ledger = Ledger { bus, status, reads: pools.reads, read_your_writes_timeout: config.read_your_writes_timeout };
         let mailer: Arc<dyn Mailer> = match &config.smtp_relay {
             Some(relay) => Arc::new(SmtpMailer::new(relay, MAIL_FROM)?),
@@ -136,7 +143,12 @@ impl Service {
         let watcher = crate::lightning::watch_channels(ledger.bus.clone(), ledger.reads.clone(), node.clone(), shutdown.subscribe());
         tasks.push(tokio::spawn(watcher));
         tasks.push(tokio::spawn(crate::housekeeping::run(ledger.reads.clone(), shutdown.subscribe())));
-        let state = AppState { ledger, admin_key: Arc::new(config.admin_key), mailer, node };
+        let joy = JoyPlusServices {
+            passport: Arc::new(EmbeddedPassport { pool: ledger.reads.clone() }),
+            sms: Arc::new(OutboxSms { pool: ledger.reads.clone() }),
+            chain: Arc::new(SimulatedChain),
+        };
+        let state = AppState { ledger, admin_key: Arc::new(config.admin_key), mailer, node, joy };
         Ok(Self { state, shutdown, tasks })
     }
 

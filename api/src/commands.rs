@@ -13,6 +13,7 @@ use domain::claim::{ClaimCommand, UniqueClaim};
 use domain::gradido::{
     BudgetCommand, CreationBudget, DuplicateGuard, GradidoTransaction, Group, GroupCommand, GuardCommand, TransactionCommand,
 };
+use domain::joyplus::{ApiKey, ApiKeyCommand, JoyWallet, JoyWalletCommand};
 use domain::lightning::{AddressBook, AddressBookCommand, Channel, ChannelCommand, Invoice, InvoiceCommand};
 use domain::system_account::parse_system_account;
 use domain::user::{User, UserCommand};
@@ -112,6 +113,8 @@ pub struct CommandBus {
     invoices: Arc<Aggregates<Invoice>>,
     address_books: Arc<Aggregates<AddressBook>>,
     channels: Arc<Aggregates<Channel>>,
+    joy_wallets: Arc<Aggregates<JoyWallet>>,
+    api_keys: Arc<Aggregates<ApiKey>>,
     reads: Pool,
     wakers: Wakers,
 }
@@ -130,6 +133,8 @@ impl CommandBus {
             invoices: Aggregates::new(&events),
             address_books: Aggregates::new(&events),
             channels: Aggregates::new(&events),
+            joy_wallets: Aggregates::new(&events),
+            api_keys: Aggregates::new(&events),
             reads,
             wakers,
         }
@@ -177,6 +182,15 @@ impl CommandBus {
 
     pub async fn channel(&self, channelpoint: &str, command: ChannelCommand, operation: &Operation) -> Result<Outcome, AppError> {
         self.run(&self.channels.framework, channelpoint, command, operation).await
+    }
+
+    pub async fn joy_wallet(&self, user_id: &str, command: JoyWalletCommand, operation: &Operation) -> Result<Outcome, AppError> {
+        self.run(&self.joy_wallets.framework, user_id, command, operation).await
+    }
+
+    /// `email` in lower case names the key.
+    pub async fn api_key(&self, email: &str, command: ApiKeyCommand) -> Result<Outcome, AppError> {
+        self.run(&self.api_keys.framework, email, command, &Operation::fresh()).await
     }
 
     pub async fn channel_state(&self, channelpoint: &str) -> Result<Channel, AppError> {

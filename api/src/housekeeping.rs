@@ -1,5 +1,5 @@
-//! Removes expired operational state: Gradido sessions, web sessions and e-mail
-//! verification codes past their lifetime. Safe on several servers at once.
+//! Removes expired operational state: Gradido, web and Joy Plus sessions, e-mail and SMS
+//! verification codes, Passport codes and SMS tickets past their lifetime. Safe on several servers at once.
 
 use std::time::Duration;
 
@@ -27,6 +27,12 @@ pub async fn purge_expired(reads: &Pool) -> Result<u64, AppError> {
     let web_sessions = client
         .execute("DELETE FROM web_sessions WHERE last_used_at < now() - $1::bigint * interval '1 second'", &[&SESSION_RETENTION_SECONDS])
         .await?;
-    let codes = client.execute("DELETE FROM email_verifications WHERE expires_at < now()", &[]).await?;
-    Ok(sessions + web_sessions + codes)
+    let joy_sessions = client
+        .execute("DELETE FROM joy_sessions WHERE last_used_at < now() - $1::bigint * interval '1 second'", &[&SESSION_RETENTION_SECONDS])
+        .await?;
+    let mut codes = client.execute("DELETE FROM email_verifications WHERE expires_at < now()", &[]).await?;
+    for table in ["passport_codes", "joy_sms_codes", "joy_sms_tickets"] {
+        codes += client.execute(&format!("DELETE FROM {table} WHERE expires_at < now()"), &[]).await?;
+    }
+    Ok(sessions + web_sessions + joy_sessions + codes)
 }

@@ -12,10 +12,14 @@ pub mod event_store;
 pub mod gradido;
 pub mod hold_expiry;
 pub mod housekeeping;
+pub mod idempotency;
+pub mod joyplus;
 pub mod lightning;
 pub mod mail;
 pub mod native;
 mod periodic;
+pub mod qr_image;
+pub mod tokens;
 pub mod users;
 
 pub use app::{router, AppState};

@@ -95,6 +95,25 @@ fn new_public_key_hex() -> String {
     hex::encode(ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().to_bytes())
 }
 
+/// The id of the enabled user whose username or e-mail is `login` and whose password is
+/// `password`; `None` otherwise.
+pub async fn authenticate(reads: &deadpool_postgres::Pool, login: &str, password: String) -> Result<Option<String>, AppError> {
+    let client = reads.get().await?;
+    let row = client
+        .query_opt(
+            "SELECT user_id, password_hash, disabled FROM users WHERE lower(username) = lower($1) OR lower(email) = lower($1)",
+            &[&login],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    if row.get::<_, bool>(2) || !verify_password(row.get(1), password).await {
+        return Ok(None);
+    }
+    Ok(Some(row.get(0)))
+}
+
 /// Whether `password` matches the stored argon2 hash (on a blocking thread: it is slow).
 pub async fn verify_password(hash: String, password: String) -> bool {
     tokio::task::spawn_blocking(move || {

@@ -2,20 +2,19 @@
 //! session's CSRF token as `_csrf` (given out by `getalldata`).
 
 use axum::extract::{FromRequestParts, Query, State};
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use rand::RngCore;
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::wire::LightningError;
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::users::verify_password;
+use crate::tokens::{cookie_value, random_token, sha256_hex};
+use crate::users::authenticate;
 
 pub const COOKIE_NAME: &str = "connect.sid";
 /// A session unused this long is gone.
@@ -38,7 +37,7 @@ impl FromRequestParts<AppState> for WebSession {
     type Rejection = LightningError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = cookie_token(parts).ok_or_else(LightningError::unauthorized)?;
+        let token = cookie_value(parts, COOKIE_NAME).ok_or_else(LightningError::unauthorized)?;
         let token_sha256 = sha256_hex(&token);
         let client = state.ledger.reads.get().await.map_err(AppError::from)?;
         let row = client
@@ -66,28 +65,6 @@ impl FromRequestParts<AppState> for WebSession {
     }
 }
 
-fn cookie_token(parts: &Parts) -> Option<String> {
-    parts
-        .headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|header| header.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
-        .map(|(_, value)| value.to_string())
-}
-
-fn sha256_hex(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
-}
-
-fn random_token() -> String {
-    let mut bytes = [0_u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
 #[derive(Deserialize)]
 pub struct LoginRequest {
     username: Option<String>,
@@ -100,20 +77,9 @@ pub async fn login(State(state): State<AppState>, body: axum::body::Bytes) -> Re
     let (Some(username), Some(password)) = (request.username, request.password) else {
         return Err(LightningError::bad_request("username and password are required"));
     };
-    let client = state.ledger.reads.get().await.map_err(AppError::from)?;
-    let row = client
-        .query_opt(
-            "SELECT user_id, password_hash, disabled FROM users WHERE lower(username) = lower($1) OR lower(email) = lower($1)",
-            &[&username],
-        )
-        .await
-        .map_err(AppError::from)?;
     let invalid = || LightningError { status: axum::http::StatusCode::UNAUTHORIZED, message: "invalid username or password".into() };
-    let row = row.ok_or_else(invalid)?;
-    if row.get::<_, bool>(2) || !verify_password(row.get(1), password).await {
-        return Err(invalid());
-    }
-    let user_id: String = row.get(0);
+    let user_id = authenticate(&state.ledger.reads, &username, password).await?.ok_or_else(invalid)?;
+    let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     super::wallet::ensure_accounts(&state, &user_id).await?;
     let token = random_token();
     client

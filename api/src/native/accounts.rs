@@ -12,7 +12,7 @@ use projections::event_log::find_by_position;
 
 use super::dto::{AccountView, CreateAccountRequest};
 use super::error::NativeError;
-use super::idempotency::{created, operation};
+use crate::idempotency::{created, operation};
 use super::json::NativeJson;
 use crate::app::AppState;
 use crate::error::AppError;

@@ -7,7 +7,7 @@ use domain::{AssetCode, Scale};
 use serde::{Deserialize, Serialize};
 
 use super::error::NativeError;
-use super::idempotency::created;
+use crate::idempotency::created;
 use super::json::NativeJson;
 use crate::app::AppState;
 use crate::commands::Outcome;

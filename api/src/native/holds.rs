@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::dto::{parse_amount, CaptureRequest, HoldRequest, HoldView, TransferView};
 use super::error::NativeError;
-use super::idempotency::{created, operation};
+use crate::idempotency::{created, operation};
 use super::json::NativeJson;
 use crate::app::AppState;
 use crate::commands::Operation;

@@ -9,7 +9,6 @@ mod dto;
 mod error;
 mod events;
 mod holds;
-mod idempotency;
 mod json;
 mod movements;
 

@@ -7,7 +7,7 @@ use projections::StoredEvent;
 
 use super::dto::{parse_amount, MovementRequest, MovementView, TransferRequest, TransferView};
 use super::error::NativeError;
-use super::idempotency::{created, operation};
+use crate::idempotency::{created, operation};
 use super::json::NativeJson;
 use crate::app::AppState;
 use crate::error::AppError;

@@ -18,6 +18,12 @@ const OPERATION_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6c65_6467_6572_2
 
 /// The operation a request names. Without a key it is a fresh one, unless `required`.
 pub fn operation(headers: &HeaderMap, route: &str, request: &impl Serialize, required: bool) -> Result<Operation, AppError> {
+    keyed_operation(headers, &format!("native/{route}"), request, required)
+}
+
+/// The operation a request to `scope` (a dialect and route, such as `joyplus/withdraw-joy`)
+/// names by its `Idempotency-Key`.
+pub fn keyed_operation(headers: &HeaderMap, scope: &str, request: &impl Serialize, required: bool) -> Result<Operation, AppError> {
     let Some(key) = headers.get(IDEMPOTENCY_KEY) else {
         return if required { Err(AppError::IdempotencyKeyRequired) } else { Ok(Operation::fresh()) };
     };
@@ -28,7 +34,7 @@ pub fn operation(headers: &HeaderMap, route: &str, request: &impl Serialize, req
         .ok_or_else(|| AppError::invalid("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters"))?;
     let body = serde_json::to_vec(request).map_err(|error| AppError::Internal(error.to_string()))?;
     Ok(Operation {
-        id: uuid::Uuid::new_v5(&OPERATION_NAMESPACE, format!("native/{route}/{key}").as_bytes()).to_string(),
+        id: uuid::Uuid::new_v5(&OPERATION_NAMESPACE, format!("{scope}/{key}").as_bytes()).to_string(),
         request_hash: Some(hex::encode(Sha256::digest(&body))),
     })
 }

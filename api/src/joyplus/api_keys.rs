@@ -1,0 +1,69 @@
+//! `POST /api-key` (admin): a new key for an e-mail address, shown once; issuing again
+//! rotates it. `PUT /api-key` (admin): adds or removes one scope.
+
+use axum::extract::State;
+use axum::response::Response;
+use domain::joyplus::ApiKeyCommand;
+use domain::user::validate_email;
+use rand::RngCore;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::Caller;
+use super::wire::{data, JoyError, JoyJson};
+use crate::app::AppState;
+use crate::tokens::sha256_hex;
+
+/// Groups of random hex in a key: five of eight, 160 bits.
+const KEY_GROUPS: usize = 5;
+const KEY_GROUP_BYTES: usize = 4;
+
+#[derive(Deserialize)]
+pub struct CreateRequest {
+    email: String,
+}
+
+fn new_key() -> String {
+    let mut rng = rand::thread_rng();
+    (0..KEY_GROUPS)
+        .map(|_| {
+            let mut bytes = [0_u8; KEY_GROUP_BYTES];
+            rng.fill_bytes(&mut bytes);
+            hex::encode(bytes)
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+pub async fn create(State(state): State<AppState>, caller: Caller, JoyJson(request): JoyJson<CreateRequest>) -> Result<Response, JoyError> {
+    caller.require_admin()?;
+    validate_email(&request.email)?;
+    let key = new_key();
+    let command = ApiKeyCommand::Issue { email: request.email.clone(), key_sha256: sha256_hex(&key) };
+    let outcome = state.ledger.bus.api_key(&request.email.to_lowercase(), command).await?;
+    if let Some(event) = outcome.event() {
+        state.ledger.await_read_models(event).await;
+    }
+    Ok(data(json!({ "apiKey": key, "message": "Save this API Key. It will not be shown again." })))
+}
+
+#[derive(Deserialize)]
+pub struct ScopeRequest {
+    email: String,
+    scope_add: Option<String>,
+    scope_remove: Option<String>,
+}
+
+pub async fn change_scope(State(state): State<AppState>, caller: Caller, JoyJson(request): JoyJson<ScopeRequest>) -> Result<Response, JoyError> {
+    caller.require_admin()?;
+    let (command, message) = match (request.scope_add, request.scope_remove) {
+        (Some(scope), None) => (ApiKeyCommand::AddScope { scope: scope.clone() }, format!("Scope added: {scope}")),
+        (None, Some(scope)) => (ApiKeyCommand::RemoveScope { scope: scope.clone() }, format!("Scope removed: {scope}")),
+        _ => return Err(JoyError::bad_request("exactly one of scope_add and scope_remove is required")),
+    };
+    let outcome = state.ledger.bus.api_key(&request.email.to_lowercase(), command).await?;
+    if let Some(event) = outcome.event() {
+        state.ledger.await_read_models(event).await;
+    }
+    Ok(data(json!({ "message": message })))
+}

@@ -1,0 +1,127 @@
+//! `GET /asset`, `GET /asset/{id}` (any caller) and `POST /asset` (admin): the assets the
+//! wallet lists. Listing defines the asset in the ledger if it is new; an asset's decimals
+//! never change.
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use domain::asset::{AssetCommand, AssetListing};
+use domain::joyplus::EthAddress;
+use domain::{AssetCode, Scale};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio_postgres::Row;
+
+use super::auth::Caller;
+use super::filters::{id_filter, symbol_filter};
+use super::paging::{path_id, Page, PageQuery};
+use super::wire::{data, millis, page, price_text, JoyError, JoyJson};
+use crate::app::AppState;
+use crate::error::AppError;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AssetView {
+    id: i64,
+    name: String,
+    symbol: String,
+    decimals: i32,
+    contract_address: String,
+    usd_price: String,
+    icon_url: String,
+    created_at: i64,
+}
+
+impl AssetView {
+    fn from_row(row: &Row) -> Self {
+        Self {
+            id: row.get(0),
+            name: row.get(1),
+            symbol: row.get(2),
+            decimals: row.get(3),
+            contract_address: row.get(4),
+            usd_price: price_text(row.get(5)),
+            icon_url: row.get(6),
+            created_at: millis(row.get::<_, DateTime<Utc>>(7)),
+        }
+    }
+}
+
+async fn query_assets(state: &AppState, id: Option<i64>, symbol: Option<String>, decimals: Option<i64>, page: Page) -> Result<Vec<AssetView>, AppError> {
+    let client = state.ledger.reads.get().await?;
+    let rows = client
+        .query(
+            "SELECT asset_id, name, code, decimals, contract_address, usd_price, icon_url, created_at FROM joy_assets \
+             WHERE ($1::bigint IS NULL OR asset_id = $1) AND ($2::text IS NULL OR code = $2) AND ($3::bigint IS NULL OR decimals = $3) \
+               AND asset_id > $4 ORDER BY asset_id LIMIT $5",
+            &[&id, &symbol, &decimals, &page.after_id, &page.limit],
+        )
+        .await?;
+    Ok(rows.iter().map(AssetView::from_row).collect())
+}
+
+#[derive(Deserialize)]
+pub struct AssetQuery {
+    id: Option<String>,
+    symbol: Option<String>,
+    decimals: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+pub async fn list(State(state): State<AppState>, _caller: Caller, Query(query): Query<AssetQuery>) -> Result<Response, JoyError> {
+    let page_spec = Page::from_query(&query.page)?;
+    let id = id_filter(query.id.as_deref(), "id")?;
+    let decimals = id_filter(query.decimals.as_deref(), "decimals")?;
+    let rows = query_assets(&state, id, symbol_filter(query.symbol.as_deref())?, decimals, page_spec).await?;
+    let next = page_spec.next_cursor(rows.len(), rows.last().map(|row| row.id));
+    Ok(page(rows, next))
+}
+
+pub async fn get_one(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
+    let rows = query_assets(&state, Some(path_id(&id, "asset")?), None, None, Page { limit: 1, after_id: 0 }).await?;
+    if rows.is_empty() {
+        return Err(JoyError::not_found("asset"));
+    }
+    Ok(page(rows, None))
+}
+
+#[derive(Deserialize)]
+pub struct CreateAsset {
+    name: String,
+    symbol: String,
+    decimals: u32,
+    contract_address: String,
+    /// A number in the seed; a decimal string is accepted too. Read exactly, never as a float.
+    usd_price: Value,
+    icon_url: String,
+}
+
+/// A price from JSON without passing through a float: serde_json keeps a number's digits.
+fn price(value: &Value) -> Result<Decimal, JoyError> {
+    let text = match value {
+        Value::Number(number) => number.to_string(),
+        Value::String(text) => text.clone(),
+        _ => String::new(),
+    };
+    Decimal::from_str_exact(&text).or_else(|_| Decimal::from_scientific(&text)).map_err(|_| JoyError::bad_request("usd_price must be a decimal number"))
+}
+
+pub async fn create(State(state): State<AppState>, caller: Caller, JoyJson(request): JoyJson<CreateAsset>) -> Result<Response, JoyError> {
+    caller.require_admin()?;
+    let code = AssetCode::parse(&request.symbol)?;
+    let scale = Scale::new(request.decimals)?;
+    let listing = AssetListing {
+        name: request.name,
+        contract_address: EthAddress::parse(&request.contract_address)?,
+        usd_price: price(&request.usd_price)?,
+        icon_url: request.icon_url,
+    };
+    let bus = &state.ledger.bus;
+    bus.asset(&code, AssetCommand::Define { code: code.clone(), scale }).await?;
+    let outcome = bus.asset(&code, AssetCommand::List { listing }).await?;
+    let event = outcome.event().ok_or_else(|| AppError::Internal("a listing appended nothing".into()))?;
+    state.ledger.await_read_models(event).await;
+    Ok(data(json!({ "message": format!("Asset {} added", event.position) })))
+}

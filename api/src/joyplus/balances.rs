@@ -1,0 +1,125 @@
+//! `GET /balance`, `GET /balance/{id}`: each user's balance per listed asset, with the amount
+//! (the whole balance), the locked part (active locked balances) and the staked part (no
+//! staking exists yet: always zero). Sessions see their own, API keys their e-mail's user's,
+//! the admin everyone's.
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use tokio_postgres::Row;
+
+use super::auth::Caller;
+use super::filters::{address_filter, id_filter, symbol_filter};
+use super::paging::{path_id, Page, PageQuery};
+use super::wire::{amount_text, millis, page, price_text, JoyError};
+use crate::app::AppState;
+use crate::error::AppError;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BalanceView {
+    id: String,
+    address: String,
+    symbol: String,
+    amount: String,
+    locked_amount: String,
+    staked_amount: String,
+    created_at: i64,
+    asset_id: i64,
+    asset_name: String,
+    asset_decimals: i32,
+    asset_contract_address: String,
+    asset_usd_price: String,
+    asset_icon_url: String,
+    #[serde(skip)]
+    pub user_id: String,
+}
+
+impl BalanceView {
+    fn from_row(row: &Row) -> Self {
+        let decimals: i32 = row.get(8);
+        Self {
+            id: row.get::<_, i64>(0).to_string(),
+            address: row.get(1),
+            symbol: row.get(2),
+            amount: amount_text(row.get(3), decimals),
+            locked_amount: amount_text(row.get(4), decimals),
+            staked_amount: amount_text(Decimal::ZERO, decimals),
+            created_at: millis(row.get::<_, DateTime<Utc>>(5)),
+            asset_id: row.get(6),
+            asset_name: row.get(7),
+            asset_decimals: decimals,
+            asset_contract_address: row.get(9),
+            asset_usd_price: price_text(row.get(10)),
+            asset_icon_url: row.get(11),
+            user_id: row.get(12),
+        }
+    }
+}
+
+/// Which balances to list.
+#[derive(Debug, Default)]
+pub struct BalanceFilter {
+    pub balance_id: Option<i64>,
+    pub address: Option<String>,
+    pub symbol: Option<String>,
+    /// Only this user's (visibility).
+    pub user_id: Option<String>,
+    /// Only these users' (the user list's page).
+    pub user_ids: Option<Vec<String>>,
+}
+
+pub async fn query_balances(state: &AppState, filter: &BalanceFilter, page: Page) -> Result<Vec<BalanceView>, AppError> {
+    let client = state.ledger.reads.get().await?;
+    let rows = client
+        .query(
+            "SELECT jb.balance_id, w.address, jb.asset, coalesce(b.amount, 0), coalesce(b.locked, 0), jb.created_at, \
+                    a.asset_id, a.name, a.decimals, a.contract_address, a.usd_price, a.icon_url, jb.user_id \
+             FROM joy_balances jb \
+             JOIN joy_wallets w ON w.user_id = jb.user_id \
+             JOIN joy_assets a ON a.code = jb.asset \
+             LEFT JOIN balances b ON b.account_id = jb.account_id \
+             WHERE ($1::bigint IS NULL OR jb.balance_id = $1) AND ($2::text IS NULL OR w.address_lower = $2) \
+               AND ($3::text IS NULL OR jb.asset = $3) AND ($4::text IS NULL OR jb.user_id = $4) \
+               AND ($5::text[] IS NULL OR jb.user_id = ANY($5)) AND jb.balance_id > $6 \
+             ORDER BY jb.balance_id LIMIT $7",
+            &[&filter.balance_id, &filter.address, &filter.symbol, &filter.user_id, &filter.user_ids, &page.after_id, &page.limit],
+        )
+        .await?;
+    Ok(rows.iter().map(BalanceView::from_row).collect())
+}
+
+#[derive(Deserialize)]
+pub struct BalanceQuery {
+    id: Option<String>,
+    address: Option<String>,
+    symbol: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+pub async fn list(State(state): State<AppState>, caller: Caller, Query(query): Query<BalanceQuery>) -> Result<Response, JoyError> {
+    let page_spec = Page::from_query(&query.page)?;
+    let filter = BalanceFilter {
+        balance_id: id_filter(query.id.as_deref(), "id")?,
+        address: address_filter(query.address.as_deref(), "address")?,
+        symbol: symbol_filter(query.symbol.as_deref())?,
+        user_id: caller.sees(&state).await?.user_filter(),
+        user_ids: None,
+    };
+    let rows = query_balances(&state, &filter, page_spec).await?;
+    let last = rows.last().and_then(|row| row.id.parse().ok());
+    let next = page_spec.next_cursor(rows.len(), last);
+    Ok(page(rows, next))
+}
+
+pub async fn get_one(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
+    let filter = BalanceFilter { balance_id: Some(path_id(&id, "balance")?), user_id: caller.sees(&state).await?.user_filter(), ..Default::default() };
+    let rows = query_balances(&state, &filter, Page { limit: 1, after_id: 0 }).await?;
+    if rows.is_empty() {
+        return Err(JoyError::not_found("balance"));
+    }
+    Ok(page(rows, None))
+}

@@ -1,0 +1,35 @@
+//! The seed's list filters, parsed once: ids are numbers, addresses start with 0x (any case),
+//! symbols are asset codes. A malformed filter is a 400, not an empty list.
+
+use domain::joyplus::EthAddress;
+use domain::AssetCode;
+
+use super::wire::JoyError;
+
+pub fn id_filter(text: Option<&str>, name: &str) -> Result<Option<i64>, JoyError> {
+    match text {
+        None | Some("") => Ok(None),
+        Some(text) => text.parse().map(Some).map_err(|_| JoyError::bad_request(format!("{name} must be a number"))),
+    }
+}
+
+/// An address filter, lower case (how addresses are indexed).
+pub fn address_filter(text: Option<&str>, name: &str) -> Result<Option<String>, JoyError> {
+    match text {
+        None | Some("") => Ok(None),
+        Some(text) => EthAddress::parse(&text.to_lowercase())
+            .map(|address| Some(address.lowercase()))
+            .map_err(|_| JoyError::bad_request(format!("{name} must be 0x and 40 hex digits"))),
+    }
+}
+
+pub fn symbol_filter(text: Option<&str>) -> Result<Option<String>, JoyError> {
+    match text {
+        None | Some("") => Ok(None),
+        Some(text) => AssetCode::parse(text).map(|code| Some(code.to_string())).map_err(|_| JoyError::bad_request("symbol is not an asset code")),
+    }
+}
+
+pub fn text_filter(text: Option<&str>) -> Option<String> {
+    text.filter(|text| !text.is_empty()).map(str::to_string)
+}

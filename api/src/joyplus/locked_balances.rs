@@ -1,0 +1,152 @@
+//! `GET /locked-balance`, `GET /locked-balance/{id}`, and `POST /locked-balance` (an API key
+//! with scope `locked_balance.create`, or the admin): locks part of a balance until
+//! `expires_at`; the service releases it then by itself and marks it `processed: 1`.
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use chrono::{DateTime, TimeZone, Utc};
+use domain::account::AccountCommand;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio_postgres::Row;
+
+use super::auth::Caller;
+use super::filters::{address_filter, id_filter, symbol_filter};
+use super::paging::{path_id, Page, PageQuery};
+use super::sso::balance_account_id;
+use super::wire::{amount_text, data, millis, page, JoyError, JoyJson};
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::idempotency::keyed_operation;
+
+pub const LOCK_SCOPE: &str = "locked_balance.create";
+/// Furthest ahead a lock may expire.
+const MAX_LOCK_DAYS: i64 = 10 * 366;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LockedBalanceView {
+    id: String,
+    #[serde(rename = "balanceID")]
+    balance_id: String,
+    address: String,
+    symbol: String,
+    amount: String,
+    processed: i16,
+    expires_at: Option<i64>,
+    created_at: i64,
+}
+
+impl LockedBalanceView {
+    fn from_row(row: &Row) -> Self {
+        Self {
+            id: row.get::<_, i64>(0).to_string(),
+            balance_id: row.get::<_, i64>(1).to_string(),
+            address: row.get(2),
+            symbol: row.get(3),
+            amount: amount_text(row.get(4), row.get(8)),
+            processed: row.get(5),
+            expires_at: row.get::<_, Option<DateTime<Utc>>>(6).map(millis),
+            created_at: millis(row.get(7)),
+        }
+    }
+}
+
+#[derive(Default)]
+struct LockFilter {
+    id: Option<i64>,
+    balance_id: Option<i64>,
+    address: Option<String>,
+    symbol: Option<String>,
+    user_id: Option<String>,
+}
+
+async fn query_locks(state: &AppState, filter: &LockFilter, page: Page) -> Result<Vec<LockedBalanceView>, AppError> {
+    let client = state.ledger.reads.get().await?;
+    let rows = client
+        .query(
+            "SELECT l.locked_balance_id, l.balance_id, w.address, jb.asset, l.amount, l.processed, l.expires_at, l.created_at, a.decimals \
+             FROM joy_locked_balances l \
+             JOIN joy_balances jb ON jb.balance_id = l.balance_id \
+             JOIN joy_wallets w ON w.user_id = jb.user_id \
+             JOIN joy_assets a ON a.code = jb.asset \
+             WHERE ($1::bigint IS NULL OR l.locked_balance_id = $1) AND ($2::bigint IS NULL OR l.balance_id = $2) \
+               AND ($3::text IS NULL OR w.address_lower = $3) AND ($4::text IS NULL OR jb.asset = $4) \
+               AND ($5::text IS NULL OR jb.user_id = $5) AND l.locked_balance_id > $6 \
+             ORDER BY l.locked_balance_id LIMIT $7",
+            &[&filter.id, &filter.balance_id, &filter.address, &filter.symbol, &filter.user_id, &page.after_id, &page.limit],
+        )
+        .await?;
+    Ok(rows.iter().map(LockedBalanceView::from_row).collect())
+}
+
+#[derive(Deserialize)]
+pub struct LockQuery {
+    id: Option<String>,
+    balance_id: Option<String>,
+    address: Option<String>,
+    symbol: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+pub async fn list(State(state): State<AppState>, caller: Caller, Query(query): Query<LockQuery>) -> Result<Response, JoyError> {
+    let page_spec = Page::from_query(&query.page)?;
+    let filter = LockFilter {
+        id: id_filter(query.id.as_deref(), "id")?,
+        balance_id: id_filter(query.balance_id.as_deref(), "balance_id")?,
+        address: address_filter(query.address.as_deref(), "address")?,
+        symbol: symbol_filter(query.symbol.as_deref())?,
+        user_id: caller.sees(&state).await?.user_filter(),
+    };
+    let rows = query_locks(&state, &filter, page_spec).await?;
+    let next = page_spec.next_cursor(rows.len(), rows.last().and_then(|row| row.id.parse().ok()));
+    Ok(page(rows, next))
+}
+
+pub async fn get_one(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
+    let filter = LockFilter { id: Some(path_id(&id, "locked balance")?), user_id: caller.sees(&state).await?.user_filter(), ..Default::default() };
+    let rows = query_locks(&state, &filter, Page { limit: 1, after_id: 0 }).await?;
+    if rows.is_empty() {
+        return Err(JoyError::not_found("locked balance"));
+    }
+    Ok(page(rows, None))
+}
+
+#[derive(Deserialize, Serialize)]
+pub struct CreateLock {
+    address: String,
+    symbol: String,
+    amount: String,
+    expires_at: i64,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    JoyJson(request): JoyJson<CreateLock>,
+) -> Result<Response, JoyError> {
+    caller.require_scope(LOCK_SCOPE)?;
+    let address = address_filter(Some(&request.address), "address")?.ok_or_else(|| JoyError::bad_request("address is required"))?;
+    let symbol = symbol_filter(Some(&request.symbol))?.ok_or_else(|| JoyError::bad_request("symbol is required"))?;
+    let amount = super::transfers::parse_value(&request.amount, "amount")?;
+    let now = Utc::now();
+    let expires_at = Utc
+        .timestamp_millis_opt(request.expires_at)
+        .single()
+        .filter(|expiry| *expiry <= now + chrono::Duration::days(MAX_LOCK_DAYS))
+        .ok_or_else(|| JoyError::bad_request("expires_at must be UNIX milliseconds within ten years"))?;
+    let user_id = super::transfers::user_of_address(&state, &address).await?;
+    let account_id = balance_account_id(&user_id, &symbol);
+    let operation = keyed_operation(&headers, "joyplus/locked-balance", &request, false)?;
+    let command = AccountCommand::PlaceHold { hold_id: operation.id.clone(), amount, expires_at: Some(expires_at), memo: None, now };
+    let outcome = state.ledger.bus.account(&account_id, command, &operation).await.map_err(|error| match error {
+        AppError::Domain(domain::DomainError::AccountNotOpened) => JoyError::not_found("balance"),
+        other => other.into(),
+    })?;
+    let event = outcome.event().ok_or_else(|| AppError::Internal("a lock appended nothing".into()))?;
+    state.ledger.await_read_models(event).await;
+    Ok(data(json!({ "message": format!("LockedBalance {} added", event.position) })))
+}

@@ -1,0 +1,118 @@
+//! `GET /sso.html?code=` signs a user in with a Passport code; the first sign-on creates the
+//! user's wallet (with a fresh deposit address) and a balance per listed asset.
+//! `GET /user-info` answers who is signed in.
+
+use axum::extract::{Query, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::HeaderValue;
+use axum::response::Response;
+use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
+use domain::joyplus::{EthAddress, JoyWalletCommand, WalletProfile};
+use projections::read_models::JOY_PLUS_PURPOSE;
+use rand::RngCore;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::{Caller, SESSION_COOKIE};
+use super::wire::{data, JoyError};
+use crate::app::AppState;
+use crate::commands::Operation;
+use crate::error::AppError;
+use crate::tokens::{random_token, sha256_hex};
+
+/// Longest code accepted from a client.
+const MAX_CODE_LEN: usize = 256;
+
+#[derive(Deserialize)]
+pub struct SsoQuery {
+    code: Option<String>,
+}
+
+/// The account of a user's balance of `asset`.
+pub fn balance_account_id(user_id: &str, asset: &str) -> String {
+    format!("joy:{user_id}:{asset}")
+}
+
+pub async fn sso(State(state): State<AppState>, Query(query): Query<SsoQuery>) -> Result<Response, JoyError> {
+    let code = query.code.filter(|code| !code.is_empty() && code.len() <= MAX_CODE_LEN).ok_or_else(|| JoyError::bad_request("code is required"))?;
+    let profile = state.joy.passport.redeem(&code).await?.ok_or_else(|| JoyError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid or expired code"))?;
+    let wallet_id = enroll(&state, &profile).await?;
+    let token = random_token();
+    let client = state.ledger.reads.get().await?;
+    client
+        .execute("INSERT INTO joy_sessions (token_sha256, user_id) VALUES ($1, $2)", &[&sha256_hex(&token), &profile.user_id])
+        .await?;
+    let mut response = data(json!({ "id": wallet_id.0, "address": wallet_id.1 }));
+    let cookie = format!("{SESSION_COOKIE}={token}; Path=/api/v1; HttpOnly; SameSite=Strict");
+    response.headers_mut().insert(SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|error| AppError::Internal(error.to_string()))?);
+    Ok(response)
+}
+
+pub async fn user_info(State(state): State<AppState>, caller: Caller) -> Result<Response, JoyError> {
+    let user_id = caller.require_user()?;
+    let (wallet_id, address) = wallet_of(&state, user_id).await?.ok_or_else(|| JoyError::not_found("wallet"))?;
+    Ok(data(json!({ "id": wallet_id, "address": address })))
+}
+
+/// The wallet id and address of a user, if the user has signed on before.
+pub async fn wallet_of(state: &AppState, user_id: &str) -> Result<Option<(i64, String)>, AppError> {
+    let client = state.ledger.reads.get().await?;
+    let row = client.query_opt("SELECT wallet_id, address FROM joy_wallets WHERE user_id = $1", &[&user_id]).await?;
+    Ok(row.map(|row| (row.get(0), row.get(1))))
+}
+
+/// Creates the wallet on first sign-on, and opens any balance the user lacks.
+async fn enroll(state: &AppState, profile: &super::passport::PassportProfile) -> Result<(i64, String), AppError> {
+    if wallet_of(state, &profile.user_id).await?.is_none() {
+        let command = JoyWalletCommand::Create {
+            profile: WalletProfile {
+                open_id: profile.open_id.clone(),
+                email: profile.email.clone(),
+                first_name: profile.first_name.clone(),
+                last_name: profile.last_name.clone(),
+                mobile: profile.mobile.clone(),
+            },
+            address: new_deposit_address(),
+        };
+        let operation = Operation::derived(format!("joy-wallet:{}", profile.user_id));
+        let outcome = state.ledger.bus.joy_wallet(&profile.user_id, command, &operation).await?;
+        if let Some(event) = outcome.event() {
+            state.ledger.await_read_models(event).await;
+        }
+    }
+    open_balances(state, &profile.user_id).await?;
+    wallet_of(state, &profile.user_id).await?.ok_or(AppError::NotFound("wallet"))
+}
+
+/// Opens the user's balance of every listed asset it does not have yet.
+pub async fn open_balances(state: &AppState, user_id: &str) -> Result<(), AppError> {
+    let client = state.ledger.reads.get().await?;
+    let missing = client
+        .query(
+            "SELECT a.code, a.decimals FROM joy_assets a \
+             WHERE NOT EXISTS (SELECT 1 FROM joy_balances b WHERE b.user_id = $1 AND b.asset = a.code) ORDER BY a.asset_id",
+            &[&user_id],
+        )
+        .await?;
+    for row in missing {
+        let (code, decimals): (String, i32) = (row.get(0), row.get(1));
+        let decimals = u32::try_from(decimals).map_err(|_| AppError::Internal("negative decimals".into()))?;
+        state.ledger.open_user_account(&balance_account_id(user_id, &code), &code, decimals, user_id, JOY_PLUS_PURPOSE).await?;
+    }
+    Ok(())
+}
+
+/// A fresh secp256k1 key's address. The secret half is dropped: deposits to it are swept by
+/// the custody system, which derives or holds keys outside this service (see ADR 12).
+fn new_deposit_address() -> EthAddress {
+    let secp = Secp256k1::signing_only();
+    loop {
+        let mut bytes = [0_u8; 32];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        // Fails only for zero or a value beyond the curve order (probability ~2^-128).
+        if let Ok(secret) = SecretKey::from_slice(&bytes) {
+            let public = PublicKey::from_secret_key(&secp, &secret);
+            return EthAddress::from_uncompressed_public_key(&public.serialize_uncompressed());
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! `GET /user`, `/user/{id}`, `/wallet`, `/wallet/{id}`. A user's id and its wallet's id are
+//! the same number. Sessions see themselves, API keys their e-mail's user, the admin all.
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio_postgres::Row;
+
+use super::auth::Caller;
+use super::balances::{query_balances, BalanceFilter, BalanceView};
+use super::filters::{address_filter, id_filter, text_filter};
+use super::paging::{path_id, Page, PageQuery, MAX_PAGE_ROWS};
+use super::wire::{millis, page, JoyError};
+use crate::app::AppState;
+use crate::error::AppError;
+
+/// Balances listed per user: one per listed asset, so this bounds listed assets too.
+const MAX_BALANCES_PER_USER: i64 = 100;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserView {
+    id: String,
+    #[serde(rename = "openID")]
+    open_id: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: String,
+    mobile: Option<String>,
+    status: i16,
+    created_at: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WalletView {
+    id: String,
+    address: String,
+    created_at: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct UserEntry {
+    balance: Vec<BalanceView>,
+    user: UserView,
+    wallet: WalletView,
+}
+
+struct WalletRow {
+    wallet_id: i64,
+    user_id: String,
+    user: UserView,
+    wallet: WalletView,
+}
+
+impl WalletRow {
+    fn from_row(row: &Row) -> Self {
+        let wallet_id: i64 = row.get(0);
+        let created_at = millis(row.get::<_, DateTime<Utc>>(8));
+        let disabled: bool = row.get(9);
+        Self {
+            wallet_id,
+            user_id: row.get(1),
+            user: UserView {
+                id: wallet_id.to_string(),
+                open_id: row.get(2),
+                first_name: row.get(3),
+                last_name: row.get(4),
+                email: row.get(5),
+                mobile: row.get(6),
+                status: if disabled { 0 } else { 1 },
+                created_at,
+            },
+            wallet: WalletView { id: wallet_id.to_string(), address: row.get(7), created_at },
+        }
+    }
+}
+
+#[derive(Default)]
+struct WalletFilter {
+    id: Option<i64>,
+    open_id: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    mobile: Option<String>,
+    address: Option<String>,
+    user_id: Option<String>,
+}
+
+async fn query_wallets(state: &AppState, filter: &WalletFilter, page: Page) -> Result<Vec<WalletRow>, AppError> {
+    let client = state.ledger.reads.get().await?;
+    let rows = client
+        .query(
+            "SELECT w.wallet_id, w.user_id, w.open_id, coalesce(u.first_name, w.first_name), coalesce(u.last_name, w.last_name), \
+                    w.email, coalesce(u.mobile, w.mobile), w.address, w.created_at, coalesce(u.disabled, false) \
+             FROM joy_wallets w LEFT JOIN users u ON u.user_id = w.user_id \
+             WHERE ($1::bigint IS NULL OR w.wallet_id = $1) AND ($2::text IS NULL OR w.open_id = $2) \
+               AND ($3::text IS NULL OR lower(coalesce(u.first_name, w.first_name)) = lower($3)) \
+               AND ($4::text IS NULL OR lower(coalesce(u.last_name, w.last_name)) = lower($4)) \
+               AND ($5::text IS NULL OR lower(w.email) = lower($5)) AND ($6::text IS NULL OR coalesce(u.mobile, w.mobile) = $6) \
+               AND ($7::text IS NULL OR w.address_lower = $7) AND ($8::text IS NULL OR w.user_id = $8) AND w.wallet_id > $9 \
+             ORDER BY w.wallet_id LIMIT $10",
+            &[
+                &filter.id,
+                &filter.open_id,
+                &filter.first_name,
+                &filter.last_name,
+                &filter.email,
+                &filter.mobile,
+                &filter.address,
+                &filter.user_id,
+                &page.after_id,
+                &page.limit,
+            ],
+        )
+        .await?;
+    Ok(rows.iter().map(WalletRow::from_row).collect())
+}
+
+async fn user_entries(state: &AppState, wallets: Vec<WalletRow>) -> Result<Vec<UserEntry>, AppError> {
+    let user_ids: Vec<String> = wallets.iter().map(|wallet| wallet.user_id.clone()).collect();
+    let limit = (i64::try_from(user_ids.len()).unwrap_or(MAX_PAGE_ROWS) * MAX_BALANCES_PER_USER).max(1);
+    let filter = BalanceFilter { user_ids: Some(user_ids), ..Default::default() };
+    let mut balances = query_balances(state, &filter, Page { limit, after_id: 0 }).await?;
+    Ok(wallets
+        .into_iter()
+        .map(|wallet| {
+            let (own, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut balances).into_iter().partition(|balance| balance.user_id == wallet.user_id);
+            balances = rest;
+            UserEntry { balance: own, user: wallet.user, wallet: wallet.wallet }
+        })
+        .collect())
+}
+
+#[derive(Deserialize)]
+pub struct UserQuery {
+    id: Option<String>,
+    openid: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    mobile: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+pub async fn list_users(State(state): State<AppState>, caller: Caller, Query(query): Query<UserQuery>) -> Result<Response, JoyError> {
+    let page_spec = Page::from_query(&query.page)?;
+    let filter = WalletFilter {
+        id: id_filter(query.id.as_deref(), "id")?,
+        open_id: text_filter(query.openid.as_deref()),
+        first_name: text_filter(query.first_name.as_deref()),
+        last_name: text_filter(query.last_name.as_deref()),
+        email: text_filter(query.email.as_deref()),
+        mobile: text_filter(query.mobile.as_deref()),
+        address: None,
+        user_id: caller.sees(&state).await?.user_filter(),
+    };
+    let wallets = query_wallets(&state, &filter, page_spec).await?;
+    let next = page_spec.next_cursor(wallets.len(), wallets.last().map(|wallet| wallet.wallet_id));
+    Ok(page(user_entries(&state, wallets).await?, next))
+}
+
+pub async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
+    let filter = WalletFilter { id: Some(path_id(&id, "user")?), user_id: caller.sees(&state).await?.user_filter(), ..Default::default() };
+    let wallets = query_wallets(&state, &filter, Page { limit: 1, after_id: 0 }).await?;
+    if wallets.is_empty() {
+        return Err(JoyError::not_found("user"));
+    }
+    Ok(page(user_entries(&state, wallets).await?, None))
+}
+
+#[derive(Deserialize)]
+pub struct WalletQuery {
+    address: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+pub async fn list_wallets(State(state): State<AppState>, caller: Caller, Query(query): Query<WalletQuery>) -> Result<Response, JoyError> {
+    let page_spec = Page::from_query(&query.page)?;
+    let filter = WalletFilter {
+        address: address_filter(query.address.as_deref(), "address")?,
+        user_id: caller.sees(&state).await?.user_filter(),
+        ..Default::default()
+    };
+    let wallets = query_wallets(&state, &filter, page_spec).await?;
+    let next = page_spec.next_cursor(wallets.len(), wallets.last().map(|wallet| wallet.wallet_id));
+    Ok(page(wallets.into_iter().map(|wallet| wallet.wallet).collect(), next))
+}
+
+pub async fn get_wallet(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
+    let filter = WalletFilter { id: Some(path_id(&id, "wallet")?), user_id: caller.sees(&state).await?.user_filter(), ..Default::default() };
+    let wallets = query_wallets(&state, &filter, Page { limit: 1, after_id: 0 }).await?;
+    if wallets.is_empty() {
+        return Err(JoyError::not_found("wallet"));
+    }
+    Ok(page(wallets.into_iter().map(|wallet| wallet.wallet).collect(), None))
+}
