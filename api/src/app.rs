@@ -133,8 +133,8 @@ impl Service {
         let (status, mut tasks) = engine.start();
         tasks.push(tokio::spawn(crate::hold_expiry::run(bus.clone(), pools.reads.clone(), shutdown.subscribe())));
         seed_assets(&bus).await?;
-        crate::joyplus::seed_listings(&bus).await?;
         let ledger = Ledger { bus, status, reads: pools.reads, read_your_writes_timeout: config.read_your_writes_timeout };
+        crate::joyplus::seed_listings(&ledger).await?;
         let mailer: Arc<dyn Mailer> = match &config.smtp_relay {
             Some(relay) => Arc::new(SmtpMailer::new(relay, MAIL_FROM)?),
             None => Arc::new(OutboxMailer { pool: ledger.reads.clone() }),

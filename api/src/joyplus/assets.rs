@@ -16,7 +16,7 @@ use tokio_postgres::Row;
 use super::auth::Caller;
 use super::filters::{id_filter, symbol_filter};
 use super::paging::{path_id, Page, PageQuery};
-use super::wire::{data, millis, page, price_text, JoyError, JoyJson};
+use super::wire::{data, millis, price_text, JoyError, JoyJson};
 use crate::app::AppState;
 use crate::error::AppError;
 
@@ -75,16 +75,12 @@ pub async fn list(State(state): State<AppState>, _caller: Caller, Query(query): 
     let id = id_filter(query.id.as_deref(), "id")?;
     let decimals = id_filter(query.decimals.as_deref(), "decimals")?;
     let rows = query_assets(&state, id, symbol_filter(query.symbol.as_deref())?, decimals, page_spec).await?;
-    let next = page_spec.next_cursor(rows.len(), rows.last().map(|row| row.id));
-    Ok(page(rows, next))
+    Ok(page_spec.respond(rows, |row| Some(row.id)))
 }
 
 pub async fn get_one(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
-    let rows = query_assets(&state, Some(path_id(&id, "asset")?), None, None, Page { limit: 1, after_id: 0 }).await?;
-    if rows.is_empty() {
-        return Err(JoyError::not_found("asset"));
-    }
-    Ok(page(rows, None))
+    let rows = query_assets(&state, Some(path_id(&id, "asset")?), None, None, Page::ONE).await?;
+    Page::single(rows, "asset")
 }
 
 #[derive(Deserialize)]

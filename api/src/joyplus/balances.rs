@@ -13,7 +13,7 @@ use tokio_postgres::Row;
 use super::auth::Caller;
 use super::filters::{address_filter, id_filter, symbol_filter};
 use super::paging::{path_id, Page, PageQuery};
-use super::wire::{amount_text, millis, page, price_text, JoyError};
+use super::wire::{amount_text, millis, price_text, JoyError};
 use crate::app::AppState;
 use crate::error::AppError;
 
@@ -110,16 +110,11 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(query): Q
         user_ids: None,
     };
     let rows = query_balances(&state, &filter, page_spec).await?;
-    let last = rows.last().and_then(|row| row.id.parse().ok());
-    let next = page_spec.next_cursor(rows.len(), last);
-    Ok(page(rows, next))
+    Ok(page_spec.respond(rows, |row| row.id.parse().ok()))
 }
 
 pub async fn get_one(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
     let filter = BalanceFilter { balance_id: Some(path_id(&id, "balance")?), user_id: caller.sees(&state).await?.user_filter(), ..Default::default() };
-    let rows = query_balances(&state, &filter, Page { limit: 1, after_id: 0 }).await?;
-    if rows.is_empty() {
-        return Err(JoyError::not_found("balance"));
-    }
-    Ok(page(rows, None))
+    let rows = query_balances(&state, &filter, Page::ONE).await?;
+    Page::single(rows, "balance")
 }

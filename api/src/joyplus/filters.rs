@@ -33,3 +33,13 @@ pub fn symbol_filter(text: Option<&str>) -> Result<Option<String>, JoyError> {
 pub fn text_filter(text: Option<&str>) -> Option<String> {
     text.filter(|text| !text.is_empty()).map(str::to_string)
 }
+
+/// A required address field, lower case.
+pub fn required_address(text: &str, name: &str) -> Result<String, JoyError> {
+    address_filter(Some(text), name)?.ok_or_else(|| JoyError::bad_request(format!("{name} is required")))
+}
+
+/// A required symbol field.
+pub fn required_symbol(text: &str) -> Result<String, JoyError> {
+    symbol_filter(Some(text))?.ok_or_else(|| JoyError::bad_request("symbol is required"))
+}

@@ -12,10 +12,10 @@ use serde_json::json;
 use tokio_postgres::Row;
 
 use super::auth::Caller;
-use super::filters::{address_filter, id_filter, symbol_filter};
+use super::filters::{address_filter, id_filter, required_address, required_symbol, symbol_filter};
 use super::paging::{path_id, Page, PageQuery};
 use super::sso::balance_account_id;
-use super::wire::{amount_text, data, millis, page, JoyError, JoyJson};
+use super::wire::{amount_text, data, millis, JoyError, JoyJson};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::idempotency::keyed_operation;
@@ -101,17 +101,13 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(query): Q
         user_id: caller.sees(&state).await?.user_filter(),
     };
     let rows = query_locks(&state, &filter, page_spec).await?;
-    let next = page_spec.next_cursor(rows.len(), rows.last().and_then(|row| row.id.parse().ok()));
-    Ok(page(rows, next))
+    Ok(page_spec.respond(rows, |row| row.id.parse().ok()))
 }
 
 pub async fn get_one(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
     let filter = LockFilter { id: Some(path_id(&id, "locked balance")?), user_id: caller.sees(&state).await?.user_filter(), ..Default::default() };
-    let rows = query_locks(&state, &filter, Page { limit: 1, after_id: 0 }).await?;
-    if rows.is_empty() {
-        return Err(JoyError::not_found("locked balance"));
-    }
-    Ok(page(rows, None))
+    let rows = query_locks(&state, &filter, Page::ONE).await?;
+    Page::single(rows, "locked balance")
 }
 
 #[derive(Deserialize, Serialize)]
@@ -129,8 +125,8 @@ pub async fn create(
     JoyJson(request): JoyJson<CreateLock>,
 ) -> Result<Response, JoyError> {
     caller.require_scope(LOCK_SCOPE)?;
-    let address = address_filter(Some(&request.address), "address")?.ok_or_else(|| JoyError::bad_request("address is required"))?;
-    let symbol = symbol_filter(Some(&request.symbol))?.ok_or_else(|| JoyError::bad_request("symbol is required"))?;
+    let address = required_address(&request.address, "address")?;
+    let symbol = required_symbol(&request.symbol)?;
     let amount = super::transfers::parse_value(&request.amount, "amount")?;
     let now = Utc::now();
     let expires_at = Utc

@@ -55,8 +55,9 @@ pub const SEEDED_LISTINGS: [(&str, &str, &str, &str); 2] = [
     ("JUSD", "JUSD", "0x28d7fEecd1aB9Dae7d83cbB986f2A2Ecb127183d", "0.000"),
 ];
 
-/// Lists the seeded assets unless they are listed already.
-pub async fn seed_listings(bus: &crate::commands::CommandBus) -> Result<(), crate::error::AppError> {
+/// Lists the seeded assets unless they are listed already, and waits until the read models
+/// show them (a request right after start-up sees them).
+pub async fn seed_listings(ledger: &crate::commands::Ledger) -> Result<(), crate::error::AppError> {
     use domain::asset::{AssetCommand, AssetListing};
     for (symbol, name, contract, price) in SEEDED_LISTINGS {
         let listing = AssetListing {
@@ -65,8 +66,13 @@ pub async fn seed_listings(bus: &crate::commands::CommandBus) -> Result<(), crat
             usd_price: price.parse().map_err(|_| domain::DomainError::PriceInvalid)?,
             icon_url: String::new(),
         };
-        match bus.asset(&domain::AssetCode::parse(symbol)?, AssetCommand::List { listing }).await {
-            Ok(_) | Err(crate::error::AppError::Domain(domain::DomainError::AssetAlreadyListed(_))) => {}
+        match ledger.bus.asset(&domain::AssetCode::parse(symbol)?, AssetCommand::List { listing }).await {
+            Ok(outcome) => {
+                if let Some(event) = outcome.event() {
+                    ledger.await_read_models(event).await;
+                }
+            }
+            Err(crate::error::AppError::Domain(domain::DomainError::AssetAlreadyListed(_))) => {}
             Err(error) => return Err(error),
         }
     }

@@ -1,9 +1,10 @@
 //! Lists: `limit` (default 100, at most 500) and `cursor` (the last id of the previous page;
 //! rows come in ascending id order). A full page answers with `nextCursor`.
 
-use serde::Deserialize;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
 
-use super::wire::JoyError;
+use super::wire::{page, JoyError};
 
 pub const DEFAULT_PAGE_ROWS: i64 = 100;
 pub const MAX_PAGE_ROWS: i64 = 500;
@@ -36,14 +37,23 @@ impl Page {
         Ok(Self { limit, after_id })
     }
 
-    /// The cursor of the next page when this one came back full.
-    pub fn next_cursor(&self, rows: usize, last_id: Option<i64>) -> Option<i64> {
-        if i64::try_from(rows).ok() == Some(self.limit) {
-            last_id
-        } else {
-            None
-        }
+    /// The page as a response: its rows, and the next page's cursor when this one is full.
+    pub fn respond<T: Serialize>(&self, rows: Vec<T>, id_of: impl Fn(&T) -> Option<i64>) -> Response {
+        let full = i64::try_from(rows.len()).ok() == Some(self.limit);
+        let next = if full { rows.last().and_then(id_of) } else { None };
+        page(rows, next)
     }
+
+    /// The single row of a get-by-id, or 404.
+    pub fn single<T: Serialize>(rows: Vec<T>, what: &str) -> Result<Response, JoyError> {
+        if rows.is_empty() {
+            return Err(JoyError::not_found(what));
+        }
+        Ok(page(rows, None))
+    }
+
+    /// What a get-by-id reads: one row.
+    pub const ONE: Page = Page { limit: 1, after_id: 0 };
 }
 
 /// An id from the URL: digits only, else 404 (as for any id that names nothing).

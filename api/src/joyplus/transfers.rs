@@ -18,10 +18,10 @@ use tracing::error;
 
 use super::auth::Caller;
 use super::chain::ChainWithdrawal;
-use super::filters::{address_filter, symbol_filter};
+use super::filters::{address_filter, required_address, required_symbol, symbol_filter};
 use super::paging::{path_id, Page, PageQuery};
 use super::sso::{balance_account_id, open_balances};
-use super::wire::{amount_text, data, millis, page, JoyError, JoyJson};
+use super::wire::{amount_text, data, millis, JoyError, JoyJson};
 use crate::app::AppState;
 use crate::commands::{Operation, Outcome};
 use crate::error::AppError;
@@ -211,8 +211,7 @@ async fn list(state: &AppState, caller: &Caller, query: MovementQuery, direction
         own_address: address_filter(query.address.as_deref(), "address")?,
     };
     let rows = query_movements(state, &filter, page_spec, shape).await?;
-    let next = page_spec.next_cursor(rows.len(), rows.last().and_then(|row| row.id.parse().ok()));
-    Ok(page(rows, next))
+    Ok(page_spec.respond(rows, |row| row.id.parse().ok()))
 }
 
 async fn get_one(state: &AppState, caller: &Caller, id: &str, direction: Direction) -> Result<Response, JoyError> {
@@ -223,11 +222,8 @@ async fn get_one(state: &AppState, caller: &Caller, id: &str, direction: Directi
         ..Default::default()
     };
     let shape = if direction == Direction::Deposit { Shape::Deposits } else { Shape::Withdraws };
-    let rows = query_movements(state, &filter, Page { limit: 1, after_id: 0 }, shape).await?;
-    if rows.is_empty() {
-        return Err(JoyError::not_found(direction.name()));
-    }
-    Ok(page(rows, None))
+    let rows = query_movements(state, &filter, Page::ONE, shape).await?;
+    Page::single(rows, direction.name())
 }
 
 pub async fn list_deposits(State(state): State<AppState>, caller: Caller, Query(query): Query<MovementQuery>) -> Result<Response, JoyError> {
@@ -264,9 +260,9 @@ pub struct RecordDeposit {
 pub async fn record_deposit(State(state): State<AppState>, caller: Caller, JoyJson(request): JoyJson<RecordDeposit>) -> Result<Response, JoyError> {
     caller.require_admin()?;
     let txid = txid_filter(Some(&request.txid))?.ok_or_else(|| JoyError::bad_request("txid is required"))?;
-    let from_address = address_filter(Some(&request.from_address), "from_address")?.ok_or_else(|| JoyError::bad_request("from_address is required"))?;
-    let to_address = address_filter(Some(&request.to_address), "to_address")?.ok_or_else(|| JoyError::bad_request("to_address is required"))?;
-    let symbol = symbol_filter(Some(&request.symbol))?.ok_or_else(|| JoyError::bad_request("symbol is required"))?;
+    let from_address = required_address(&request.from_address, "from_address")?;
+    let to_address = required_address(&request.to_address, "to_address")?;
+    let symbol = required_symbol(&request.symbol)?;
     let amount = parse_value(&request.amount, "amount")?;
     let user_id = user_of_address(&state, &to_address).await?;
     open_balances(&state, &user_id).await?;
@@ -284,7 +280,7 @@ pub async fn record_deposit(State(state): State<AppState>, caller: Caller, JoyJs
     let event = outcome.event().ok_or_else(|| AppError::Internal("a deposit appended nothing".into()))?;
     state.ledger.await_read_models(event).await;
     let filter = MovementFilter { id: Some(event.position), ..Default::default() };
-    let mut rows = query_movements(&state, &filter, Page { limit: 1, after_id: 0 }, Shape::Deposits).await?;
+    let mut rows = query_movements(&state, &filter, Page::ONE, Shape::Deposits).await?;
     let row = rows.pop().ok_or(AppError::NotFound("deposit"))?;
     Ok(data(row))
 }
@@ -304,7 +300,7 @@ pub async fn withdraw_joy(
     headers: HeaderMap,
     JoyJson(request): JoyJson<WithdrawJoy>,
 ) -> Result<Response, JoyError> {
-    let from = address_filter(Some(&request.from), "from")?.ok_or_else(|| JoyError::bad_request("from is required"))?;
+    let from = required_address(&request.from, "from")?;
     let to = EthAddress::parse(&request.to).map_err(|error| JoyError::bad_request(format!("to: {error}")))?.lowercase();
     let amount = parse_value(&request.value, "value")?;
     let user_id = user_of_address(&state, &from).await?;

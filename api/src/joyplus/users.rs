@@ -11,7 +11,7 @@ use super::auth::Caller;
 use super::balances::{query_balances, BalanceFilter, BalanceView};
 use super::filters::{address_filter, id_filter, text_filter};
 use super::paging::{path_id, Page, PageQuery, MAX_PAGE_ROWS};
-use super::wire::{millis, page, JoyError};
+use super::wire::{millis, JoyError};
 use crate::app::AppState;
 use crate::error::AppError;
 
@@ -48,7 +48,6 @@ struct UserEntry {
 }
 
 struct WalletRow {
-    wallet_id: i64,
     user_id: String,
     user: UserView,
     wallet: WalletView,
@@ -60,7 +59,6 @@ impl WalletRow {
         let created_at = millis(row.get::<_, DateTime<Utc>>(8));
         let disabled: bool = row.get(9);
         Self {
-            wallet_id,
             user_id: row.get(1),
             user: UserView {
                 id: wallet_id.to_string(),
@@ -159,17 +157,13 @@ pub async fn list_users(State(state): State<AppState>, caller: Caller, Query(que
         user_id: caller.sees(&state).await?.user_filter(),
     };
     let wallets = query_wallets(&state, &filter, page_spec).await?;
-    let next = page_spec.next_cursor(wallets.len(), wallets.last().map(|wallet| wallet.wallet_id));
-    Ok(page(user_entries(&state, wallets).await?, next))
+    Ok(page_spec.respond(user_entries(&state, wallets).await?, |entry| entry.wallet.id.parse().ok()))
 }
 
 pub async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
     let filter = WalletFilter { id: Some(path_id(&id, "user")?), user_id: caller.sees(&state).await?.user_filter(), ..Default::default() };
-    let wallets = query_wallets(&state, &filter, Page { limit: 1, after_id: 0 }).await?;
-    if wallets.is_empty() {
-        return Err(JoyError::not_found("user"));
-    }
-    Ok(page(user_entries(&state, wallets).await?, None))
+    let wallets = query_wallets(&state, &filter, Page::ONE).await?;
+    Page::single(user_entries(&state, wallets).await?, "user")
 }
 
 #[derive(Deserialize)]
@@ -187,15 +181,11 @@ pub async fn list_wallets(State(state): State<AppState>, caller: Caller, Query(q
         ..Default::default()
     };
     let wallets = query_wallets(&state, &filter, page_spec).await?;
-    let next = page_spec.next_cursor(wallets.len(), wallets.last().map(|wallet| wallet.wallet_id));
-    Ok(page(wallets.into_iter().map(|wallet| wallet.wallet).collect(), next))
+    Ok(page_spec.respond(wallets.into_iter().map(|wallet| wallet.wallet).collect(), |wallet| wallet.id.parse().ok()))
 }
 
 pub async fn get_wallet(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
     let filter = WalletFilter { id: Some(path_id(&id, "wallet")?), user_id: caller.sees(&state).await?.user_filter(), ..Default::default() };
-    let wallets = query_wallets(&state, &filter, Page { limit: 1, after_id: 0 }).await?;
-    if wallets.is_empty() {
-        return Err(JoyError::not_found("wallet"));
-    }
-    Ok(page(wallets.into_iter().map(|wallet| wallet.wallet).collect(), None))
+    let wallets = query_wallets(&state, &filter, Page::ONE).await?;
+    Page::single(wallets.into_iter().map(|wallet| wallet.wallet).collect(), "wallet")
 }
