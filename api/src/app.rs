@@ -128,6 +128,7 @@ impl Service {
         engine.spawn(PerEvent(ChannelsProjector));
         engine.spawn(PerEvent(JoyPlusProjector::default()));
         engine.spawn(TransferCompletion::new(bus.clone()));
+        engine.spawn(projections::chain::ChainSealer);
         let network = LocalNetwork { confirm_delay: config.gradido_confirm_delay };
         engine.spawn(GradidoSettlement::new(bus.clone(), network));
         let (status, mut tasks) = engine.start();

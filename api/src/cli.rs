@@ -1,4 +1,4 @@
-//! The `ledger` command line: serve, migrate, replay, admin.
+//! The `ledger` command line: serve, migrate, replay, audit, export, verify-export, admin.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -62,6 +62,23 @@ pub enum Command {
         #[arg(long)]
         rebuild: bool,
     },
+    /// Verify the whole history: hashes and chain, sequences, conservation, no negative
+    /// user balance ever, read models equal to a rebuild. Exits 1 naming the first bad event.
+    Audit,
+    /// Write the sealed event history as NDJSON (with hashes and chain links).
+    Export {
+        /// Start after this event (a global position); 0 for the whole history.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// Write here instead of to standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Check an export's hashes and chain, offline (no database needed).
+    VerifyExport {
+        /// The NDJSON file `ledger export` wrote.
+        file: PathBuf,
+    },
     /// Administrative commands.
     Admin {
         #[command(subcommand)]
@@ -114,6 +131,9 @@ pub async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<std::process::ExitCode, AppError> {
+    if let Command::VerifyExport { file } = &cli.command {
+        return verify_export(file);
+    }
     let role = if matches!(cli.command, Command::Serve { .. }) { Role::Server } else { Role::Tool };
     let storage = Storage::open(&cli.storage, role).await?;
     let result = match cli.command {
@@ -127,6 +147,9 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, AppError> {
         }
         Command::Migrate => migrate(&storage).await,
         Command::Replay { rebuild } => replay(&storage, rebuild).await,
+        Command::Audit => audit(&storage).await,
+        Command::Export { after, output } => export(&storage, after, output).await,
+        Command::VerifyExport { .. } => unreachable!("handled before storage is opened"),
         Command::Admin { command: AdminCommand::CreateUser { email, username, password, first_name, last_name, admin } } => {
             create_user(&storage, NewUser { email, username, password, first_name, last_name, admin }).await
         }
@@ -262,14 +285,92 @@ async fn migrate(storage: &Storage) -> Result<std::process::ExitCode, AppError> 
     Ok(std::process::ExitCode::SUCCESS)
 }
 
-async fn replay(storage: &Storage, rebuild: bool) -> Result<std::process::ExitCode, AppError> {
-    let pools = database::connect(&storage.target).await?;
-    database::migrate(&pools.events).await?;
+fn progress_bar() -> ProgressBar {
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len} events ({per_sec}, eta {eta})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    bar
+}
+
+async fn audit(storage: &Storage) -> Result<std::process::ExitCode, AppError> {
+    let pools = database::connect(&storage.target).await?;
+    database::migrate(&pools.events).await?;
+    let bar = progress_bar();
+    bar.set_message("auditing");
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let report = crate::audit::audit(&pools.reads, &progress).await?;
+    bar.finish_and_clear();
+    println!("audit: {} events, {} sealed in the hash chain", report.events, report.sealed);
+    if let Some(head) = &report.head_chain_hash {
+        println!("chain head: {head}");
+    }
+    for check in ["event hashes", "hash chain", "sequences", "money", "no negative balance", "conservation", "read models"] {
+        match report.findings.iter().find(|finding| finding.check == check) {
+            Some(finding) => println!("{check:<20} FAILED: {}", finding.detail),
+            None => println!("{check:<20} ok"),
+        }
+    }
+    if report.findings.is_empty() {
+        println!("audit passed");
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    match report.first_bad_position() {
+        Some(position) => println!("audit FAILED; first bad position: {position}"),
+        None => println!("audit FAILED"),
+    }
+    Ok(std::process::ExitCode::FAILURE)
+}
+
+async fn export(storage: &Storage, after: i64, output: Option<PathBuf>) -> Result<std::process::ExitCode, AppError> {
+    let pools = database::connect(&storage.target).await?;
+    database::migrate(&pools.events).await?;
+    let bar = progress_bar();
+    bar.set_message("exporting");
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let io_error = |error: std::io::Error| AppError::Internal(error.to_string());
+    let written = match &output {
+        Some(path) => {
+            let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(io_error)?);
+            crate::export::export(&pools.reads, after, &mut file, &progress).await?
+        }
+        None => {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            crate::export::export(&pools.reads, after, &mut stdout, &progress).await?
+        }
+    };
+    bar.finish_and_clear();
+    eprintln!("exported {written} events");
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn verify_export(file: &std::path::Path) -> Result<std::process::ExitCode, AppError> {
+    let input = std::fs::File::open(file).map_err(|error| AppError::invalid("unreadable_file", format!("{}: {error}", file.display())))?;
+    match crate::export::verify(std::io::BufReader::new(input)) {
+        crate::export::Verdict::Intact { events, head } => {
+            println!("export intact: {events} events; chain head {}", head.unwrap_or_else(|| "(empty)".into()));
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        crate::export::Verdict::Broken { line, position, reason } => {
+            let at = position.map(|position| format!(" (event {position})")).unwrap_or_default();
+            println!("export BROKEN at line {line}{at}: {reason}");
+            Ok(std::process::ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn replay(storage: &Storage, rebuild: bool) -> Result<std::process::ExitCode, AppError> {
+    let pools = database::connect(&storage.target).await?;
+    database::migrate(&pools.events).await?;
+    let bar = progress_bar();
     let progress = |done: u64, total: u64| {
         bar.set_length(total);
         bar.set_position(done);

@@ -3,12 +3,14 @@
 
 pub mod admin_key;
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod database;
 pub mod embedded_pg;
 mod error;
 pub mod event_store;
+pub mod export;
 pub mod gradido;
 pub mod hold_expiry;
 pub mod housekeeping;

@@ -1,6 +1,7 @@
 //! Read models and process managers, fed by a catch-up engine that reads the event log in
 //! commit-safe order and never skips an event (DESIGN.md invariant 7).
 
+pub mod chain;
 pub mod checkpoint;
 mod connection;
 pub mod engine;
