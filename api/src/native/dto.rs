@@ -104,6 +104,21 @@ pub struct EventView {
     pub recorded_at: chrono::DateTime<chrono::Utc>,
 }
 
+impl From<projections::StoredEvent> for EventView {
+    fn from(event: projections::StoredEvent) -> Self {
+        Self {
+            position: event.position,
+            aggregate_type: event.aggregate_type,
+            aggregate_id: event.aggregate_id,
+            sequence: event.sequence,
+            event_type: event.event_type,
+            event_version: event.event_version,
+            payload: event.payload,
+            recorded_at: event.recorded_at,
+        }
+    }
+}
+
 /// Strict decimal text to a decimal; the account then checks it against its asset's scale.
 pub fn parse_amount(text: &str) -> Result<Decimal, AppError> {
     // Any scale will do for parsing: the account re-checks precision against its own.

@@ -25,6 +25,17 @@ pub struct EventPage {
     next: i64,
 }
 
+/// Where reading resumes after the event at `position` (0: the beginning).
+pub async fn checkpoint_of(client: &impl deadpool_postgres::GenericClient, position: i64) -> Result<Checkpoint, AppError> {
+    if position == 0 {
+        return Ok(Checkpoint::START);
+    }
+    find_by_position(client, position)
+        .await?
+        .map(|event| event.checkpoint())
+        .ok_or_else(|| AppError::invalid("unknown_position", format!("no event at position {position}")))
+}
+
 /// The event log in commit-safe order; only final events, so paging never skips one.
 pub async fn list(State(state): State<AppState>, Query(query): Query<EventsQuery>) -> Result<Json<EventPage>, NativeError> {
     let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
@@ -33,27 +44,9 @@ pub async fn list(State(state): State<AppState>, Query(query): Query<EventsQuery
     }
     let after = query.after.unwrap_or(0);
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
-    let cursor = match after {
-        0 => Checkpoint::START,
-        position => find_by_position(&client, position)
-            .await?
-            .map(|event| event.checkpoint())
-            .ok_or_else(|| AppError::invalid("unknown_position", format!("no event at position {position}")))?,
-    };
+    let cursor = checkpoint_of(&client, after).await?;
     let events = read_after(&client, cursor, None, limit).await?;
     let next = events.last().map_or(after, |event| event.position);
-    let events = events
-        .into_iter()
-        .map(|event| EventView {
-            position: event.position,
-            aggregate_type: event.aggregate_type,
-            aggregate_id: event.aggregate_id,
-            sequence: event.sequence,
-            event_type: event.event_type,
-            event_version: event.event_version,
-            payload: event.payload,
-            recorded_at: event.recorded_at,
-        })
-        .collect();
+    let events = events.into_iter().map(EventView::from).collect();
     Ok(Json(EventPage { events, next }))
 }

@@ -11,6 +11,7 @@ mod events;
 mod holds;
 mod json;
 mod movements;
+mod stream;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -31,6 +32,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/v1/accounts/{id}/holds/{hold}/release", post(holds::release))
         .route("/v1/accounts/{id}/holds/{hold}/capture", post(holds::capture))
         .route("/v1/events", get(events::list))
+        .route("/v1/events/stream", get(stream::stream))
         .route("/v1/{*rest}", axum::routing::any(unknown_route))
         .route_layer(axum::middleware::from_fn_with_state(state, auth::require_admin))
 }
