@@ -88,6 +88,9 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
+    /// Give the read-only role `ledger_analyst` a new password and print its connection URL
+    /// (it may read the views in schema `analyst` and nothing else).
+    AnalystUrl,
     /// Create a Gradido group (community) and print it as JSON.
     CreateGroup {
         #[arg(long)]
@@ -153,6 +156,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, AppError> {
         Command::Admin { command: AdminCommand::CreateUser { email, username, password, first_name, last_name, admin } } => {
             create_user(&storage, NewUser { email, username, password, first_name, last_name, admin }).await
         }
+        Command::Admin { command: AdminCommand::AnalystUrl } => analyst_url(&storage).await,
         Command::Admin { command: AdminCommand::CreateGroup { alias, name, description } } => {
             create_group(&storage, alias, name, description).await
         }
@@ -398,6 +402,24 @@ async fn replay(storage: &Storage, rebuild: bool) -> Result<std::process::ExitCo
         println!("replay: read models differ from a rebuild; run `ledger replay --rebuild` with the server stopped");
         Ok(std::process::ExitCode::from(2))
     }
+}
+
+/// The analysts' role; created by migration 0008.
+const ANALYST_ROLE: &str = "ledger_analyst";
+
+async fn analyst_url(storage: &Storage) -> Result<std::process::ExitCode, AppError> {
+    let pools = database::connect(&storage.target).await?;
+    database::migrate(&pools.events).await?;
+    let client = pools.reads.get().await?;
+    let exists = client.query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&ANALYST_ROLE]).await?.is_some();
+    if !exists {
+        return Err(AppError::Unavailable(format!("role {ANALYST_ROLE} does not exist: migrate as a user with CREATEROLE")));
+    }
+    // Hex only, so it is safe inside the literal (ALTER ROLE takes no parameters).
+    let password = crate::tokens::random_token();
+    client.batch_execute(&format!("ALTER ROLE {ANALYST_ROLE} WITH LOGIN PASSWORD '{password}'")).await?;
+    println!("{}", storage.target.url_as(ANALYST_ROLE, &password)?);
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 /// The service without HTTP, for administrative commands.

@@ -47,6 +47,22 @@ impl DatabaseTarget {
         Ok(config)
     }
 
+    /// The same database as another role: the URL an analyst connects with.
+    pub fn url_as(&self, user: &str, password: &str) -> Result<String, AppError> {
+        match self {
+            Self::Url(text) => {
+                let mut url = url::Url::parse(text).map_err(|error| AppError::Unavailable(format!("DATABASE_URL: {error}")))?;
+                let invalid = |_| AppError::Unavailable("DATABASE_URL cannot carry credentials".into());
+                url.set_username(user).map_err(invalid)?;
+                url.set_password(Some(password)).map_err(invalid)?;
+                Ok(url.to_string())
+            }
+            Self::Socket { dir, port, dbname, .. } => {
+                Ok(format!("postgresql://{user}:{password}@localhost:{port}/{dbname}?host={}", dir.display()))
+            }
+        }
+    }
+
     /// A URL other processes (tests, psql) can use for the same database.
     pub fn url(&self) -> String {
         match self {
