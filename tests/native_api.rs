@@ -398,3 +398,33 @@ async fn an_account_balance_can_be_read_as_it_stood_at_a_position_or_a_time() {
     assert_eq!((garbage.status, garbage.body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_at")));
     assert_eq!(app.get("/v1/accounts/alice?at=999999").await.body["error"]["code"], "unknown_position");
 }
+
+#[tokio::test]
+async fn metrics_count_commands_by_outcome_and_time_requests_appends_and_projectors() {
+    let app = TestApp::spawn().await;
+    app.open_account("alice", "BTC").await;
+    app.deposit("alice", "1").await;
+    let refused = app.post("/v1/withdrawals", json!({"account": "alice", "amount": "5"}), Some("too-much")).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let anonymous = app.http.get(format!("{}/metrics", app.base_url)).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let response = app.http.get(format!("{}/metrics", app.base_url)).bearer_auth(common::ADMIN_KEY).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    let value = |prefix: &str| -> f64 {
+        text.lines()
+            .find(|line| line.starts_with(prefix))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|value| value.parse().ok())
+            .unwrap_or_else(|| panic!("no sample {prefix} in:\n{text}"))
+    };
+    assert!(value(r#"ledger_commands_total{aggregate="account",command="Deposit",outcome="appended"}"#) >= 1.0);
+    assert!(value(r#"ledger_commands_total{aggregate="account",command="Withdraw",outcome="rejected"}"#) >= 1.0);
+    assert!(value(r#"ledger_http_requests_total{method="POST",route="/v1/withdrawals",status="422"}"#) >= 1.0);
+    assert!(value(r#"ledger_http_request_duration_seconds_count{method="POST",route="/v1/deposits"}"#) >= 1.0);
+    assert!(value(r#"ledger_event_append_duration_seconds_count{aggregate="account"}"#) >= 2.0);
+    assert!(value(r#"ledger_projector_lag_events{projector="balances"}"#) >= 0.0);
+    assert!(value(r#"ledger_projector_checkpoint_position{projector="balances"}"#) >= 1.0);
+    assert!(value("ledger_event_log_head_position") >= 1.0);
+}

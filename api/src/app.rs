@@ -55,6 +55,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::gradido::routes())
         .merge(crate::lightning::routes())
         .merge(crate::joyplus::routes())
+        .route("/metrics", get(crate::metrics::scrape))
+        .layer(axum::middleware::from_fn(crate::metrics::track_requests))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

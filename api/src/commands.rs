@@ -249,7 +249,38 @@ impl CommandBus {
         Ok(find_by_operation(&client, operation_id).await?)
     }
 
+    /// Runs one command and counts it by aggregate, command and outcome.
     async fn run<A>(
+        &self,
+        framework: &CqrsFramework<A, CachedEventStore<A>>,
+        aggregate_id: &str,
+        command: A::Command,
+        operation: &Operation,
+    ) -> Result<Outcome, AppError>
+    where
+        A: Aggregate<Error = DomainError> + Clone,
+        A::Command: Clone + serde::Serialize,
+    {
+        let command_name = command_name(&command);
+        let result = self.run_attempts(framework, aggregate_id, command, operation).await;
+        let outcome = match &result {
+            Ok(Outcome::Appended(_)) => "appended",
+            Ok(Outcome::Replayed(_)) => "replayed",
+            Ok(Outcome::Unchanged) => "unchanged",
+            Err(AppError::Domain(_)) => "rejected",
+            Err(AppError::IdempotencyKeyReused) => "key_reused",
+            Err(AppError::Contention) => "contention",
+            Err(_) => "failed",
+        };
+        crate::metrics::command_finished(crate::metrics::CommandLabels {
+            aggregate: A::TYPE.to_string(),
+            command: command_name,
+            outcome: outcome.to_string(),
+        });
+        result
+    }
+
+    async fn run_attempts<A>(
         &self,
         framework: &CqrsFramework<A, CachedEventStore<A>>,
         aggregate_id: &str,
@@ -358,6 +389,16 @@ pub fn receive_operation_id(transfer_id: &str) -> String {
 
 pub fn return_operation_id(transfer_id: &str) -> String {
     format!("return:{transfer_id}")
+}
+
+/// A command's variant name (`Deposit`, `SendTransfer`), from its serde form.
+fn command_name(command: &impl serde::Serialize) -> String {
+    match serde_json::to_value(command) {
+        Ok(serde_json::Value::Object(map)) => map.keys().next().cloned(),
+        Ok(serde_json::Value::String(name)) => Some(name),
+        _ => None,
+    }
+    .unwrap_or_else(|| "unknown".to_string())
 }
 
 fn is_random(operation: &Operation) -> bool {

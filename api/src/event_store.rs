@@ -147,7 +147,10 @@ impl<A: Aggregate + Clone> EventStore<A> for CachedEventStore<A> {
             return Ok(envelopes);
         }
         let serialized = envelopes.iter().map(SerializedEvent::try_from).collect::<Result<Vec<_>, _>>()?;
-        match self.inner.repo.persist::<A>(&serialized, None).await {
+        let started = std::time::Instant::now();
+        let persisted = self.inner.repo.persist::<A>(&serialized, None).await;
+        crate::metrics::append_finished(A::TYPE, started.elapsed());
+        match persisted {
             Ok(()) => {
                 // The sink applied the new events to `aggregate` while the command was handled.
                 self.remember(aggregate_id, aggregate, sequence + envelopes.len());

@@ -18,6 +18,7 @@ pub mod idempotency;
 pub mod joyplus;
 pub mod lightning;
 pub mod mail;
+pub mod metrics;
 pub mod native;
 mod periodic;
 pub mod qr_image;
