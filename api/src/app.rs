@@ -7,7 +7,6 @@ use std::time::Duration;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
 use axum::{Json, Router};
 use domain::asset::{AssetCommand, SEEDED_ASSETS};
 use domain::{AssetCode, Scale};
@@ -22,7 +21,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::info;
 
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
 use crate::admin_key::AdminKey;
+use crate::openapi::{ApiDoc, DOCS_PATH, OPENAPI_PATH};
 use crate::commands::{CommandBus, Ledger};
 use crate::database::{self, DatabaseTarget};
 use crate::error::AppError;
@@ -49,18 +54,23 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(health))
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health))
+        .routes(routes!(crate::metrics::scrape))
         .merge(crate::native::routes(state.clone()))
         .merge(crate::gradido::routes())
         .merge(crate::lightning::routes())
         .merge(crate::joyplus::routes())
-        .route("/metrics", get(crate::metrics::scrape))
+        .split_for_parts();
+    router
+        .merge(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, openapi))
         .layer(axum::middleware::from_fn(crate::metrics::track_requests))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
+/// Whether the database answers and every projector has started.
+#[utoipa::path(get, path = "/health", tag = "operations", responses((status = 200, description = "Healthy"), (status = 503, description = "Database or a projector not ready")))]
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let database_up = match state.ledger.reads.get().await {
         Ok(client) => client.query_one("SELECT 1", &[]).await.is_ok(),

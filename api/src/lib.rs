@@ -20,6 +20,7 @@ pub mod lightning;
 pub mod mail;
 pub mod metrics;
 pub mod native;
+pub mod openapi;
 mod periodic;
 pub mod qr_image;
 pub mod tokens;

@@ -113,6 +113,7 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
 }
 
 /// `GET /metrics`: the Prometheus text format; needs `Authorization: Bearer <admin key>`.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(("admin_bearer" = [])), responses((status = 200, description = "OpenMetrics text"), (status = 401, description = "Missing or wrong admin key")))]
 pub async fn scrape(State(state): State<AppState>, request: Request) -> Response {
     let presented = request.headers().get(AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "));
     if !presented.is_some_and(|key| state.admin_key.verify(key)) {

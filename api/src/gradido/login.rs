@@ -15,6 +15,7 @@ use crate::users::verify_password;
 
 /// `{"email","password"}` -> a session id. Unknown e-mail and wrong password answer
 /// differently, as the original server did.
+#[utoipa::path(post, path = "/login_api/unsecureLogin", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn unsecure_login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -44,6 +45,7 @@ pub async fn unsecure_login(
 }
 
 /// `{"session_id"}` -> the user and the counts of their pending and executing transactions.
+#[utoipa::path(post, path = "/login_api/login", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn login(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
@@ -77,6 +79,7 @@ pub async fn login(State(state): State<AppState>, body: Bytes) -> Result<Respons
     })))
 }
 
+#[utoipa::path(post, path = "/login_api/logout", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn logout(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
@@ -85,6 +88,7 @@ pub async fn logout(State(state): State<AppState>, body: Bytes) -> Result<Respon
 }
 
 /// Admins create groups: `{"session_id","alias","name","description"?}`.
+#[utoipa::path(post, path = "/login_api/createGroup", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn create_group(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;

@@ -10,29 +10,29 @@ mod users;
 mod wallet;
 mod wire;
 
-use axum::routing::post;
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/login_api/unsecureLogin", post(login::unsecure_login))
-        .route("/login_api/login", post(login::login))
-        .route("/login_api/logout", post(login::logout))
-        .route("/login_api/createTransaction", post(transactions::create))
-        .route("/login_api/signTransaction", post(transactions::sign))
-        .route("/login_api/cancelTransaction", post(transactions::cancel))
-        .route("/login_api/getRunningUserTasks", post(transactions::running_tasks))
-        .route("/login_api/getBalance", post(wallet::balance))
-        .route("/login_api/listTransactions", post(transactions::list))
-        .route("/login_api/createGroup", post(login::create_group))
-        .route("/login_api/createUser", post(users::create_user))
-        .route("/login_api/getUserInfos", post(users::get_user_infos))
-        .route("/login_api/updateUserInfos", post(users::update_user_infos))
-        .route("/login_api/getUsers", post(users::get_users))
-        .route("/login_api/search", post(users::search))
-        .route("/login_api/adminEmailVerificationResend", post(users::admin_email_verification_resend))
-        .route("/login_api/adminSetUserDisabled", post(users::admin_set_user_disabled))
-        .route("/login_api/verifyEmail", post(users::verify_email))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login::unsecure_login))
+        .routes(routes!(login::login))
+        .routes(routes!(login::logout))
+        .routes(routes!(transactions::create))
+        .routes(routes!(transactions::sign))
+        .routes(routes!(transactions::cancel))
+        .routes(routes!(transactions::running_tasks))
+        .routes(routes!(wallet::balance))
+        .routes(routes!(transactions::list))
+        .routes(routes!(login::create_group))
+        .routes(routes!(users::create_user))
+        .routes(routes!(users::get_user_infos))
+        .routes(routes!(users::update_user_infos))
+        .routes(routes!(users::get_users))
+        .routes(routes!(users::search))
+        .routes(routes!(users::admin_email_verification_resend))
+        .routes(routes!(users::admin_set_user_disabled))
+        .routes(routes!(users::verify_email))
 }

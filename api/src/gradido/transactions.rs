@@ -42,6 +42,7 @@ fn require_enabled(row: &Row) -> Result<(), GradidoError> {
     Ok(())
 }
 
+#[utoipa::path(post, path = "/login_api/createTransaction", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
@@ -167,6 +168,7 @@ async fn record(state: &AppState, id: &str, command: TransactionCommand) -> Resu
 }
 
 /// `{"session_id","transaction_id"}`: the initiator signs; the transaction goes to the network.
+#[utoipa::path(post, path = "/login_api/signTransaction", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn sign(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
@@ -181,6 +183,7 @@ pub async fn sign(State(state): State<AppState>, body: Bytes) -> Result<Response
 
 /// `{"session_id","transaction_id"}`: the initiator cancels a pending transaction, which
 /// gives back what it reserved.
+#[utoipa::path(post, path = "/login_api/cancelTransaction", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn cancel(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
@@ -200,6 +203,7 @@ pub async fn cancel(State(state): State<AppState>, body: Bytes) -> Result<Respon
 }
 
 /// The session user's transactions still pending or executing.
+#[utoipa::path(post, path = "/login_api/getRunningUserTasks", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn running_tasks(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
@@ -216,6 +220,7 @@ pub async fn running_tasks(State(state): State<AppState>, body: Bytes) -> Result
 }
 
 /// The session user's transactions, sent or received, newest first.
+#[utoipa::path(post, path = "/login_api/listTransactions", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn list(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;

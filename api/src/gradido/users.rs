@@ -26,6 +26,7 @@ const USER_COLUMNS: &str =
 
 /// `{"email","password","first_name"?,"last_name"?,"username"?}`: signs a user up and mails
 /// them a verification notice.
+#[utoipa::path(post, path = "/login_api/createUser", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn create_user(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let (Some(email), Some(password)) = (text_field(&object, "email"), text_field(&object, "password")) else {
@@ -53,6 +54,7 @@ pub async fn create_user(State(state): State<AppState>, body: Bytes) -> Result<R
 
 /// `{"session_id","ask":[field, ...],"email"?}`: the named fields of the session user (an
 /// admin may name another user by e-mail).
+#[utoipa::path(post, path = "/login_api/getUserInfos", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn get_user_infos(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
@@ -72,6 +74,7 @@ pub async fn get_user_infos(State(state): State<AppState>, body: Bytes) -> Resul
 
 /// `{"session_id","update":{...}}`: changes profile fields; a new `password` needs the
 /// `old_password`.
+#[utoipa::path(post, path = "/login_api/updateUserInfos", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn update_user_infos(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
@@ -127,6 +130,7 @@ pub async fn update_user_infos(State(state): State<AppState>, body: Bytes) -> Re
 }
 
 /// Admins: `{"session_id","search"}` -> users whose e-mail, username or name contains it.
+#[utoipa::path(post, path = "/login_api/getUsers", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn get_users(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
@@ -136,6 +140,7 @@ pub async fn get_users(State(state): State<AppState>, body: Bytes) -> Result<Res
 }
 
 /// Any user: `{"session_id","search"}` -> public facts of matching users (no e-mail).
+#[utoipa::path(post, path = "/login_api/search", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn search(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     sessions::require(&state, &object).await?;
@@ -156,6 +161,7 @@ pub async fn search(State(state): State<AppState>, body: Bytes) -> Result<Respon
 }
 
 /// Admins: `{"session_id","email"}` -> the verification mail is sent again.
+#[utoipa::path(post, path = "/login_api/adminEmailVerificationResend", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn admin_email_verification_resend(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
@@ -168,6 +174,7 @@ pub async fn admin_email_verification_resend(State(state): State<AppState>, body
 
 /// Admins: `{"session_id","email","disabled":bool}`. A disabled user can neither log in
 /// nor receive.
+#[utoipa::path(post, path = "/login_api/adminSetUserDisabled", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn admin_set_user_disabled(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
@@ -208,6 +215,7 @@ async fn send_verification(state: &AppState, user_id: &str, email: &str) -> Resu
 }
 
 /// `{"code"}` from the verification mail: marks the address as checked.
+#[utoipa::path(post, path = "/login_api/verifyEmail", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn verify_email(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
     use sha2::{Digest, Sha256};
     let object = parse_object(&body)?;

@@ -37,6 +37,7 @@ pub async fn ensure_account(state: &AppState, user_id: &str) -> Result<String, A
 }
 
 /// `{"session_id"}` -> the user's GDD balance and what is available of it, in GDD-cent.
+#[utoipa::path(post, path = "/login_api/getBalance", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn balance(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;

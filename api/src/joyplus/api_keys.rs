@@ -18,7 +18,7 @@ use crate::tokens::sha256_hex;
 const KEY_GROUPS: usize = 5;
 const KEY_GROUP_BYTES: usize = 4;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateRequest {
     email: String,
 }
@@ -35,6 +35,7 @@ fn new_key() -> String {
         .join("-")
 }
 
+#[utoipa::path(post, path = "/api/v1/api-key", tag = "joyplus", request_body = CreateRequest, security(("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn create(State(state): State<AppState>, caller: Caller, JoyJson(request): JoyJson<CreateRequest>) -> Result<Response, JoyError> {
     caller.require_admin()?;
     validate_email(&request.email)?;
@@ -47,13 +48,14 @@ pub async fn create(State(state): State<AppState>, caller: Caller, JoyJson(reque
     Ok(data(json!({ "apiKey": key, "message": "Save this API Key. It will not be shown again." })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ScopeRequest {
     email: String,
     scope_add: Option<String>,
     scope_remove: Option<String>,
 }
 
+#[utoipa::path(put, path = "/api/v1/api-key", tag = "joyplus", request_body = ScopeRequest, security(("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn change_scope(State(state): State<AppState>, caller: Caller, JoyJson(request): JoyJson<ScopeRequest>) -> Result<Response, JoyError> {
     caller.require_admin()?;
     let (command, message) = match (request.scope_add, request.scope_remove) {

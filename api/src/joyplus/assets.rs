@@ -70,6 +70,7 @@ pub struct AssetQuery {
     page: PageQuery,
 }
 
+#[utoipa::path(get, path = "/api/v1/asset", tag = "joyplus", security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list(State(state): State<AppState>, _caller: Caller, Query(query): Query<AssetQuery>) -> Result<Response, JoyError> {
     let page_spec = Page::from_query(&query.page)?;
     let id = id_filter(query.id.as_deref(), "id")?;
@@ -78,12 +79,13 @@ pub async fn list(State(state): State<AppState>, _caller: Caller, Query(query): 
     Ok(page_spec.respond(rows, |row| Some(row.id)))
 }
 
+#[utoipa::path(get, path = "/api/v1/asset/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_one(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
     let rows = query_assets(&state, Some(path_id(&id, "asset")?), None, None, Page::ONE).await?;
     Page::single(rows, "asset")
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateAsset {
     name: String,
     symbol: String,
@@ -104,6 +106,7 @@ fn price(value: &Value) -> Result<Decimal, JoyError> {
     Decimal::from_str_exact(&text).or_else(|_| Decimal::from_scientific(&text)).map_err(|_| JoyError::bad_request("usd_price must be a decimal number"))
 }
 
+#[utoipa::path(post, path = "/api/v1/asset", tag = "joyplus", request_body = CreateAsset, security(("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn create(State(state): State<AppState>, caller: Caller, JoyJson(request): JoyJson<CreateAsset>) -> Result<Response, JoyError> {
     caller.require_admin()?;
     let code = AssetCode::parse(&request.symbol)?;

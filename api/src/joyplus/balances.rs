@@ -100,6 +100,7 @@ pub struct BalanceQuery {
     page: PageQuery,
 }
 
+#[utoipa::path(get, path = "/api/v1/balance", tag = "joyplus", security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list(State(state): State<AppState>, caller: Caller, Query(query): Query<BalanceQuery>) -> Result<Response, JoyError> {
     let page_spec = Page::from_query(&query.page)?;
     let filter = BalanceFilter {
@@ -113,6 +114,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(query): Q
     Ok(page_spec.respond(rows, |row| row.id.parse().ok()))
 }
 
+#[utoipa::path(get, path = "/api/v1/balance/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_one(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
     let filter = BalanceFilter { balance_id: Some(path_id(&id, "balance")?), user_id: caller.sees(&state).await?.user_filter(), ..Default::default() };
     let rows = query_balances(&state, &filter, Page::ONE).await?;

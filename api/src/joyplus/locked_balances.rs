@@ -91,6 +91,7 @@ pub struct LockQuery {
     page: PageQuery,
 }
 
+#[utoipa::path(get, path = "/api/v1/locked-balance", tag = "joyplus", security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list(State(state): State<AppState>, caller: Caller, Query(query): Query<LockQuery>) -> Result<Response, JoyError> {
     let page_spec = Page::from_query(&query.page)?;
     let filter = LockFilter {
@@ -104,13 +105,14 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(query): Q
     Ok(page_spec.respond(rows, |row| row.id.parse().ok()))
 }
 
+#[utoipa::path(get, path = "/api/v1/locked-balance/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_one(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
     let filter = LockFilter { id: Some(path_id(&id, "locked balance")?), user_id: caller.sees(&state).await?.user_filter(), ..Default::default() };
     let rows = query_locks(&state, &filter, Page::ONE).await?;
     Page::single(rows, "locked balance")
 }
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
 pub struct CreateLock {
     address: String,
     symbol: String,
@@ -118,6 +120,7 @@ pub struct CreateLock {
     expires_at: i64,
 }
 
+#[utoipa::path(post, path = "/api/v1/locked-balance", tag = "joyplus", request_body = CreateLock, security(("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,

@@ -32,8 +32,8 @@ mod wire;
 
 use std::sync::Arc;
 
-use axum::routing::{get, post};
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 
@@ -79,33 +79,33 @@ pub async fn seed_listings(ledger: &crate::commands::Ledger) -> Result<(), crate
     Ok(())
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/passport/register", post(passport::register_user))
-        .route("/passport/login", post(passport::login))
-        .route("/api/v1/sso.html", get(sso::sso))
-        .route("/api/v1/user-info", get(sso::user_info))
-        .route("/api/v1/sms/request", post(sms::request))
-        .route("/api/v1/sms/confirm", post(sms::confirm))
-        .route("/api/v1/google/check", post(totp::check))
-        .route("/api/v1/google/request", post(totp::request))
-        .route("/api/v1/google/register", post(totp::register))
-        .route("/api/v1/google/confirm", post(totp::confirm))
-        .route("/api/v1/api-key", post(api_keys::create).put(api_keys::change_scope))
-        .route("/api/v1/user", get(users::list_users))
-        .route("/api/v1/user/{id}", get(users::get_user))
-        .route("/api/v1/wallet", get(users::list_wallets))
-        .route("/api/v1/wallet/{id}", get(users::get_wallet))
-        .route("/api/v1/balance", get(balances::list))
-        .route("/api/v1/balance/{id}", get(balances::get_one))
-        .route("/api/v1/locked-balance", get(locked_balances::list).post(locked_balances::create))
-        .route("/api/v1/locked-balance/{id}", get(locked_balances::get_one))
-        .route("/api/v1/asset", get(assets::list).post(assets::create))
-        .route("/api/v1/asset/{id}", get(assets::get_one))
-        .route("/api/v1/deposit", get(transfers::list_deposits).post(transfers::record_deposit))
-        .route("/api/v1/deposit/{id}", get(transfers::get_deposit))
-        .route("/api/v1/withdraw", get(transfers::list_withdraws))
-        .route("/api/v1/withdraw/{id}", get(transfers::get_withdraw))
-        .route("/api/v1/transaction", get(transfers::list_transactions))
-        .route("/api/v1/withdraw-joy", post(transfers::withdraw_joy))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(passport::register_user))
+        .routes(routes!(passport::login))
+        .routes(routes!(sso::sso))
+        .routes(routes!(sso::user_info))
+        .routes(routes!(sms::request))
+        .routes(routes!(sms::confirm))
+        .routes(routes!(totp::check))
+        .routes(routes!(totp::request))
+        .routes(routes!(totp::register))
+        .routes(routes!(totp::confirm))
+        .routes(routes!(api_keys::create, api_keys::change_scope))
+        .routes(routes!(users::list_users))
+        .routes(routes!(users::get_user))
+        .routes(routes!(users::list_wallets))
+        .routes(routes!(users::get_wallet))
+        .routes(routes!(balances::list))
+        .routes(routes!(balances::get_one))
+        .routes(routes!(locked_balances::list, locked_balances::create))
+        .routes(routes!(locked_balances::get_one))
+        .routes(routes!(assets::list, assets::create))
+        .routes(routes!(assets::get_one))
+        .routes(routes!(transfers::list_deposits, transfers::record_deposit))
+        .routes(routes!(transfers::get_deposit))
+        .routes(routes!(transfers::list_withdraws))
+        .routes(routes!(transfers::get_withdraw))
+        .routes(routes!(transfers::list_transactions))
+        .routes(routes!(transfers::withdraw_joy))
 }

@@ -80,7 +80,7 @@ impl Passport for EmbeddedPassport {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RegisterRequest {
     email: String,
     username: String,
@@ -91,6 +91,7 @@ pub struct RegisterRequest {
 }
 
 /// `POST /passport/register`: a new Passport (and ledger) user.
+#[utoipa::path(post, path = "/passport/register", tag = "passport", request_body = RegisterRequest, responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn register_user(State(state): State<AppState>, JoyJson(request): JoyJson<RegisterRequest>) -> Result<Response, JoyError> {
     if let Some(mobile) = &request.mobile {
         validate_mobile(mobile)?;
@@ -114,13 +115,14 @@ pub async fn register_user(State(state): State<AppState>, JoyJson(request): JoyJ
     Ok(data(json!({ "id": user.id })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     username: String,
     password: String,
 }
 
 /// `POST /passport/login`: a one-time code for `sso.html`, and where to redeem it.
+#[utoipa::path(post, path = "/passport/login", tag = "passport", request_body = LoginRequest, responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn login(State(state): State<AppState>, JoyJson(request): JoyJson<LoginRequest>) -> Result<Response, JoyError> {
     let user_id = authenticate(&state.ledger.reads, &request.username, request.password)
         .await?

@@ -53,6 +53,7 @@ fn code_digest(user_id: &str, code: &str) -> String {
     sha256_hex(&format!("{user_id}:{code}"))
 }
 
+#[utoipa::path(post, path = "/api/v1/sms/request", tag = "joyplus", security(("joy_session" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn request(State(state): State<AppState>, caller: Caller) -> Result<Response, JoyError> {
     let user_id = caller.require_user()?;
     let client = state.ledger.reads.get().await?;
@@ -76,12 +77,13 @@ pub async fn request(State(state): State<AppState>, caller: Caller) -> Result<Re
     Ok(data(json!({ "message": "SMS sent" })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ConfirmRequest {
     /// A number in the seed; a string of digits is accepted too (leading zeros survive).
     code: Value,
 }
 
+#[utoipa::path(post, path = "/api/v1/sms/confirm", tag = "joyplus", request_body = ConfirmRequest, security(("joy_session" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn confirm(State(state): State<AppState>, caller: Caller, JoyJson(request): JoyJson<ConfirmRequest>) -> Result<Response, JoyError> {
     let user_id = caller.require_user()?;
     let code = match request.code {

@@ -33,6 +33,7 @@ pub fn balance_account_id(user_id: &str, asset: &str) -> String {
     format!("joy:{user_id}:{asset}")
 }
 
+#[utoipa::path(get, path = "/api/v1/sso.html", tag = "joyplus", responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn sso(State(state): State<AppState>, Query(query): Query<SsoQuery>) -> Result<Response, JoyError> {
     let code = query.code.filter(|code| !code.is_empty() && code.len() <= MAX_CODE_LEN).ok_or_else(|| JoyError::bad_request("code is required"))?;
     let profile = state.joy.passport.redeem(&code).await?.ok_or_else(|| JoyError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid or expired code"))?;
@@ -48,6 +49,7 @@ pub async fn sso(State(state): State<AppState>, Query(query): Query<SsoQuery>) -
     Ok(response)
 }
 
+#[utoipa::path(get, path = "/api/v1/user-info", tag = "joyplus", security(("joy_session" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn user_info(State(state): State<AppState>, caller: Caller) -> Result<Response, JoyError> {
     let user_id = caller.require_user()?;
     let (wallet_id, address) = wallet_of(&state, user_id).await?.ok_or_else(|| JoyError::not_found("wallet"))?;

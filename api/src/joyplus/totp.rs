@@ -88,6 +88,7 @@ async fn is_enabled(state: &AppState, user_id: &str) -> Result<bool, AppError> {
     Ok(row.is_some_and(|row| row.get(0)))
 }
 
+#[utoipa::path(post, path = "/api/v1/google/check", tag = "joyplus", security(("joy_session" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn check(State(state): State<AppState>, caller: Caller) -> Result<Response, JoyError> {
     let user_id = caller.require_user()?;
     Ok(data(json!({ "enabled": is_enabled(&state, user_id).await? })))
@@ -100,6 +101,7 @@ pub struct RequestBody {
 }
 
 /// The body is optional: empty, or JSON.
+#[utoipa::path(post, path = "/api/v1/google/request", tag = "joyplus", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("joy_session" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn request(State(state): State<AppState>, caller: Caller, body: axum::body::Bytes) -> Result<Response, JoyError> {
     let user_id = caller.require_user()?;
     let body: RequestBody = if body.is_empty() {
@@ -133,13 +135,14 @@ pub async fn request(State(state): State<AppState>, caller: Caller, body: axum::
     Ok(data(json!({ "secret": secret, "qrcode": qrcode })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RegisterBody {
     secret: String,
     sms_code: Option<String>,
     code: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/google/register", tag = "joyplus", request_body = RegisterBody, security(("joy_session" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn register(State(state): State<AppState>, caller: Caller, JoyJson(body): JoyJson<RegisterBody>) -> Result<Response, JoyError> {
     let user_id = caller.require_user()?;
     let client = state.ledger.reads.get().await?;
@@ -168,11 +171,12 @@ pub async fn register(State(state): State<AppState>, caller: Caller, JoyJson(bod
     Ok(data(json!({})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ConfirmBody {
     code: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/google/confirm", tag = "joyplus", request_body = ConfirmBody, security(("joy_session" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn confirm(State(state): State<AppState>, caller: Caller, JoyJson(body): JoyJson<ConfirmBody>) -> Result<Response, JoyError> {
     let user_id = caller.require_user()?;
     let confirmed = verify_registered(&state, user_id, &body.code).await?;

@@ -226,27 +226,32 @@ async fn get_one(state: &AppState, caller: &Caller, id: &str, direction: Directi
     Page::single(rows, direction.name())
 }
 
+#[utoipa::path(get, path = "/api/v1/deposit", tag = "joyplus", security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list_deposits(State(state): State<AppState>, caller: Caller, Query(query): Query<MovementQuery>) -> Result<Response, JoyError> {
     list(&state, &caller, query, Some(Direction::Deposit)).await
 }
 
+#[utoipa::path(get, path = "/api/v1/withdraw", tag = "joyplus", security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list_withdraws(State(state): State<AppState>, caller: Caller, Query(query): Query<MovementQuery>) -> Result<Response, JoyError> {
     list(&state, &caller, query, Some(Direction::Withdraw)).await
 }
 
+#[utoipa::path(get, path = "/api/v1/transaction", tag = "joyplus", security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list_transactions(State(state): State<AppState>, caller: Caller, Query(query): Query<MovementQuery>) -> Result<Response, JoyError> {
     list(&state, &caller, query, None).await
 }
 
+#[utoipa::path(get, path = "/api/v1/deposit/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_deposit(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
     get_one(&state, &caller, &id, Direction::Deposit).await
 }
 
+#[utoipa::path(get, path = "/api/v1/withdraw/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_withdraw(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
     get_one(&state, &caller, &id, Direction::Withdraw).await
 }
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
 pub struct RecordDeposit {
     txid: String,
     from_address: String,
@@ -257,6 +262,7 @@ pub struct RecordDeposit {
 
 /// Admin: records a deposit seen on the chain. The txid is the idempotency key: the same
 /// deposit again credits nothing more; the same txid with other details is a 409.
+#[utoipa::path(post, path = "/api/v1/deposit", tag = "joyplus", request_body = RecordDeposit, security(("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn record_deposit(State(state): State<AppState>, caller: Caller, JoyJson(request): JoyJson<RecordDeposit>) -> Result<Response, JoyError> {
     caller.require_admin()?;
     let txid = txid_filter(Some(&request.txid))?.ok_or_else(|| JoyError::bad_request("txid is required"))?;
@@ -285,7 +291,7 @@ pub async fn record_deposit(State(state): State<AppState>, caller: Caller, JoyJs
     Ok(data(row))
 }
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
 pub struct WithdrawJoy {
     from: String,
     to: String,
@@ -294,6 +300,7 @@ pub struct WithdrawJoy {
 
 /// A signed-in user from its own address, or the admin from any: debits `from` and sends
 /// JOY from the hot wallet to `to`. Insufficient funds move nothing.
+#[utoipa::path(post, path = "/api/v1/withdraw-joy", tag = "joyplus", request_body = WithdrawJoy, security(("joy_session" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn withdraw_joy(
     State(state): State<AppState>,
     caller: Caller,

@@ -144,6 +144,7 @@ pub struct UserQuery {
     page: PageQuery,
 }
 
+#[utoipa::path(get, path = "/api/v1/user", tag = "joyplus", security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list_users(State(state): State<AppState>, caller: Caller, Query(query): Query<UserQuery>) -> Result<Response, JoyError> {
     let page_spec = Page::from_query(&query.page)?;
     let filter = WalletFilter {
@@ -160,6 +161,7 @@ pub async fn list_users(State(state): State<AppState>, caller: Caller, Query(que
     Ok(page_spec.respond(user_entries(&state, wallets).await?, |entry| entry.wallet.id.parse().ok()))
 }
 
+#[utoipa::path(get, path = "/api/v1/user/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
     let filter = WalletFilter { id: Some(path_id(&id, "user")?), user_id: caller.sees(&state).await?.user_filter(), ..Default::default() };
     let wallets = query_wallets(&state, &filter, Page::ONE).await?;
@@ -173,6 +175,7 @@ pub struct WalletQuery {
     page: PageQuery,
 }
 
+#[utoipa::path(get, path = "/api/v1/wallet", tag = "joyplus", security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list_wallets(State(state): State<AppState>, caller: Caller, Query(query): Query<WalletQuery>) -> Result<Response, JoyError> {
     let page_spec = Page::from_query(&query.page)?;
     let filter = WalletFilter {
@@ -184,6 +187,7 @@ pub async fn list_wallets(State(state): State<AppState>, caller: Caller, Query(q
     Ok(page_spec.respond(wallets.into_iter().map(|wallet| wallet.wallet).collect(), |wallet| wallet.id.parse().ok()))
 }
 
+#[utoipa::path(get, path = "/api/v1/wallet/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_wallet(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
     let filter = WalletFilter { id: Some(path_id(&id, "wallet")?), user_id: caller.sees(&state).await?.user_filter(), ..Default::default() };
     let wallets = query_wallets(&state, &filter, Page::ONE).await?;

@@ -55,6 +55,7 @@ fn btc_of_sat(sat: u64) -> Decimal {
     Decimal::from(sat) / Decimal::from(100_000_000_u64)
 }
 
+#[utoipa::path(post, path = "/rest/v1/openchannel", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn open_channel(State(state): State<AppState>, session: WebSession, body: Bytes) -> Result<Json<Value>, LightningError> {
     let request: OpenChannelRequest =
         serde_json::from_slice(&body).map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;
@@ -88,6 +89,7 @@ pub async fn open_channel(State(state): State<AppState>, session: WebSession, bo
     Ok(Json(json!({})))
 }
 
+#[utoipa::path(post, path = "/rest/v1/closechannel", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn close_channel(State(state): State<AppState>, session: WebSession, body: Bytes) -> Result<Json<Value>, LightningError> {
     let request: CloseChannelRequest =
         serde_json::from_slice(&body).map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;

@@ -12,24 +12,24 @@ mod session;
 mod wallet;
 mod wire;
 
-use axum::routing::{get, post};
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 
 pub use channels::watch_channels;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/rest/v1/login", post(session::login))
-        .route("/rest/v1/logout", post(session::logout))
-        .route("/rest/v1/ping", get(session::ping))
-        .route("/rest/v1/getalldata", get(wallet::get_all_data))
-        .route("/rest/v1/getqrimage", get(qr::get_qr_image))
-        .route("/rest/v1/createinvoice", post(payments::create_invoice))
-        .route("/rest/v1/sendinvoice", post(payments::send_invoice))
-        .route("/rest/v1/quickpay", post(payments::quickpay))
-        .route("/rest/v1/setdenomination", post(denomination::set_denomination))
-        .route("/rest/v1/openchannel", post(channels::open_channel))
-        .route("/rest/v1/closechannel", post(channels::close_channel))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(session::login))
+        .routes(routes!(session::logout))
+        .routes(routes!(session::ping))
+        .routes(routes!(wallet::get_all_data))
+        .routes(routes!(qr::get_qr_image))
+        .routes(routes!(payments::create_invoice))
+        .routes(routes!(payments::send_invoice))
+        .routes(routes!(payments::quickpay))
+        .routes(routes!(denomination::set_denomination))
+        .routes(routes!(channels::open_channel))
+        .routes(routes!(channels::close_channel))
 }

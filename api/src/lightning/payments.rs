@@ -121,6 +121,7 @@ pub(super) async fn require_password(state: &AppState, session: &WebSession, pas
     Ok(())
 }
 
+#[utoipa::path(post, path = "/rest/v1/createinvoice", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn create_invoice(State(state): State<AppState>, session: WebSession, body: Bytes) -> Result<Json<Value>, LightningError> {
     let request: CreateInvoiceRequest = parse(&body)?;
     let unit = denomination::of_user(&state, &session.user_id).await?;
@@ -165,6 +166,7 @@ pub async fn create_invoice(State(state): State<AppState>, session: WebSession, 
     Ok(Json(json!({ "payment_request": payment_request })))
 }
 
+#[utoipa::path(post, path = "/rest/v1/sendinvoice", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn send_invoice(State(state): State<AppState>, session: WebSession, body: Bytes) -> Result<Json<Value>, LightningError> {
     let request: SendInvoiceRequest = parse(&body)?;
     require_password(&state, &session, request.password).await?;
@@ -217,6 +219,7 @@ pub async fn send_invoice(State(state): State<AppState>, session: WebSession, bo
     Ok(Json(json!({})))
 }
 
+#[utoipa::path(post, path = "/rest/v1/quickpay", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn quickpay(State(state): State<AppState>, session: WebSession, body: Bytes) -> Result<Json<Value>, LightningError> {
     let request: QuickPayRequest = parse(&body)?;
     require_password(&state, &session, request.password).await?;

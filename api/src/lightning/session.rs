@@ -72,6 +72,7 @@ pub struct LoginRequest {
 }
 
 /// `{"username","password"}` (the username or the e-mail address) -> 200 and the cookie.
+#[utoipa::path(post, path = "/rest/v1/login", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn login(State(state): State<AppState>, body: axum::body::Bytes) -> Result<Response, LightningError> {
     let request: LoginRequest = serde_json::from_slice(&body).map_err(|error| LightningError::bad_request(error.to_string()))?;
     let (Some(username), Some(password)) = (request.username, request.password) else {
@@ -95,6 +96,7 @@ pub async fn login(State(state): State<AppState>, body: axum::body::Bytes) -> Re
     Ok(response)
 }
 
+#[utoipa::path(post, path = "/rest/v1/logout", tag = "mylightning", security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn logout(State(state): State<AppState>, session: WebSession) -> Result<Response, LightningError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     client.execute("DELETE FROM web_sessions WHERE token_sha256 = $1", &[&session.token_sha256]).await.map_err(AppError::from)?;
@@ -105,6 +107,7 @@ pub async fn logout(State(state): State<AppState>, session: WebSession) -> Resul
 }
 
 /// 200 with a valid session, 401 otherwise.
+#[utoipa::path(get, path = "/rest/v1/ping", tag = "mylightning", security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn ping(_session: WebSession) -> Json<serde_json::Value> {
     Json(json!({}))
 }

@@ -101,6 +101,7 @@ pub struct TransactionView {
     reference: Option<String>,
 }
 
+#[utoipa::path(get, path = "/rest/v1/getalldata", tag = "mylightning", security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn get_all_data(State(state): State<AppState>, session: WebSession) -> Result<Json<DataResponse>, LightningError> {
     ensure_accounts(&state, &session.user_id).await?;
     let unit = super::denomination::of_user(&state, &session.user_id).await?;

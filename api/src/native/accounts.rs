@@ -23,6 +23,7 @@ const MAX_PAGE_SIZE: i64 = 1_000;
 const ACCOUNT_COLUMNS: &str = "b.account_id, b.asset, b.owner, b.purpose, b.amount, b.locked, b.available, a.scale";
 const ACCOUNTS_FROM: &str = "balances b JOIN assets a ON a.code = b.asset";
 
+#[utoipa::path(post, path = "/v1/accounts", tag = "native", request_body = CreateAccountRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -55,6 +56,7 @@ pub struct ShowQuery {
     at: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/accounts/{id}", tag = "native", params(("id" = String, Path, description = "The id")), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -109,6 +111,7 @@ pub struct AccountPage {
     next: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/accounts", tag = "native", security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn list(State(state): State<AppState>, Query(query): Query<ListQuery>) -> Result<Json<AccountPage>, NativeError> {
     let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=MAX_PAGE_SIZE).contains(&limit) {

@@ -16,7 +16,7 @@ use crate::error::AppError;
 /// More assets than any wallet lists; the list is not paged.
 const MAX_ASSETS_LISTED: i64 = 1_000;
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DefineAssetRequest {
     pub code: String,
@@ -31,6 +31,7 @@ pub struct AssetView {
 
 /// Defines an asset. Defining it again with the same scale answers the same (replayed);
 /// another scale is `409 asset_exists`: an asset's scale never changes.
+#[utoipa::path(post, path = "/v1/assets", tag = "native", request_body = DefineAssetRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn define(
     State(state): State<AppState>,
     _headers: HeaderMap,
@@ -51,6 +52,7 @@ pub struct AssetList {
     assets: Vec<AssetView>,
 }
 
+#[utoipa::path(get, path = "/v1/assets", tag = "native", security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<AssetList>, NativeError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let rows = client.query("SELECT code, scale FROM assets ORDER BY code LIMIT $1", &[&MAX_ASSETS_LISTED]).await.map_err(AppError::from)?;

@@ -20,6 +20,7 @@ use crate::error::AppError;
 /// Most holds listed for one account.
 const MAX_HOLDS_LISTED: i64 = 1_000;
 
+#[utoipa::path(post, path = "/v1/holds", tag = "native", request_body = HoldRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn place(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -43,6 +44,7 @@ pub async fn place(
     Ok(created(view, outcome.is_replay()))
 }
 
+#[utoipa::path(post, path = "/v1/accounts/{id}/holds/{hold}/release", tag = "native", params(("id" = String, Path, description = "The id"), ("hold" = String, Path, description = "The hold")), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn release(State(state): State<AppState>, Path((account, hold_id)): Path<(String, String)>) -> Result<Json<HoldView>, NativeError> {
     let operation = Operation::derived(format!("release:{account}:{hold_id}"));
     let outcome = state.ledger.bus.account(&account, AccountCommand::ReleaseHold { hold_id }, &operation).await?;
@@ -51,6 +53,7 @@ pub async fn release(State(state): State<AppState>, Path((account, hold_id)): Pa
     Ok(Json(show_hold(&state, &account, hold_id_of(event)?).await?))
 }
 
+#[utoipa::path(post, path = "/v1/accounts/{id}/holds/{hold}/capture", tag = "native", params(("id" = String, Path, description = "The id"), ("hold" = String, Path, description = "The hold")), request_body = CaptureRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn capture(
     State(state): State<AppState>,
     Path((account, hold_id)): Path<(String, String)>,
@@ -76,6 +79,7 @@ pub struct HoldList {
     holds: Vec<HoldView>,
 }
 
+#[utoipa::path(get, path = "/v1/accounts/{id}/holds", tag = "native", params(("id" = String, Path, description = "The id")), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn list(State(state): State<AppState>, Path(account): Path<String>) -> Result<Json<HoldList>, NativeError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let rows = client

@@ -13,26 +13,26 @@ mod json;
 mod movements;
 mod stream;
 
-use axum::routing::{get, post};
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 pub use error::NativeError;
 
-pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/v1/assets", post(assets::define).get(assets::list))
-        .route("/v1/accounts", post(accounts::create).get(accounts::list))
-        .route("/v1/accounts/{id}", get(accounts::show))
-        .route("/v1/deposits", post(movements::deposit))
-        .route("/v1/withdrawals", post(movements::withdraw))
-        .route("/v1/transfers", post(movements::transfer))
-        .route("/v1/holds", post(holds::place))
-        .route("/v1/accounts/{id}/holds", get(holds::list))
-        .route("/v1/accounts/{id}/holds/{hold}/release", post(holds::release))
-        .route("/v1/accounts/{id}/holds/{hold}/capture", post(holds::capture))
-        .route("/v1/events", get(events::list))
-        .route("/v1/events/stream", get(stream::stream))
+pub fn routes(state: AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(assets::define, assets::list))
+        .routes(routes!(accounts::create, accounts::list))
+        .routes(routes!(accounts::show))
+        .routes(routes!(movements::deposit))
+        .routes(routes!(movements::withdraw))
+        .routes(routes!(movements::transfer))
+        .routes(routes!(holds::place))
+        .routes(routes!(holds::list))
+        .routes(routes!(holds::release))
+        .routes(routes!(holds::capture))
+        .routes(routes!(events::list))
+        .routes(routes!(stream::stream))
         .route("/v1/{*rest}", axum::routing::any(unknown_route))
         .route_layer(axum::middleware::from_fn_with_state(state, auth::require_admin))
 }

@@ -12,6 +12,7 @@ use super::json::NativeJson;
 use crate::app::AppState;
 use crate::error::AppError;
 
+#[utoipa::path(post, path = "/v1/deposits", tag = "native", request_body = MovementRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn deposit(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -25,6 +26,7 @@ pub async fn deposit(
     .await
 }
 
+#[utoipa::path(post, path = "/v1/withdrawals", tag = "native", request_body = MovementRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn withdraw(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -67,6 +69,7 @@ async fn movement(
     Ok(created(view, outcome.is_replay()))
 }
 
+#[utoipa::path(post, path = "/v1/transfers", tag = "native", request_body = TransferRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn transfer(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -48,6 +48,7 @@ struct Cursor {
     _permit: OwnedSemaphorePermit,
 }
 
+#[utoipa::path(get, path = "/v1/events/stream", tag = "native", security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn stream(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<StreamQuery>) -> Result<Response, NativeError> {
     let last_event_id = headers.get("last-event-id").and_then(|value| value.to_str().ok()).map(str::trim);
     let after = match last_event_id {
