@@ -104,8 +104,12 @@ BEGIN
             CREATE ROLE ledger_analyst LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION CONNECTION LIMIT 10;
             ALTER ROLE ledger_analyst SET default_transaction_read_only = on;
             ALTER ROLE ledger_analyst SET statement_timeout = '60s';
-        EXCEPTION WHEN insufficient_privilege THEN
-            RAISE NOTICE 'cannot create role ledger_analyst (needs CREATEROLE); analysts get no role';
+        EXCEPTION
+            WHEN insufficient_privilege THEN
+                RAISE NOTICE 'cannot create role ledger_analyst (needs CREATEROLE); analysts get no role';
+            -- Another database of the cluster migrating at the same moment created it.
+            WHEN duplicate_object OR unique_violation THEN
+                NULL;
         END;
     END IF;
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ledger_analyst') THEN
