@@ -564,3 +564,59 @@ async fn assets_are_listed_by_the_admin_with_exact_decimals() {
     let (status, _) = lena.client.get("asset/999999").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn every_list_keeps_the_seeds_filters() {
+    let app = TestApp::spawn().await;
+    let mona = member(&app, "mona").await;
+    let nils = member(&app, "nils").await;
+    let admin = Client::admin(&app);
+    let ids = |rows: Vec<Value>, field: &str| -> Vec<String> { rows.iter().map(|row| row[field].to_string()).collect() };
+
+    let mona_user = admin.list(&format!("user?id={}", mona.id)).await;
+    assert_eq!(mona_user.len(), 1);
+    let user = &mona_user[0]["user"];
+    assert_eq!((user["id"].as_str(), user["email"].as_str(), user["status"].as_i64()), (Some(mona.id.to_string().as_str()), Some("mona@example.com"), Some(1)));
+    assert_eq!(mona_user[0]["wallet"]["address"], mona.address);
+    assert_eq!(mona_user[0]["balance"].as_array().unwrap().len(), 2, "each user with its balances");
+    let open_id = user["openID"].as_str().unwrap().to_string();
+    for filter in [format!("openid={}", urlencode(&open_id)), "first_name=mona".into(), "last_name=Tester&email=mona@example.com".into(), "email=MONA@example.com".into()] {
+        let rows = admin.list(&format!("user?{filter}")).await;
+        assert_eq!(ids(rows, "wallet"), ids(mona_user.clone(), "wallet"), "{filter}");
+    }
+    assert_eq!(admin.list("user?mobile=%2B4915112345678").await.len(), 2);
+    assert_eq!(admin.list("user?last_name=Tester").await.len(), 2);
+    assert!(admin.list("user?email=nobody@example.com").await.is_empty());
+    let (status, _) = admin.get("user?id=abc").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let wallets = admin.list(&format!("wallet?address={}", nils.address.to_lowercase())).await;
+    assert_eq!((wallets.len(), wallets[0]["id"].as_str()), (1, Some(nils.id.to_string().as_str())));
+    assert_eq!(admin.list("wallet").await.len(), 2);
+    let (status, body) = admin.get(&format!("wallet/{}", nils.id)).await;
+    assert_eq!((status, body["data"][0]["address"].as_str()), (StatusCode::OK, Some(nils.address.as_str())));
+
+    let nils_joy = joy_balance(&nils).await;
+    let by_id = admin.list(&format!("balance?id={}", nils_joy["id"].as_str().unwrap())).await;
+    assert_eq!(by_id, vec![nils_joy.clone()]);
+    assert_eq!(admin.list(&format!("balance?address={}", nils.address)).await.len(), 2);
+    assert_eq!(admin.list("balance?symbol=JUSD").await.len(), 2);
+    assert_eq!(admin.list(&format!("balance?address={}&symbol=JOY", mona.address)).await.len(), 1);
+
+    chain_deposit(&app, 1, &mona.address, "3").await;
+    chain_deposit(&app, 2, &nils.address, "3").await;
+    mona.client.post("withdraw-joy", json!({"from": mona.address, "to": OUTSIDER, "value": "1"})).await;
+    nils.client.post("withdraw-joy", json!({"from": nils.address, "to": mona.address, "value": "2"})).await;
+    let withdraws = admin.list("withdraw").await;
+    assert_eq!(withdraws.len(), 2);
+    assert_eq!(admin.list(&format!("withdraw?from_address={}", nils.address)).await.len(), 1);
+    assert_eq!(admin.list(&format!("withdraw?to_address={OUTSIDER}")).await.len(), 1);
+    assert_eq!(admin.list(&format!("withdraw?txid={}", withdraws[0]["txid"].as_str().unwrap())).await.len(), 1);
+    assert_eq!(admin.list("withdraw?symbol=JOY").await.len(), 2);
+    assert_eq!(admin.list("transaction").await.len(), 4);
+    assert_eq!(admin.list(&format!("transaction?address={}", mona.address)).await.len(), 2, "mona's deposit and mona's withdrawal");
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
