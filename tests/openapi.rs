@@ -77,6 +77,16 @@ async fn every_route_of_every_surface_is_in_the_openapi_document_and_served() {
     assert_eq!(count("mylightning"), 11);
     assert_eq!(count("joyplus"), 29);
     assert_eq!(count("passport"), 2);
+    let parameters = |method: &str, path: &str| -> Vec<String> {
+        spec["paths"][path][method]["parameters"].as_array().map_or_else(Vec::new, |parameters| {
+            parameters.iter().map(|parameter| parameter["name"].as_str().unwrap().to_string()).collect()
+        })
+    };
+    assert_eq!(parameters("get", "/api/v1/balance"), ["id", "address", "symbol", "limit", "cursor"], "the seed's filters and paging");
+    assert_eq!(parameters("get", "/api/v1/locked-balance/{id}"), ["id"]);
+    assert!(parameters("get", "/v1/events").contains(&"after".to_string()));
+    let body = &spec["paths"]["/api/v1/withdraw-joy"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    assert!(body.get("$ref").is_some() || body.get("properties").is_some(), "typed request bodies: {body}");
     for scheme in ["admin_bearer", "lightning_session", "joy_session", "joy_api_key", "joy_admin_key"] {
         assert!(spec["components"]["securitySchemes"].get(scheme).is_some(), "{scheme}");
     }

@@ -15,7 +15,7 @@ use tokio_postgres::Row;
 
 use super::auth::Caller;
 use super::filters::{id_filter, symbol_filter};
-use super::paging::{path_id, Page, PageQuery};
+use super::paging::{path_id, Page};
 use super::wire::{data, millis, price_text, JoyError, JoyJson};
 use crate::app::AppState;
 use crate::error::AppError;
@@ -61,18 +61,21 @@ async fn query_assets(state: &AppState, id: Option<i64>, symbol: Option<String>,
     Ok(rows.iter().map(AssetView::from_row).collect())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AssetQuery {
     id: Option<String>,
     symbol: Option<String>,
     decimals: Option<String>,
-    #[serde(flatten)]
-    page: PageQuery,
+    /// Rows per page: 1 to 500, default 100.
+    limit: Option<String>,
+    /// `nextCursor` of the previous page.
+    cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/asset", tag = "joyplus", security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/asset", tag = "joyplus", params(AssetQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list(State(state): State<AppState>, _caller: Caller, Query(query): Query<AssetQuery>) -> Result<Response, JoyError> {
-    let page_spec = Page::from_query(&query.page)?;
+    let page_spec = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let id = id_filter(query.id.as_deref(), "id")?;
     let decimals = id_filter(query.decimals.as_deref(), "decimals")?;
     let rows = query_assets(&state, id, symbol_filter(query.symbol.as_deref())?, decimals, page_spec).await?;

@@ -13,7 +13,7 @@ use tokio_postgres::Row;
 
 use super::auth::Caller;
 use super::filters::{address_filter, id_filter, required_address, required_symbol, symbol_filter};
-use super::paging::{path_id, Page, PageQuery};
+use super::paging::{path_id, Page};
 use super::sso::balance_account_id;
 use super::wire::{amount_text, data, millis, JoyError, JoyJson};
 use crate::app::AppState;
@@ -81,19 +81,22 @@ async fn query_locks(state: &AppState, filter: &LockFilter, page: Page) -> Resul
     Ok(rows.iter().map(LockedBalanceView::from_row).collect())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LockQuery {
     id: Option<String>,
     balance_id: Option<String>,
     address: Option<String>,
     symbol: Option<String>,
-    #[serde(flatten)]
-    page: PageQuery,
+    /// Rows per page: 1 to 500, default 100.
+    limit: Option<String>,
+    /// `nextCursor` of the previous page.
+    cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/locked-balance", tag = "joyplus", security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/locked-balance", tag = "joyplus", params(LockQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list(State(state): State<AppState>, caller: Caller, Query(query): Query<LockQuery>) -> Result<Response, JoyError> {
-    let page_spec = Page::from_query(&query.page)?;
+    let page_spec = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let filter = LockFilter {
         id: id_filter(query.id.as_deref(), "id")?,
         balance_id: id_filter(query.balance_id.as_deref(), "balance_id")?,

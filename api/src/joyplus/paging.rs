@@ -2,19 +2,13 @@
 //! rows come in ascending id order). A full page answers with `nextCursor`.
 
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::wire::{page, JoyError};
 
 pub const DEFAULT_PAGE_ROWS: i64 = 100;
 pub const MAX_PAGE_ROWS: i64 = 500;
 
-/// Strings, so the query can be flattened into each list's filters.
-#[derive(Debug, Default, Deserialize)]
-pub struct PageQuery {
-    pub limit: Option<String>,
-    pub cursor: Option<String>,
-}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Page {
@@ -23,14 +17,15 @@ pub struct Page {
 }
 
 impl Page {
-    pub fn from_query(query: &PageQuery) -> Result<Self, JoyError> {
-        let limit = match query.limit.as_deref() {
+    /// From a list's `limit` and `cursor` query parameters (strings, as the query gives them).
+    pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<Self, JoyError> {
+        let limit = match limit {
             None | Some("") => DEFAULT_PAGE_ROWS,
             Some(text) => text.parse().ok().filter(|limit| (1..=MAX_PAGE_ROWS).contains(limit)).ok_or_else(|| {
                 JoyError::bad_request(format!("limit must be 1 to {MAX_PAGE_ROWS}"))
             })?,
         };
-        let after_id = match query.cursor.as_deref() {
+        let after_id = match cursor {
             None | Some("") => 0,
             Some(cursor) => cursor.parse().map_err(|_| JoyError::bad_request("cursor is not valid"))?,
         };

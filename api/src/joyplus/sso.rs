@@ -23,7 +23,8 @@ use crate::tokens::{random_token, sha256_hex};
 /// Longest code accepted from a client.
 const MAX_CODE_LEN: usize = 256;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SsoQuery {
     code: Option<String>,
 }
@@ -33,7 +34,7 @@ pub fn balance_account_id(user_id: &str, asset: &str) -> String {
     format!("joy:{user_id}:{asset}")
 }
 
-#[utoipa::path(get, path = "/api/v1/sso.html", tag = "joyplus", responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/sso.html", tag = "joyplus", params(SsoQuery), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn sso(State(state): State<AppState>, Query(query): Query<SsoQuery>) -> Result<Response, JoyError> {
     let code = query.code.filter(|code| !code.is_empty() && code.len() <= MAX_CODE_LEN).ok_or_else(|| JoyError::bad_request("code is required"))?;
     let profile = state.joy.passport.redeem(&code).await?.ok_or_else(|| JoyError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid or expired code"))?;

@@ -19,7 +19,7 @@ use tracing::error;
 use super::auth::Caller;
 use super::chain::ChainWithdrawal;
 use super::filters::{address_filter, required_address, required_symbol, symbol_filter};
-use super::paging::{path_id, Page, PageQuery};
+use super::paging::{path_id, Page};
 use super::sso::{balance_account_id, open_balances};
 use super::wire::{amount_text, data, millis, JoyError, JoyJson};
 use crate::app::AppState;
@@ -182,19 +182,22 @@ async fn query_movements(state: &AppState, filter: &MovementFilter, page: Page, 
     Ok(rows.iter().map(|row| MovementView::from_row(row, shape)).collect())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MovementQuery {
     txid: Option<String>,
     from_address: Option<String>,
     to_address: Option<String>,
     symbol: Option<String>,
     address: Option<String>,
-    #[serde(flatten)]
-    page: PageQuery,
+    /// Rows per page: 1 to 500, default 100.
+    limit: Option<String>,
+    /// `nextCursor` of the previous page.
+    cursor: Option<String>,
 }
 
 async fn list(state: &AppState, caller: &Caller, query: MovementQuery, direction: Option<Direction>) -> Result<Response, JoyError> {
-    let page_spec = Page::from_query(&query.page)?;
+    let page_spec = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let shape = match direction {
         Some(Direction::Deposit) => Shape::Deposits,
         Some(Direction::Withdraw) => Shape::Withdraws,
@@ -226,17 +229,17 @@ async fn get_one(state: &AppState, caller: &Caller, id: &str, direction: Directi
     Page::single(rows, direction.name())
 }
 
-#[utoipa::path(get, path = "/api/v1/deposit", tag = "joyplus", security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/deposit", tag = "joyplus", params(MovementQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list_deposits(State(state): State<AppState>, caller: Caller, Query(query): Query<MovementQuery>) -> Result<Response, JoyError> {
     list(&state, &caller, query, Some(Direction::Deposit)).await
 }
 
-#[utoipa::path(get, path = "/api/v1/withdraw", tag = "joyplus", security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/withdraw", tag = "joyplus", params(MovementQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list_withdraws(State(state): State<AppState>, caller: Caller, Query(query): Query<MovementQuery>) -> Result<Response, JoyError> {
     list(&state, &caller, query, Some(Direction::Withdraw)).await
 }
 
-#[utoipa::path(get, path = "/api/v1/transaction", tag = "joyplus", security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/transaction", tag = "joyplus", params(MovementQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list_transactions(State(state): State<AppState>, caller: Caller, Query(query): Query<MovementQuery>) -> Result<Response, JoyError> {
     list(&state, &caller, query, None).await
 }

@@ -10,7 +10,7 @@ use tokio_postgres::Row;
 use super::auth::Caller;
 use super::balances::{query_balances, BalanceFilter, BalanceView};
 use super::filters::{address_filter, id_filter, text_filter};
-use super::paging::{path_id, Page, PageQuery, MAX_PAGE_ROWS};
+use super::paging::{path_id, Page, MAX_PAGE_ROWS};
 use super::wire::{millis, JoyError};
 use crate::app::AppState;
 use crate::error::AppError;
@@ -132,7 +132,8 @@ async fn user_entries(state: &AppState, wallets: Vec<WalletRow>) -> Result<Vec<U
         .collect())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UserQuery {
     id: Option<String>,
     openid: Option<String>,
@@ -140,13 +141,15 @@ pub struct UserQuery {
     last_name: Option<String>,
     email: Option<String>,
     mobile: Option<String>,
-    #[serde(flatten)]
-    page: PageQuery,
+    /// Rows per page: 1 to 500, default 100.
+    limit: Option<String>,
+    /// `nextCursor` of the previous page.
+    cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/user", tag = "joyplus", security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/user", tag = "joyplus", params(UserQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list_users(State(state): State<AppState>, caller: Caller, Query(query): Query<UserQuery>) -> Result<Response, JoyError> {
-    let page_spec = Page::from_query(&query.page)?;
+    let page_spec = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let filter = WalletFilter {
         id: id_filter(query.id.as_deref(), "id")?,
         open_id: text_filter(query.openid.as_deref()),
@@ -168,16 +171,19 @@ pub async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): P
     Page::single(user_entries(&state, wallets).await?, "user")
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WalletQuery {
     address: Option<String>,
-    #[serde(flatten)]
-    page: PageQuery,
+    /// Rows per page: 1 to 500, default 100.
+    limit: Option<String>,
+    /// `nextCursor` of the previous page.
+    cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/wallet", tag = "joyplus", security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/wallet", tag = "joyplus", params(WalletQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list_wallets(State(state): State<AppState>, caller: Caller, Query(query): Query<WalletQuery>) -> Result<Response, JoyError> {
-    let page_spec = Page::from_query(&query.page)?;
+    let page_spec = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let filter = WalletFilter {
         address: address_filter(query.address.as_deref(), "address")?,
         user_id: caller.sees(&state).await?.user_filter(),

@@ -11,12 +11,13 @@ use super::wire::LightningError;
 /// Longest input encoded; a BOLT11 invoice with a long description fits.
 pub const MAX_QR_INPUT_BYTES: usize = 2_048;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QrQuery {
     inputcode: Option<String>,
 }
 
-#[utoipa::path(get, path = "/rest/v1/getqrimage", tag = "mylightning", security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
+#[utoipa::path(get, path = "/rest/v1/getqrimage", tag = "mylightning", params(QrQuery), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn get_qr_image(_session: WebSession, Query(query): Query<QrQuery>) -> Result<Response, LightningError> {
     let input = query.inputcode.unwrap_or_default();
     if input.is_empty() {

@@ -50,13 +50,14 @@ pub async fn create(
     Ok(created(view, outcome.is_replay()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ShowQuery {
     /// A position of the event log, or an RFC 3339 time: the balance as it stood then.
     at: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/accounts/{id}", tag = "native", params(("id" = String, Path, description = "The id")), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(get, path = "/v1/accounts/{id}", tag = "native", params(ShowQuery, ("id" = String, Path, description = "The id")), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -96,7 +97,8 @@ pub async fn show(
     Ok(Json(serde_json::json!({ "id": view.id, "asset": view.asset, "balance": balance, "at": at })).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     owner: Option<String>,
     asset: Option<String>,
@@ -111,7 +113,7 @@ pub struct AccountPage {
     next: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/accounts", tag = "native", security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(get, path = "/v1/accounts", tag = "native", params(ListQuery), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn list(State(state): State<AppState>, Query(query): Query<ListQuery>) -> Result<Json<AccountPage>, NativeError> {
     let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=MAX_PAGE_SIZE).contains(&limit) {

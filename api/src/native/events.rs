@@ -11,7 +11,8 @@ use crate::error::AppError;
 
 const DEFAULT_PAGE_SIZE: i64 = 100;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// The position of the last event already seen; 0 or absent for the beginning.
     after: Option<i64>,
@@ -37,7 +38,7 @@ pub async fn checkpoint_of(client: &impl deadpool_postgres::GenericClient, posit
 }
 
 /// The event log in commit-safe order; only final events, so paging never skips one.
-#[utoipa::path(get, path = "/v1/events", tag = "native", security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(get, path = "/v1/events", tag = "native", params(EventsQuery), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn list(State(state): State<AppState>, Query(query): Query<EventsQuery>) -> Result<Json<EventPage>, NativeError> {
     let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=MAX_BATCH_EVENTS).contains(&limit) {

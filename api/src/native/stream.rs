@@ -36,7 +36,8 @@ const KEEP_ALIVE_SECONDS: u64 = 15;
 
 static OPEN_STREAMS: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new(MAX_EVENT_STREAMS)));
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StreamQuery {
     after: Option<i64>,
 }
@@ -48,7 +49,7 @@ struct Cursor {
     _permit: OwnedSemaphorePermit,
 }
 
-#[utoipa::path(get, path = "/v1/events/stream", tag = "native", security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(get, path = "/v1/events/stream", tag = "native", params(StreamQuery), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn stream(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<StreamQuery>) -> Result<Response, NativeError> {
     let last_event_id = headers.get("last-event-id").and_then(|value| value.to_str().ok()).map(str::trim);
     let after = match last_event_id {
