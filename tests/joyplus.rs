@@ -489,6 +489,12 @@ async fn withdraw_joy_debits_with_funds_and_moves_nothing_without() {
 
     let withdraws = judy.client.list("withdraw").await;
     assert_eq!(withdraws.len(), 1);
+    let sql = app.sql().await;
+    eventually(10, "the chain broadcaster sends the withdrawal", || async {
+        let row = sql.query_opt("SELECT to_address, amount, asset FROM simulated_chain_transactions WHERE txid = $1", &[&txid]).await.unwrap();
+        row.is_some_and(|row| (row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, String>(2)) == (OUTSIDER.to_string(), "0.75".to_string(), "JOY".to_string()))
+    })
+    .await;
     assert_eq!((withdraws[0]["txid"].as_str(), withdraws[0]["withdrawAmount"].as_str()), (Some(txid.as_str()), Some("0.750000000000000000")));
     assert_eq!(withdraws[0]["toAddress"], OUTSIDER);
     let (status, _) = judy.client.get(&format!("withdraw/{}", withdraws[0]["id"].as_str().unwrap())).await;

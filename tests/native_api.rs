@@ -354,7 +354,7 @@ async fn two_servers_on_one_database_share_the_projectors_and_both_read_their_wr
         .await
         .unwrap()
         .get(0);
-    assert_eq!(leaders, 13, "each of the thirteen event handlers runs once across both servers");
+    assert_eq!(leaders, 14, "each of the fourteen event handlers runs once across both servers");
     common::assert_read_models_equal_replay(&first.database).await;
 }
 

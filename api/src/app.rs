@@ -143,6 +143,8 @@ impl Service {
         engine.spawn(projections::chain::ChainSealer);
         let network = LocalNetwork { confirm_delay: config.gradido_confirm_delay };
         engine.spawn(GradidoSettlement::new(bus.clone(), network));
+        let chain: Arc<dyn crate::joyplus::chain::Chain> = Arc::new(SimulatedChain { pool: pools.reads.clone() });
+        engine.spawn(crate::joyplus::broadcaster::ChainBroadcaster { chain: chain.clone() });
         let (status, mut tasks) = engine.start();
         tasks.push(tokio::spawn(crate::hold_expiry::run(bus.clone(), pools.reads.clone(), shutdown.subscribe())));
         seed_assets(&bus).await?;
@@ -159,7 +161,7 @@ impl Service {
         let joy = JoyPlusServices {
             passport: Arc::new(EmbeddedPassport { pool: ledger.reads.clone() }),
             sms: Arc::new(OutboxSms { pool: ledger.reads.clone() }),
-            chain: Arc::new(SimulatedChain),
+            chain,
         };
         let state = AppState { ledger, admin_key: Arc::new(config.admin_key), mailer, node, joy };
         Ok(Self { state, shutdown, tasks })

@@ -31,8 +31,11 @@ pub trait Chain: Send + Sync + 'static {
     fn broadcast<'a>(&'a self, withdrawal: &'a ChainWithdrawal, txid: &'a str) -> ChainFuture<'a>;
 }
 
-/// Transaction ids are the keccak-256 of the withdrawal's fields; nothing leaves the process.
-pub struct SimulatedChain;
+/// Transaction ids are the keccak-256 of the withdrawal's fields; "sending" records the
+/// transaction in `simulated_chain_transactions` (nothing leaves the database).
+pub struct SimulatedChain {
+    pub pool: deadpool_postgres::Pool,
+}
 
 impl Chain for SimulatedChain {
     fn transaction_id(&self, withdrawal: &ChainWithdrawal) -> String {
@@ -47,6 +50,14 @@ impl Chain for SimulatedChain {
 
     fn broadcast<'a>(&'a self, withdrawal: &'a ChainWithdrawal, txid: &'a str) -> ChainFuture<'a> {
         Box::pin(async move {
+            let client = self.pool.get().await?;
+            client
+                .execute(
+                    "INSERT INTO simulated_chain_transactions (txid, from_address, to_address, asset, amount) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (txid) DO UPDATE SET broadcasts = simulated_chain_transactions.broadcasts + 1",
+                    &[&txid, &withdrawal.from_address, &withdrawal.to_address, &withdrawal.asset, &withdrawal.amount],
+                )
+                .await?;
             info!(txid, to = withdrawal.to_address, amount = withdrawal.amount, asset = withdrawal.asset, "simulated chain: withdrawal sent");
             Ok(())
         })

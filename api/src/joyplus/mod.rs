@@ -17,6 +17,7 @@
 mod api_keys;
 mod assets;
 mod auth;
+pub mod broadcaster;
 mod balances;
 pub mod chain;
 mod filters;

@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio_postgres::Row;
-use tracing::error;
 
 use super::auth::Caller;
 use super::chain::ChainWithdrawal;
@@ -23,7 +22,7 @@ use super::paging::{path_id, Page};
 use super::sso::{balance_account_id, open_balances};
 use super::wire::{amount_text, data, millis, JoyError, JoyJson};
 use crate::app::AppState;
-use crate::commands::{Operation, Outcome};
+use crate::commands::Operation;
 use crate::error::AppError;
 use crate::idempotency::keyed_operation;
 
@@ -339,12 +338,6 @@ pub async fn withdraw_joy(
         return Err(AppError::Internal("operation id names another kind of event".into()).into());
     };
     state.ledger.await_read_models(event).await;
-    if matches!(outcome, Outcome::Appended(_)) {
-        // The debit is durable and names the txid; a failed send is for the operator to
-        // repeat (sending is idempotent per withdrawal), never a reason to undo the debit.
-        if let Err(failure) = state.joy.chain.broadcast(&withdrawal, &txid).await {
-            error!(txid, %failure, "withdrawal recorded but not broadcast");
-        }
-    }
+    // The chain broadcaster sends it from the log (it retries until the chain takes it).
     Ok(data(json!({ "txid": txid })))
 }
