@@ -187,19 +187,16 @@ fn check_money(position: i64, account_id: &str, payload: &str, replay: &mut Repl
     for posting in postings(&event, account_id, &asset) {
         let total = replay.totals.entry(asset.clone()).or_default();
         *total = total.checked_add(posting.amount).unwrap_or(*total);
-        match replay.accounts.get_mut(&posting.account_id) {
-            Some(account) => {
-                account.balance = account.balance.checked_add(posting.amount).unwrap_or(account.balance);
-                if account.is_user && account.balance.is_sign_negative() && !account.balance.is_zero() {
-                    report.find(
-                        "no negative balance",
-                        Some(position),
-                        format!("user account {} went to {} at event {position}", posting.account_id, account.balance),
-                    );
-                }
+        // System accounts may go negative; they count only in the totals.
+        if let Some(account) = replay.accounts.get_mut(&posting.account_id) {
+            account.balance = account.balance.checked_add(posting.amount).unwrap_or(account.balance);
+            if account.is_user && account.balance.is_sign_negative() && !account.balance.is_zero() {
+                report.find(
+                    "no negative balance",
+                    Some(position),
+                    format!("user account {} went to {} at event {position}", posting.account_id, account.balance),
+                );
             }
-            // System accounts may go negative; they count only in the totals.
-            None => {}
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use domain::joyplus::EthAddress;
 use domain::AssetCode;
+use rust_decimal::Decimal;
 
 use super::wire::JoyError;
 
@@ -42,4 +43,27 @@ pub fn required_address(text: &str, name: &str) -> Result<String, JoyError> {
 /// A required symbol field.
 pub fn required_symbol(text: &str) -> Result<String, JoyError> {
     symbol_filter(Some(text))?.ok_or_else(|| JoyError::bad_request("symbol is required"))
+}
+
+/// Longest decimal text accepted for an amount.
+const MAX_AMOUNT_TEXT_LEN: usize = 64;
+
+/// A plain decimal (`"1"`, `"0.5"`): no sign, no exponent. Range and scale are the
+/// account's to check.
+pub fn parse_value(text: &str, name: &str) -> Result<Decimal, JoyError> {
+    let plain = !text.is_empty() && text.len() <= MAX_AMOUNT_TEXT_LEN && text.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let value = plain.then(|| Decimal::from_str_exact(text).ok()).flatten();
+    value.ok_or_else(|| JoyError::bad_request(format!("{name} must be a decimal number such as \"1.5\"")))
+}
+
+pub fn txid_filter(text: Option<&str>) -> Result<Option<String>, JoyError> {
+    const TXID_HEX_DIGITS: usize = 64;
+    match text {
+        None | Some("") => Ok(None),
+        Some(text) => {
+            let lower = text.to_lowercase();
+            let valid = lower.strip_prefix("0x").is_some_and(|digits| digits.len() == TXID_HEX_DIGITS && digits.bytes().all(|b| b.is_ascii_hexdigit()));
+            valid.then_some(Some(lower)).ok_or_else(|| JoyError::bad_request("txid must be 0x and 64 hex digits"))
+        }
+    }
 }

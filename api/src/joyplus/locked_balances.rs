@@ -133,14 +133,14 @@ pub async fn create(
     caller.require_scope(LOCK_SCOPE)?;
     let address = required_address(&request.address, "address")?;
     let symbol = required_symbol(&request.symbol)?;
-    let amount = super::transfers::parse_value(&request.amount, "amount")?;
+    let amount = super::filters::parse_value(&request.amount, "amount")?;
     let now = Utc::now();
     let expires_at = Utc
         .timestamp_millis_opt(request.expires_at)
         .single()
         .filter(|expiry| *expiry <= now + chrono::Duration::days(MAX_LOCK_DAYS))
         .ok_or_else(|| JoyError::bad_request("expires_at must be UNIX milliseconds within ten years"))?;
-    let user_id = super::transfers::user_of_address(&state, &address).await?;
+    let user_id = super::sso::user_of_address(&state, &address).await?;
     let account_id = balance_account_id(&user_id, &symbol);
     let operation = keyed_operation(&headers, "joyplus/locked-balance", &request, false)?;
     let command = AccountCommand::PlaceHold { hold_id: operation.id.clone(), amount, expires_at: Some(expires_at), memo: None, now };

@@ -20,14 +20,16 @@ mod auth;
 pub mod broadcaster;
 mod balances;
 pub mod chain;
+mod deposits;
 mod filters;
 mod locked_balances;
+mod movements;
 mod paging;
 pub mod passport;
 pub mod sms;
 mod sso;
 mod totp;
-mod transfers;
+mod withdrawals;
 mod users;
 mod wire;
 
@@ -103,10 +105,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(locked_balances::get_one))
         .routes(routes!(assets::list, assets::create))
         .routes(routes!(assets::get_one))
-        .routes(routes!(transfers::list_deposits, transfers::record_deposit))
-        .routes(routes!(transfers::get_deposit))
-        .routes(routes!(transfers::list_withdraws))
-        .routes(routes!(transfers::get_withdraw))
-        .routes(routes!(transfers::list_transactions))
-        .routes(routes!(transfers::withdraw_joy))
+        .routes(routes!(movements::list_deposits, deposits::record_deposit))
+        .routes(routes!(movements::get_deposit))
+        .routes(routes!(movements::list_withdraws))
+        .routes(routes!(movements::get_withdraw))
+        .routes(routes!(movements::list_transactions))
+        .routes(routes!(withdrawals::withdraw_joy))
 }

@@ -119,3 +119,10 @@ fn new_deposit_address() -> EthAddress {
         }
     }
 }
+
+/// The user whose wallet has `address` (lower case).
+pub async fn user_of_address(state: &AppState, address: &str) -> Result<String, JoyError> {
+    let client = state.ledger.reads.get().await?;
+    let row = client.query_opt("SELECT user_id FROM joy_wallets WHERE address_lower = $1", &[&address]).await?;
+    row.map(|row| row.get(0)).ok_or_else(|| JoyError::not_found("wallet"))
+}

@@ -101,7 +101,7 @@ fn in_btc(amount: Decimal, unit: &str) -> Result<Decimal, LightningError> {
 }
 
 fn btc_from_msat(msat: u64) -> Result<Decimal, LightningError> {
-    if msat % MSAT_PER_SAT != 0 {
+    if !msat.is_multiple_of(MSAT_PER_SAT) {
         return Err(LightningError::business("amount must be whole satoshis"));
     }
     let sats = i64::try_from(msat / MSAT_PER_SAT).map_err(|_| LightningError::business("amount out of range"))?;
