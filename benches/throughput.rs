@@ -50,6 +50,7 @@ async fn main() {
         gradido_confirm_delay: Duration::from_secs(2),
         smtp_relay: None,
         node: Default::default(),
+        chain: None,
     })
     .await
     .expect("service");

@@ -3,6 +3,10 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use api::joyplus::chain::{Chain, ChainFuture, ChainWithdrawal, SimulatedChain};
 use common::{eventually, TestApp, ADMIN_KEY};
 use domain::joyplus::EthAddress;
 use reqwest::{Method, StatusCode};
@@ -625,4 +629,45 @@ async fn every_list_keeps_the_seeds_filters() {
 
 fn urlencode(text: &str) -> String {
     text.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+/// A chain that is down for its first `outage` broadcasts, then records what it is sent.
+struct FlakyChain {
+    ids: SimulatedChain,
+    outage: AtomicU32,
+    sent: Mutex<Vec<String>>,
+}
+
+impl Chain for FlakyChain {
+    fn transaction_id(&self, withdrawal: &ChainWithdrawal) -> String {
+        self.ids.transaction_id(withdrawal)
+    }
+
+    fn broadcast<'a>(&'a self, _withdrawal: &'a ChainWithdrawal, txid: &'a str) -> ChainFuture<'a> {
+        Box::pin(async move {
+            if self.outage.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1)).is_ok() {
+                return Err(api::AppError::Unavailable("chain node unreachable".into()));
+            }
+            self.sent.lock().unwrap().push(txid.to_string());
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_withdrawal_reaches_the_chain_after_an_outage_without_a_second_debit() {
+    let database = common::fresh_database().await;
+    let pools = api::database::connect(&database).await.unwrap();
+    let chain = Arc::new(FlakyChain { ids: SimulatedChain { pool: pools.reads.clone() }, outage: AtomicU32::new(3), sent: Mutex::default() });
+    let app = TestApp::spawn_with(database, Some(chain.clone())).await;
+    let olga = member(&app, "olga").await;
+    chain_deposit(&app, 1, &olga.address, "2").await;
+    let (status, body) = olga.client.post("withdraw-joy", json!({"from": olga.address, "to": OUTSIDER, "value": "1.5"})).await;
+    assert_eq!(status, StatusCode::OK, "the debit is acknowledged while the chain is down: {body}");
+    let txid = body["data"]["txid"].as_str().unwrap().to_string();
+
+    eventually(20, "the broadcaster gets through once the chain is back", || async { chain.sent.lock().unwrap().contains(&txid) }).await;
+    assert_eq!(chain.outage.load(Ordering::SeqCst), 0, "it kept trying through the outage");
+    assert_eq!(chain.sent.lock().unwrap().len(), 1, "sent once it got through");
+    assert_eq!(joy_balance(&olga).await["amount"], "0.500000000000000000", "debited once");
 }

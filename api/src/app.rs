@@ -97,6 +97,8 @@ pub struct ServiceConfig {
     /// `host:port` of an SMTP relay; without one, mail goes to the `mail_outbox` table.
     pub smtp_relay: Option<String>,
     pub node: NodeSettings,
+    /// The blockchain Joy Plus withdrawals go to; `None`: the simulated chain.
+    pub chain: Option<Arc<dyn crate::joyplus::chain::Chain>>,
 }
 
 /// The sender of the service's e-mail.
@@ -143,7 +145,10 @@ impl Service {
         engine.spawn(projections::chain::ChainSealer);
         let network = LocalNetwork { confirm_delay: config.gradido_confirm_delay };
         engine.spawn(GradidoSettlement::new(bus.clone(), network));
-        let chain: Arc<dyn crate::joyplus::chain::Chain> = Arc::new(SimulatedChain { pool: pools.reads.clone() });
+        let chain: Arc<dyn crate::joyplus::chain::Chain> = match config.chain.clone() {
+            Some(chain) => chain,
+            None => Arc::new(SimulatedChain { pool: pools.reads.clone() }),
+        };
         engine.spawn(crate::joyplus::broadcaster::ChainBroadcaster { chain: chain.clone() });
         let (status, mut tasks) = engine.start();
         tasks.push(tokio::spawn(crate::hold_expiry::run(bus.clone(), pools.reads.clone(), shutdown.subscribe())));

@@ -249,6 +249,7 @@ async fn serve(storage: &Storage, listen: SocketAddr, admin_key: Option<String>,
         gradido_confirm_delay: options.gradido_confirm_delay,
         smtp_relay: options.smtp_relay,
         node: Default::default(),
+        chain: None,
     })
     .await?;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|error| AppError::Unavailable(format!("bind {listen}: {error}")))?;
@@ -431,6 +432,7 @@ async fn admin_service(storage: &Storage) -> Result<Service, AppError> {
         gradido_confirm_delay: Duration::from_millis(DEFAULT_GRADIDO_CONFIRM_DELAY_MS),
         smtp_relay: None,
         node: Default::default(),
+        chain: None,
     })
     .await
 }

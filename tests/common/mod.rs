@@ -84,6 +84,11 @@ impl TestApp {
 
     /// Serves a database that may already hold events (a restart).
     pub async fn spawn_on(database: DatabaseTarget) -> Self {
+        Self::spawn_with(database, None).await
+    }
+
+    /// Serves a database with Joy Plus withdrawals going to `chain`.
+    pub async fn spawn_with(database: DatabaseTarget, chain: Option<std::sync::Arc<dyn api::joyplus::chain::Chain>>) -> Self {
         let service = Service::start(ServiceConfig {
             database: database.clone(),
             admin_key: AdminKey::from_secret(ADMIN_KEY),
@@ -91,6 +96,7 @@ impl TestApp {
             gradido_confirm_delay: Duration::from_millis(GRADIDO_CONFIRM_DELAY_MS),
             smtp_relay: None,
             node: api::lightning::node::NodeSettings { block_interval: Duration::from_millis(BLOCK_INTERVAL_MS), ..Default::default() },
+            chain,
         })
         .await
         .expect("service starts");
