@@ -151,7 +151,8 @@ async fn a_server_killed_during_load_loses_no_acknowledged_transfer_and_complete
     // Restart on the same database; clients retry what got no answer, with the same keys.
     let server = Server::start(&[], &env);
     let mut all_transfers = acknowledged_before_crash.clone();
-    for (key, body) in unanswered.lock().unwrap().clone() {
+    let retries = unanswered.lock().unwrap().clone();
+    for (key, body) in retries {
         let (status, reply) = post(&http, &server.base_url, "/v1/transfers", body, &key).await.unwrap();
         if status == StatusCode::CREATED {
             all_transfers.insert(key, reply);
