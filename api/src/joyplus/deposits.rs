@@ -7,7 +7,6 @@ use axum::response::Response;
 use domain::account::AccountCommand;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::auth::Caller;
 use super::filters::{parse_value, required_address, required_symbol, txid_filter};
@@ -18,6 +17,7 @@ use super::wire::{data, JoyError, JoyJson};
 use crate::app::AppState;
 use crate::commands::Operation;
 use crate::error::AppError;
+use crate::tokens::sha256_hex;
 
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]
 pub struct RecordDeposit {
@@ -41,7 +41,7 @@ pub async fn record_deposit(State(state): State<AppState>, caller: Caller, JoyJs
     let normalized = json!({ "txid": txid, "from": from_address, "to": to_address, "symbol": symbol, "amount": amount.normalize().to_string() });
     let operation = Operation {
         id: format!("joyplus/deposit/{txid}"),
-        request_hash: Some(hex::encode(Sha256::digest(normalized.to_string().as_bytes()))),
+        request_hash: Some(sha256_hex(&normalized.to_string())),
     };
     let command = AccountCommand::CreditChainDeposit { amount, txid, from_address, to_address };
     let outcome = state.ledger.bus.account(&balance_account_id(&user_id, &symbol), command, &operation).await.map_err(|error| match error {
