@@ -27,6 +27,17 @@ impl AdminKey {
     }
 }
 
+impl AdminKey {
+    /// Whether the request carries `Authorization: Bearer <this key>`.
+    pub fn verify_bearer(&self, headers: &axum::http::HeaderMap) -> bool {
+        headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .is_some_and(|key| self.verify(key))
+    }
+}
+
 /// The configured key, the stored one, or a new one. The new secret is returned once, for
 /// the caller to print; it is never written anywhere.
 pub fn load_or_generate(data_dir: &Path, configured: Option<&str>) -> std::io::Result<(AdminKey, Option<String>)> {

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -115,8 +115,7 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
 /// `GET /metrics`: the Prometheus text format; needs `Authorization: Bearer <admin key>`.
 #[utoipa::path(get, path = "/metrics", tag = "operations", security(("admin_bearer" = [])), responses((status = 200, description = "OpenMetrics text"), (status = 401, description = "Missing or wrong admin key")))]
 pub async fn scrape(State(state): State<AppState>, request: Request) -> Response {
-    let presented = request.headers().get(AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "));
-    if !presented.is_some_and(|key| state.admin_key.verify(key)) {
+    if !state.admin_key.verify_bearer(request.headers()) {
         return (StatusCode::UNAUTHORIZED, "admin key required\n").into_response();
     }
     if let Err(error) = read_progress(&state).await {
