@@ -39,26 +39,12 @@ pub struct MovementView {
     pub from_address: String,
     pub to_address: String,
     pub symbol: String,
-    #[serde(skip_serializing_if = "Absent::is_absent")]
-    deposit_amount: Absent,
-    #[serde(skip_serializing_if = "Absent::is_absent")]
-    withdraw_amount: Absent,
+    /// `None`: not shown; `Some(None)`: null.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deposit_amount: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    withdraw_amount: Option<Option<String>>,
     created_at: i64,
-}
-
-/// A field that is there (a value or null) or not there at all.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-enum Absent {
-    Value(Option<String>),
-    #[serde(skip)]
-    Missing,
-}
-
-impl Absent {
-    fn is_absent(&self) -> bool {
-        matches!(self, Self::Missing)
-    }
 }
 
 /// Which amount fields a list shows.
@@ -75,9 +61,9 @@ impl MovementView {
         let amount = Some(amount_text(row.get(6), row.get(8)));
         let (deposit, withdraw) = if direction == Direction::Deposit.name() { (amount, None) } else { (None, amount) };
         let (deposit_amount, withdraw_amount) = match shape {
-            Shape::Deposits => (Absent::Value(deposit), Absent::Missing),
-            Shape::Withdraws => (Absent::Missing, Absent::Value(withdraw)),
-            Shape::Transactions => (Absent::Value(deposit), Absent::Value(withdraw)),
+            Shape::Deposits => (Some(deposit), None),
+            Shape::Withdraws => (None, Some(withdraw)),
+            Shape::Transactions => (Some(deposit), Some(withdraw)),
         };
         Self {
             id: row.get::<_, i64>(0).to_string(),
