@@ -1,6 +1,8 @@
 //! `GET /user`, `/user/{id}`, `/wallet`, `/wallet/{id}`. A user's id and its wallet's id are
 //! the same number. Sessions see themselves, API keys their e-mail's user, the admin all.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
@@ -121,14 +123,13 @@ async fn user_entries(state: &AppState, wallets: Vec<WalletRow>) -> Result<Vec<U
     let user_ids: Vec<String> = wallets.iter().map(|wallet| wallet.user_id.clone()).collect();
     let limit = (i64::try_from(user_ids.len()).unwrap_or(MAX_PAGE_ROWS) * MAX_BALANCES_PER_USER).max(1);
     let filter = BalanceFilter { user_ids: Some(user_ids), ..Default::default() };
-    let mut balances = query_balances(state, &filter, Page { limit, after_id: 0 }).await?;
+    let mut balances: HashMap<String, Vec<BalanceView>> = HashMap::new();
+    for balance in query_balances(state, &filter, Page { limit, after_id: 0 }).await? {
+        balances.entry(balance.user_id.clone()).or_default().push(balance);
+    }
     Ok(wallets
         .into_iter()
-        .map(|wallet| {
-            let (own, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut balances).into_iter().partition(|balance| balance.user_id == wallet.user_id);
-            balances = rest;
-            UserEntry { balance: own, user: wallet.user, wallet: wallet.wallet }
-        })
+        .map(|wallet| UserEntry { balance: balances.remove(&wallet.user_id).unwrap_or_default(), user: wallet.user, wallet: wallet.wallet })
         .collect())
 }
 
