@@ -38,7 +38,7 @@ async fn main() {
     let root = std::path::PathBuf::from(format!("/tmp/ledger-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let postgres = EmbeddedPostgres::prepare(&root, Durability::Durable).await.expect("prepare cluster");
-    let _server = postgres.start_attached().await.expect("start cluster");
+    let mut server = postgres.start_attached().await.expect("start cluster");
     postgres.create_database_named("bench").await.expect("bench db");
     postgres.create_database_named("baseline").await.expect("baseline db");
 
@@ -60,8 +60,22 @@ async fn main() {
     tokio::spawn(async move { api::app::serve(listener, app, std::future::pending()).await.unwrap() });
     let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     for account in 0..ACCOUNTS {
-        post(&http, &base, "/v1/accounts", json!({"id": format!("acct-{account}"), "asset": "BTC"}), &format!("open-{account}")).await;
-        post(&http, &base, "/v1/deposits", json!({"account": format!("acct-{account}"), "amount": "1000000"}), &format!("fund-{account}")).await;
+        post(
+            &http,
+            &base,
+            "/v1/accounts",
+            json!({"id": format!("acct-{account}"), "asset": "BTC"}),
+            &format!("open-{account}"),
+        )
+        .await;
+        post(
+            &http,
+            &base,
+            "/v1/deposits",
+            json!({"account": format!("acct-{account}"), "amount": "1000000"}),
+            &format!("fund-{account}"),
+        )
+        .await;
     }
 
     let baseline_client = connect(&postgres.target_for("baseline")).await;
@@ -90,7 +104,10 @@ async fn main() {
 
     println!();
     println!("ledger throughput (HTTP, POST /v1/transfers with Idempotency-Key, {ACCOUNTS} accounts, {SECONDS_PER_RUN}s per run)");
-    println!("{:>7} | {:>12} | {:>8} | {:>8} | {:>14} | {:>7}", "clients", "transfers/s", "p50 ms", "p99 ms", "raw SQL tx/s", "ratio");
+    println!(
+        "{:>7} | {:>12} | {:>8} | {:>8} | {:>14} | {:>7}",
+        "clients", "transfers/s", "p50 ms", "p99 ms", "raw SQL tx/s", "ratio"
+    );
     println!("{}", "-".repeat(72));
     for (ours, baseline) in &rows {
         println!(
@@ -110,9 +127,18 @@ async fn main() {
         events as f64 / replay_seconds,
         applications as f64 / replay_seconds
     );
+    // Closing its stdin stops the cluster; wait so it leaves no zombie.
+    drop(server.stdin.take());
+    let _ = server.wait();
 }
 
-async fn post(http: &reqwest::Client, base: &str, path: &str, body: serde_json::Value, key: &str) -> reqwest::StatusCode {
+async fn post(
+    http: &reqwest::Client,
+    base: &str,
+    path: &str,
+    body: serde_json::Value,
+    key: &str,
+) -> reqwest::StatusCode {
     http.post(format!("{base}{path}"))
         .bearer_auth(ADMIN_KEY)
         .header("Idempotency-Key", key)
@@ -169,13 +195,19 @@ async fn run_sql(target: &api::database::DatabaseTarget, clients: usize) -> Run 
                 let amount = rust_decimal::Decimal::new(1, 5);
                 let sent = Instant::now();
                 let tx = sql.transaction().await.unwrap();
-                tx.execute("INSERT INTO postings (account, amount) VALUES ($1, -$2::numeric)", &[&from, &amount]).await.unwrap();
-                tx.execute("INSERT INTO postings (account, amount) VALUES ($1, $2::numeric)", &[&to, &amount]).await.unwrap();
+                tx.execute("INSERT INTO postings (account, amount) VALUES ($1, -$2::numeric)", &[&from, &amount])
+                    .await
+                    .unwrap();
+                tx.execute("INSERT INTO postings (account, amount) VALUES ($1, $2::numeric)", &[&to, &amount])
+                    .await
+                    .unwrap();
                 // Lock in id order, as any real implementation must, to avoid deadlocks.
                 let (first, second) = if from < to { (from, to) } else { (to, from) };
                 for id in [first, second] {
                     let delta = if id == from { -amount } else { amount };
-                    tx.execute("UPDATE accounts SET balance = balance + $2 WHERE id = $1", &[&id, &delta]).await.unwrap();
+                    tx.execute("UPDATE accounts SET balance = balance + $2 WHERE id = $1", &[&id, &delta])
+                        .await
+                        .unwrap();
                 }
                 tx.commit().await.unwrap();
                 latencies.push(sent.elapsed());
@@ -194,10 +226,17 @@ async fn run_sql(target: &api::database::DatabaseTarget, clients: usize) -> Run 
 fn summarise(clients: usize, mut latencies: Vec<Duration>, elapsed: Duration) -> Run {
     latencies.sort();
     let percentile = |p: f64| {
-        let index = ((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1).min(latencies.len().saturating_sub(1));
+        let index =
+            ((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1).min(latencies.len().saturating_sub(1));
         latencies.get(index).map_or(0.0, |latency| latency.as_secs_f64() * 1_000.0)
     };
-    Run { clients, operations: latencies.len() as u64, seconds: elapsed.as_secs_f64(), p50_ms: percentile(0.50), p99_ms: percentile(0.99) }
+    Run {
+        clients,
+        operations: latencies.len() as u64,
+        seconds: elapsed.as_secs_f64(),
+        p50_ms: percentile(0.50),
+        p99_ms: percentile(0.99),
+    }
 }
 
 async fn connect(target: &api::database::DatabaseTarget) -> tokio_postgres::Client {

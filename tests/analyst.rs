@@ -32,24 +32,55 @@ async fn the_analyst_role_reads_the_views_but_no_secret_and_writes_nothing() {
     app.deposit("alice", "1.5").await;
     let client = analyst(&app).await;
 
-    let row = client.query_one("SELECT amount::text FROM analyst.balances WHERE account_id = 'alice'", &[]).await.unwrap();
+    let row =
+        client.query_one("SELECT amount::text FROM analyst.balances WHERE account_id = 'alice'", &[]).await.unwrap();
     assert_eq!(row.get::<_, String>(0), "1.50000000");
-    let flows = client.query_one("SELECT deposited::text FROM analyst.daily_flows WHERE asset = 'BTC'", &[]).await.unwrap();
+    let flows =
+        client.query_one("SELECT deposited::text FROM analyst.daily_flows WHERE asset = 'BTC'", &[]).await.unwrap();
     assert_eq!(flows.get::<_, String>(0), "1.50000000");
-    for view in ["postings", "holds", "assets", "users", "groups", "gradido_transactions", "gradido_open_counts", "quickpay_contacts", "channels",
-                 "joy_wallets", "joy_assets", "joy_balances", "joy_locked_balances", "joy_chain_transfers", "event_chain"] {
-        client.query(&format!("SELECT * FROM analyst.{view} LIMIT 1"), &[]).await.unwrap_or_else(|error| panic!("{view}: {error}"));
+    for view in [
+        "postings",
+        "holds",
+        "assets",
+        "users",
+        "groups",
+        "gradido_transactions",
+        "gradido_open_counts",
+        "quickpay_contacts",
+        "channels",
+        "joy_wallets",
+        "joy_assets",
+        "joy_balances",
+        "joy_locked_balances",
+        "joy_chain_transfers",
+        "event_chain",
+    ] {
+        client
+            .query(&format!("SELECT * FROM analyst.{view} LIMIT 1"), &[])
+            .await
+            .unwrap_or_else(|error| panic!("{view}: {error}"));
     }
 
-    for secret in ["SELECT password_hash FROM public.users", "SELECT * FROM public.joy_api_keys", "SELECT * FROM public.sessions",
-                   "SELECT * FROM public.web_sessions", "SELECT * FROM public.joy_sessions", "SELECT * FROM public.joy_totp",
-                   "SELECT * FROM public.lightning_node", "SELECT * FROM public.email_verifications", "SELECT * FROM public.events",
-                   "SELECT * FROM public.balances"] {
+    for secret in [
+        "SELECT password_hash FROM public.users",
+        "SELECT * FROM public.joy_api_keys",
+        "SELECT * FROM public.sessions",
+        "SELECT * FROM public.web_sessions",
+        "SELECT * FROM public.joy_sessions",
+        "SELECT * FROM public.joy_totp",
+        "SELECT * FROM public.lightning_node",
+        "SELECT * FROM public.email_verifications",
+        "SELECT * FROM public.events",
+        "SELECT * FROM public.balances",
+    ] {
         let error = client.query(secret, &[]).await.expect_err(secret);
         assert_eq!(error.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{secret}: {error:?}");
     }
     let columns: Vec<String> = client
-        .query("SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'analyst'", &[])
+        .query(
+            "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'analyst'",
+            &[],
+        )
         .await
         .unwrap()
         .iter()
@@ -62,10 +93,20 @@ async fn the_analyst_role_reads_the_views_but_no_secret_and_writes_nothing() {
         }
     }
 
-    for write in ["INSERT INTO analyst.assets (code, scale, defined_at) VALUES ('ZZZ', 2, now())", "DELETE FROM analyst.balances",
-                  "CREATE TABLE analyst.scratch (x int)", "CREATE TABLE public.scratch (x int)"] {
+    for write in [
+        "INSERT INTO analyst.assets (code, scale, defined_at) VALUES ('ZZZ', 2, now())",
+        "DELETE FROM analyst.balances",
+        "CREATE TABLE analyst.scratch (x int)",
+        "CREATE TABLE public.scratch (x int)",
+    ] {
         assert!(client.batch_execute(write).await.is_err(), "{write} must fail");
     }
-    let balance: String = app.sql().await.query_one("SELECT amount::text FROM balances WHERE account_id = 'alice'", &[]).await.unwrap().get(0);
+    let balance: String = app
+        .sql()
+        .await
+        .query_one("SELECT amount::text FROM balances WHERE account_id = 'alice'", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(balance, "1.50000000", "nothing changed");
 }

@@ -41,7 +41,10 @@ async fn app_with_history() -> TestApp {
 async fn wait_until_sealed(app: &TestApp) {
     let sql = app.sql().await;
     eventually(10, "every event is sealed in the chain", || async {
-        let row = sql.query_one("SELECT (SELECT count(*) FROM events) = (SELECT count(*) FROM event_chain)", &[]).await.unwrap();
+        let row = sql
+            .query_one("SELECT (SELECT count(*) FROM events) = (SELECT count(*) FROM event_chain)", &[])
+            .await
+            .unwrap();
         row.get::<_, bool>(0)
     })
     .await;
@@ -50,7 +53,13 @@ async fn wait_until_sealed(app: &TestApp) {
 /// The position of alice's first deposit.
 async fn alice_deposit_position(app: &TestApp) -> i64 {
     let sql = app.sql().await;
-    sql.query_one("SELECT global_position FROM events WHERE aggregate_id = 'alice' AND event_type = 'FundsDeposited'", &[]).await.unwrap().get(0)
+    sql.query_one(
+        "SELECT global_position FROM events WHERE aggregate_id = 'alice' AND event_type = 'FundsDeposited'",
+        &[],
+    )
+    .await
+    .unwrap()
+    .get(0)
 }
 
 /// Runs `statement` with the events' immutability switched off, as a tamperer with
@@ -111,7 +120,13 @@ async fn an_edited_event_with_a_recomputed_hash_still_breaks_the_chain() {
 }
 
 /// Appends an account event with plain SQL (the trigger still hashes it, the sealer seals it).
-async fn insert_account_event(app: &TestApp, account: &str, sequence_step: i64, event_type: &str, payload: serde_json::Value) -> i64 {
+async fn insert_account_event(
+    app: &TestApp,
+    account: &str,
+    sequence_step: i64,
+    event_type: &str,
+    payload: serde_json::Value,
+) -> i64 {
     let sql = app.sql().await;
     let row = sql
         .query_one(
@@ -145,7 +160,10 @@ async fn a_user_balance_that_once_went_below_zero_is_pinpointed() {
     let (passed, output) = ledger(&["audit"], &app);
     assert!(!passed, "{output}");
     assert!(failed_check(&output, "no negative balance"), "{output}");
-    assert!(!failed_check(&output, "sequences") && !failed_check(&output, "hash chain"), "only the money is wrong: {output}");
+    assert!(
+        !failed_check(&output, "sequences") && !failed_check(&output, "hash chain"),
+        "only the money is wrong: {output}"
+    );
     assert!(output.contains(&format!("first bad position: {position}")), "{output}");
 }
 
@@ -163,7 +181,11 @@ async fn a_read_model_edited_by_hand_fails_the_rebuild_and_conservation_checks()
 #[tokio::test]
 async fn an_export_verifies_on_its_own_and_a_changed_line_does_not() {
     let app = app_with_history().await;
-    let dir = std::env::temp_dir().join(format!("ledger-export-{}-{}", std::process::id(), app.base_url.rsplit(':').next().unwrap()));
+    let dir = std::env::temp_dir().join(format!(
+        "ledger-export-{}-{}",
+        std::process::id(),
+        app.base_url.rsplit(':').next().unwrap()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("events.ndjson");
     let (exported, output) = ledger(&["export", "--after", "0", "--output", file.to_str().unwrap()], &app);
@@ -175,12 +197,15 @@ async fn an_export_verifies_on_its_own_and_a_changed_line_does_not() {
     let (intact, verdict) = ledger(&["verify-export", file.to_str().unwrap()], &app);
     assert!(intact && verdict.contains(&format!("export intact: {events} events")), "{verdict}");
     let (_, audit) = ledger(&["audit"], &app);
-    let head = audit.lines().find_map(|line| line.strip_prefix("chain head: ")).expect("the audit names the chain head");
+    let head =
+        audit.lines().find_map(|line| line.strip_prefix("chain head: ")).expect("the audit names the chain head");
     assert!(verdict.contains(head), "the export ends at the audited head: {verdict} / {audit}");
 
-    let second_position: i64 = serde_json::from_str::<serde_json::Value>(lines.lines().nth(1).unwrap()).unwrap()["position"].as_i64().unwrap();
+    let second_position: i64 =
+        serde_json::from_str::<serde_json::Value>(lines.lines().nth(1).unwrap()).unwrap()["position"].as_i64().unwrap();
     let tail = dir.join("tail.ndjson");
-    let (exported, output) = ledger(&["export", "--after", &second_position.to_string(), "--output", tail.to_str().unwrap()], &app);
+    let (exported, output) =
+        ledger(&["export", "--after", &second_position.to_string(), "--output", tail.to_str().unwrap()], &app);
     assert!(exported, "{output}");
     assert_eq!(std::fs::read_to_string(&tail).unwrap().lines().count() as i64, events - 2);
     let (intact, verdict) = ledger(&["verify-export", tail.to_str().unwrap()], &app);

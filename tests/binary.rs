@@ -26,7 +26,11 @@ struct Server {
 impl Server {
     fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(LEDGER);
-        command.args(args).args(["serve", "--listen", "127.0.0.1:0"]).env("LEDGER_ADMIN_KEY", ADMIN_KEY).env("RUST_LOG", "warn");
+        command
+            .args(args)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("LEDGER_ADMIN_KEY", ADMIN_KEY)
+            .env("RUST_LOG", "warn");
         command.env_remove("DATABASE_URL");
         for (name, value) in env {
             command.env(name, value);
@@ -71,9 +75,20 @@ fn client() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
 }
 
-async fn post(http: &reqwest::Client, base: &str, path: &str, body: Value, key: &str) -> Result<(StatusCode, Value), reqwest::Error> {
-    let response =
-        http.post(format!("{base}{path}")).bearer_auth(ADMIN_KEY).header("Idempotency-Key", key).json(&body).send().await?;
+async fn post(
+    http: &reqwest::Client,
+    base: &str,
+    path: &str,
+    body: Value,
+    key: &str,
+) -> Result<(StatusCode, Value), reqwest::Error> {
+    let response = http
+        .post(format!("{base}{path}"))
+        .bearer_auth(ADMIN_KEY)
+        .header("Idempotency-Key", key)
+        .json(&body)
+        .send()
+        .await?;
     let status = response.status();
     Ok((status, response.json().await?))
 }
@@ -107,9 +122,20 @@ async fn a_server_killed_during_load_loses_no_acknowledged_transfer_and_complete
     let server = Server::start(&[], &env);
     let http = client();
     for account in CRASH_ACCOUNTS {
-        let (status, body) = post(&http, &server.base_url, "/v1/accounts", json!({"id": account, "asset": "BTC"}), account).await.unwrap();
+        let (status, body) =
+            post(&http, &server.base_url, "/v1/accounts", json!({"id": account, "asset": "BTC"}), account)
+                .await
+                .unwrap();
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        let (status, _) = post(&http, &server.base_url, "/v1/deposits", json!({"account": account, "amount": "100"}), &format!("seed-{account}")).await.unwrap();
+        let (status, _) = post(
+            &http,
+            &server.base_url,
+            "/v1/deposits",
+            json!({"account": account, "amount": "100"}),
+            &format!("seed-{account}"),
+        )
+        .await
+        .unwrap();
         assert_eq!(status, StatusCode::CREATED);
     }
 
@@ -159,18 +185,31 @@ async fn a_server_killed_during_load_loses_no_acknowledged_transfer_and_complete
         }
     }
     for (key, reply) in &acknowledged_before_crash {
-        let (status, replayed) = post(&http, &server.base_url, "/v1/transfers", json!({"from": reply["from"], "to": reply["to"], "amount": reply["amount"]}), key).await.unwrap();
+        let (status, replayed) = post(
+            &http,
+            &server.base_url,
+            "/v1/transfers",
+            json!({"from": reply["from"], "to": reply["to"], "amount": reply["amount"]}),
+            key,
+        )
+        .await
+        .unwrap();
         assert_eq!(status, StatusCode::CREATED);
         assert_eq!(replayed["id"], reply["id"], "an acknowledged transfer replays as itself");
     }
 
     let sql = common::connect(&database).await;
     eventually(30, "every transfer is credited", || async {
-        let transit: Decimal = sql.query_one("SELECT coalesce(sum(amount), 0) FROM balances WHERE account_id = 'transit:BTC'", &[]).await.unwrap().get(0);
+        let transit: Decimal = sql
+            .query_one("SELECT coalesce(sum(amount), 0) FROM balances WHERE account_id = 'transit:BTC'", &[])
+            .await
+            .unwrap()
+            .get(0);
         transit.is_zero()
     })
     .await;
-    let sent: i64 = sql.query_one("SELECT count(*) FROM events WHERE event_type = 'TransferSent'", &[]).await.unwrap().get(0);
+    let sent: i64 =
+        sql.query_one("SELECT count(*) FROM events WHERE event_type = 'TransferSent'", &[]).await.unwrap().get(0);
     assert_eq!(sent as usize, all_transfers.len(), "every acknowledged transfer debited exactly once, nothing else");
     for reply in all_transfers.values() {
         let id = reply["id"].as_str().unwrap();
@@ -183,9 +222,14 @@ async fn a_server_killed_during_load_loses_no_acknowledged_transfer_and_complete
             )
             .await
             .unwrap();
-        assert_eq!((counts.get::<_, i64>(0), counts.get::<_, i64>(1)), (1, 1), "transfer {id} debited and credited once");
+        assert_eq!(
+            (counts.get::<_, i64>(0), counts.get::<_, i64>(1)),
+            (1, 1),
+            "transfer {id} debited and credited once"
+        );
     }
-    let users: Decimal = sql.query_one("SELECT sum(amount) FROM balances WHERE NOT is_system", &[]).await.unwrap().get(0);
+    let users: Decimal =
+        sql.query_one("SELECT sum(amount) FROM balances WHERE NOT is_system", &[]).await.unwrap().get(0);
     assert_eq!(users, Decimal::new(400, 0));
     assert_no_negative_user_balance(&sql).await;
     assert_read_models_equal_replay(&database).await;
@@ -201,7 +245,19 @@ async fn the_cli_works_with_and_without_a_server_running_on_the_same_database() 
     assert!(ok, "{output}");
 
     let (ok, output) = run_cli(
-        &["admin", "create-user", "--email", "ada@example.com", "--username", "ada", "--password", "correct horse", "--first-name", "Ada", "--admin"],
+        &[
+            "admin",
+            "create-user",
+            "--email",
+            "ada@example.com",
+            "--username",
+            "ada",
+            "--password",
+            "correct horse",
+            "--first-name",
+            "Ada",
+            "--admin",
+        ],
         &env,
     );
     assert!(ok, "{output}");
@@ -211,7 +267,10 @@ async fn the_cli_works_with_and_without_a_server_running_on_the_same_database() 
     assert_eq!(user["role"], "admin");
     assert!(user["id"].as_str().is_some_and(|id| !id.is_empty()));
 
-    let (ok, output) = run_cli(&["admin", "create-user", "--email", "ada@example.com", "--username", "ada2", "--password", "correct horse"], &env);
+    let (ok, output) = run_cli(
+        &["admin", "create-user", "--email", "ada@example.com", "--username", "ada2", "--password", "correct horse"],
+        &env,
+    );
     assert!(!ok, "a second user with the same e-mail is refused: {output}");
     let (ok, output) = run_cli(&["admin", "create-group", "--alias", "gdd1", "--name", "Community One"], &env);
     assert!(ok, "{output}");
@@ -221,16 +280,23 @@ async fn the_cli_works_with_and_without_a_server_running_on_the_same_database() 
 
     let server = Server::start(&[], &env);
     let http = client();
-    let (status, _) = post(&http, &server.base_url, "/v1/accounts", json!({"id": "acc", "asset": "BTC", "owner": user["id"]}), "a").await.unwrap();
+    let (status, _) =
+        post(&http, &server.base_url, "/v1/accounts", json!({"id": "acc", "asset": "BTC", "owner": user["id"]}), "a")
+            .await
+            .unwrap();
     assert_eq!(status, StatusCode::CREATED);
-    let (ok, output) = run_cli(&["admin", "create-user", "--email", "bob@example.com", "--username", "bob", "--password", "hunter2hunter2"], &env);
+    let (ok, output) = run_cli(
+        &["admin", "create-user", "--email", "bob@example.com", "--username", "bob", "--password", "hunter2hunter2"],
+        &env,
+    );
     assert!(ok, "creating a user next to a running server works: {output}");
     let (ok, output) = run_cli(&["replay"], &env);
     assert!(ok, "{output}");
     assert!(output.contains("every read model equals a rebuild"), "{output}");
     let (ok, output) = run_cli(&["replay", "--rebuild"], &env);
     assert!(!ok, "rebuilding in place next to a running server is refused: {output}");
-    let (status, page) = get(&http, &server.base_url, &format!("/v1/accounts?owner={}", user["id"].as_str().unwrap())).await;
+    let (status, page) =
+        get(&http, &server.base_url, &format!("/v1/accounts?owner={}", user["id"].as_str().unwrap())).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page["accounts"][0]["id"], "acc");
     assert!(server.terminate().success());
@@ -266,9 +332,11 @@ async fn serve_without_a_database_url_runs_a_private_cluster_that_survives_a_kil
         get(&http, &server.base_url, "/health").await.0 == StatusCode::OK
     })
     .await;
-    let (status, _) = post(&http, &server.base_url, "/v1/accounts", json!({"id": "keep", "asset": "GDD"}), "k").await.unwrap();
+    let (status, _) =
+        post(&http, &server.base_url, "/v1/accounts", json!({"id": "keep", "asset": "GDD"}), "k").await.unwrap();
     assert_eq!(status, StatusCode::CREATED);
-    let (status, _) = post(&http, &server.base_url, "/v1/deposits", json!({"account": "keep", "amount": "7"}), "d").await.unwrap();
+    let (status, _) =
+        post(&http, &server.base_url, "/v1/deposits", json!({"account": "keep", "amount": "7"}), "d").await.unwrap();
     assert_eq!(status, StatusCode::CREATED);
 
     server.kill_hard();

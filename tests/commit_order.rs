@@ -68,7 +68,8 @@ async fn an_append_held_open_is_projected_after_it_commits_not_skipped() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(app.balance("busy").await, "0.00000000", "the projector must not run ahead of an open append");
     let feed = app.get("/v1/events?after=0&limit=1000").await;
-    let served: Vec<i64> = feed.body["events"].as_array().unwrap().iter().map(|event| event["position"].as_i64().unwrap()).collect();
+    let served: Vec<i64> =
+        feed.body["events"].as_array().unwrap().iter().map(|event| event["position"].as_i64().unwrap()).collect();
     assert!(!served.contains(&later_position), "the feed must not serve past an open append");
 
     held.commit().await.unwrap();
@@ -77,7 +78,8 @@ async fn an_append_held_open_is_projected_after_it_commits_not_skipped() {
     assert_eq!(app.balance("held").await, "1.00000000", "the late-committing event was applied, not skipped");
     assert_eq!(app.balance("busy").await, "2.00000000");
     let feed = app.get("/v1/events?after=0&limit=1000").await;
-    let served: Vec<i64> = feed.body["events"].as_array().unwrap().iter().map(|event| event["position"].as_i64().unwrap()).collect();
+    let served: Vec<i64> =
+        feed.body["events"].as_array().unwrap().iter().map(|event| event["position"].as_i64().unwrap()).collect();
     assert!(served.contains(&held_position) && served.contains(&later_position), "the feed serves both once final");
     common::assert_read_models_equal_replay(&app.database).await;
 }

@@ -35,7 +35,11 @@ async fn read_events(response: &mut reqwest::Response, buffer: &mut String, coun
         if events.len() >= count {
             break;
         }
-        let chunk = tokio::time::timeout_at(deadline, response.chunk()).await.expect("events arrive in time").unwrap().expect("stream open");
+        let chunk = tokio::time::timeout_at(deadline, response.chunk())
+            .await
+            .expect("events arrive in time")
+            .unwrap()
+            .expect("stream open");
         buffer.push_str(std::str::from_utf8(&chunk).unwrap());
     }
     events
@@ -76,11 +80,18 @@ async fn the_stream_delivers_every_event_exactly_once_across_a_reconnect() {
 
     let streamed: Vec<i64> = seen.iter().map(|(id, _)| *id).collect();
     assert_eq!(streamed, log_positions(&app).await, "the stream is the log: every event once, in commit order");
-    let amounts: Vec<&str> = seen.iter().filter_map(|(_, event)| event["payload"]["FundsDeposited"]["amount"].as_str()).collect();
+    let amounts: Vec<&str> =
+        seen.iter().filter_map(|(_, event)| event["payload"]["FundsDeposited"]["amount"].as_str()).collect();
     assert_eq!(amounts, ["1.00000000", "0.10000000", "0.10000000", "0.10000000", "0.01000000", "0.01000000"]);
 
     let refused = app.http.get(format!("{}/v1/events/stream", app.base_url)).send().await.unwrap();
     assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED, "the stream needs the admin key");
-    let unknown = app.http.get(format!("{}/v1/events/stream?after=999999", app.base_url)).bearer_auth(ADMIN_KEY).send().await.unwrap();
+    let unknown = app
+        .http
+        .get(format!("{}/v1/events/stream?after=999999", app.base_url))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), reqwest::StatusCode::BAD_REQUEST);
 }

@@ -28,7 +28,12 @@ async fn user(app: &TestApp, name: &str, admin: bool) -> String {
 }
 
 async fn session(app: &TestApp, name: &str) -> i64 {
-    let reply = call(app, "unsecureLogin", json!({"email": format!("{name}@example.com"), "password": format!("{name}-password")})).await;
+    let reply = call(
+        app,
+        "unsecureLogin",
+        json!({"email": format!("{name}@example.com"), "password": format!("{name}-password")}),
+    )
+    .await;
     assert_eq!(reply["state"], "success", "{reply}");
     reply["session_id"].as_i64().expect("an integer session id")
 }
@@ -36,7 +41,9 @@ async fn session(app: &TestApp, name: &str) -> i64 {
 /// Opens and funds the user's GDD account through the native API.
 async fn fund(app: &TestApp, user_id: &str, gdd: &str) {
     let account = format!("gdd:{user_id}");
-    let reply = app.post("/v1/accounts", json!({"id": account, "asset": "GDD", "owner": user_id, "purpose": "gradido"}), None).await;
+    let reply = app
+        .post("/v1/accounts", json!({"id": account, "asset": "GDD", "owner": user_id, "purpose": "gradido"}), None)
+        .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
     app.deposit(&account, gdd).await;
 }
@@ -76,8 +83,14 @@ async fn login_returns_the_user_and_sessions_end_with_logout() {
     assert_eq!((reply["Transaction.pending"].as_i64(), reply["Transaction.executing"].as_i64()), (Some(0), Some(0)));
 
     assert_eq!(call(&app, "logout", json!({"session_id": session_id})).await["state"], "success");
-    assert_eq!(call(&app, "login", json!({"session_id": session_id})).await, json!({"state": "error", "msg": "session not found"}));
-    assert_eq!(call(&app, "login", json!({"session_id": 0})).await, json!({"state": "error", "msg": "session_id invalid"}));
+    assert_eq!(
+        call(&app, "login", json!({"session_id": session_id})).await,
+        json!({"state": "error", "msg": "session not found"})
+    );
+    assert_eq!(
+        call(&app, "login", json!({"session_id": 0})).await,
+        json!({"state": "error", "msg": "session_id invalid"})
+    );
     assert_eq!(call(&app, "login", json!({})).await, json!({"state": "error", "msg": "session_id invalid"}));
 }
 
@@ -87,7 +100,10 @@ async fn a_session_unused_for_15_minutes_is_not_found() {
     user(&app, "alice", false).await;
     let session_id = session(&app, "alice").await;
     app.sql().await.execute("UPDATE sessions SET last_used_at = now() - interval '16 minutes'", &[]).await.unwrap();
-    assert_eq!(call(&app, "login", json!({"session_id": session_id})).await, json!({"state": "error", "msg": "session not found"}));
+    assert_eq!(
+        call(&app, "login", json!({"session_id": session_id})).await,
+        json!({"state": "error", "msg": "session not found"})
+    );
 }
 
 #[tokio::test]
@@ -97,7 +113,9 @@ async fn housekeeping_removes_sessions_long_expired_and_keeps_live_ones() {
     let old = session(&app, "alice").await;
     let live = session(&app, "alice").await;
     let sql = app.sql().await;
-    sql.execute("UPDATE sessions SET last_used_at = now() - interval '2 days' WHERE session_id = $1", &[&old]).await.unwrap();
+    sql.execute("UPDATE sessions SET last_used_at = now() - interval '2 days' WHERE session_id = $1", &[&old])
+        .await
+        .unwrap();
     let removed = api::housekeeping::purge_expired(&app.service().state.ledger.reads).await.unwrap();
     assert_eq!(removed, 1);
     assert_eq!(call(&app, "login", json!({"session_id": live})).await["state"], "success");
@@ -114,11 +132,18 @@ async fn create_transaction_answers_every_error_of_the_seed() {
     let admin_session = session(&app, "admin").await;
     let _ = (bob, admin);
 
-    let raw = app.http.post(format!("{}/login_api/createTransaction", app.base_url)).body("{not json").send().await.unwrap();
+    let raw =
+        app.http.post(format!("{}/login_api/createTransaction", app.base_url)).body("{not json").send().await.unwrap();
     let json_exception: Value = raw.json().await.unwrap();
-    assert_eq!((json_exception["state"].as_str(), json_exception["msg"].as_str()), (Some("error"), Some("json exception")));
+    assert_eq!(
+        (json_exception["state"].as_str(), json_exception["msg"].as_str()),
+        (Some("error"), Some("json exception"))
+    );
     assert!(json_exception["details"].is_string());
-    assert_eq!(call(&app, "createTransaction", json!([1, 2])).await, json!({"state": "error", "msg": "parameter format unknown"}));
+    assert_eq!(
+        call(&app, "createTransaction", json!([1, 2])).await,
+        json!({"state": "error", "msg": "parameter format unknown"})
+    );
     assert_eq!(
         call(&app, "createTransaction", json!({"transaction_type": "transfer"})).await,
         json!({"state": "error", "msg": "session_id invalid"})
@@ -132,7 +157,12 @@ async fn create_transaction_answers_every_error_of_the_seed() {
         json!({"state": "error", "msg": "transaction_type unknown"})
     );
     assert_eq!(
-        call(&app, "createTransaction", json!({"session_id": alice_session, "transaction_type": "groupMemberUpdate", "target_group": "nowhere"})).await,
+        call(
+            &app,
+            "createTransaction",
+            json!({"session_id": alice_session, "transaction_type": "groupMemberUpdate", "target_group": "nowhere"})
+        )
+        .await,
         json!({"state": "error", "msg": "target_group not found"})
     );
     assert_eq!(
@@ -140,14 +170,23 @@ async fn create_transaction_answers_every_error_of_the_seed() {
         json!({"state": "not found", "msg": "receiver not found"})
     );
 
-    let group = call(&app, "createGroup", json!({"session_id": admin_session, "alias": "gdd1", "name": "Community One"})).await;
+    let group =
+        call(&app, "createGroup", json!({"session_id": admin_session, "alias": "gdd1", "name": "Community One"})).await;
     assert_eq!(group["state"], "success", "{group}");
     call(&app, "createGroup", json!({"session_id": admin_session, "alias": "gdd2", "name": "Community Two"})).await;
     let mut in_group = transfer(alice_session, "bob", 100);
     in_group["target_group"] = json!("gdd1");
-    assert_eq!(call(&app, "createTransaction", in_group.clone()).await, json!({"state": "error", "msg": "receiver user hasn't group"}));
+    assert_eq!(
+        call(&app, "createTransaction", in_group.clone()).await,
+        json!({"state": "error", "msg": "receiver user hasn't group"})
+    );
     let carol_session = session(&app, "carol").await;
-    let joined = call(&app, "createTransaction", json!({"session_id": carol_session, "transaction_type": "groupMemberUpdate", "target_group": "gdd2"})).await;
+    let joined = call(
+        &app,
+        "createTransaction",
+        json!({"session_id": carol_session, "transaction_type": "groupMemberUpdate", "target_group": "gdd2"}),
+    )
+    .await;
     assert_eq!(joined, json!({"state": "success"}));
     let mut to_carol = transfer(alice_session, "carol", 100);
     to_carol["target_group"] = json!("gdd1");
@@ -210,7 +249,10 @@ async fn a_cancelled_transfer_releases_its_reservation_and_an_overdraft_is_refus
     let alice_session = session(&app, "alice").await;
 
     let too_much = call(&app, "createTransaction", transfer(alice_session, "bob", 100_001)).await;
-    assert_eq!((too_much["state"].as_str(), too_much["msg"].as_str()), (Some("invalid parameter"), Some("invalid amount")));
+    assert_eq!(
+        (too_much["state"].as_str(), too_much["msg"].as_str()),
+        (Some("invalid parameter"), Some("invalid amount"))
+    );
     let created = call(&app, "createTransaction", transfer(alice_session, "bob", 60_000)).await;
     let id = created["transaction_id"].as_str().unwrap();
     let second = call(&app, "createTransaction", transfer(alice_session, "bob", 50_000)).await;
@@ -219,7 +261,8 @@ async fn a_cancelled_transfer_releases_its_reservation_and_an_overdraft_is_refus
     assert_eq!(cancelled["state"], "success", "{cancelled}");
     assert_eq!(balance_cents(&app, alice_session).await, (100_000, 100_000));
     assert_eq!(counts(&app, alice_session).await, (0, 0));
-    let sign_cancelled = call(&app, "signTransaction", json!({"session_id": alice_session, "transaction_id": id})).await;
+    let sign_cancelled =
+        call(&app, "signTransaction", json!({"session_id": alice_session, "transaction_id": id})).await;
     assert_eq!(sign_cancelled["state"], "error");
 }
 
@@ -262,22 +305,38 @@ async fn creations_are_for_admins_within_three_months_and_1000_gdd_per_user_and_
     let too_old = call(&app, "createTransaction", creation(admin_session, 10_000, three_months_ago)).await;
     assert_eq!(too_old["msg"], "invalid target_date");
     let next_month = month_start.checked_add_months(chrono::Months::new(1)).unwrap();
-    assert_eq!(call(&app, "createTransaction", creation(admin_session, 10_000, next_month)).await["msg"], "invalid target_date");
+    assert_eq!(
+        call(&app, "createTransaction", creation(admin_session, 10_000, next_month)).await["msg"],
+        "invalid target_date"
+    );
     let two_months_ago = month_start.checked_sub_months(chrono::Months::new(2)).unwrap();
-    assert_eq!(call(&app, "createTransaction", creation(admin_session, 10_000, two_months_ago)).await["state"], "success");
+    assert_eq!(
+        call(&app, "createTransaction", creation(admin_session, 10_000, two_months_ago)).await["state"],
+        "success"
+    );
 
     let first = call(&app, "createTransaction", creation(admin_session, 6_000_000, today)).await;
     assert_eq!(first["state"], "success", "{first}");
     let rest = call(&app, "createTransaction", creation(admin_session, 4_000_000, month_start)).await;
     assert_eq!(rest["state"], "success", "exactly 1000 GDD this month: {rest}");
     let over = call(&app, "createTransaction", creation(admin_session, 1, today)).await;
-    assert_eq!((over["state"].as_str(), over["msg"].as_str()), (Some("invalid parameter"), Some("invalid amount")), "pending creations count: {over}");
+    assert_eq!(
+        (over["state"].as_str(), over["msg"].as_str()),
+        (Some("invalid parameter"), Some("invalid amount")),
+        "pending creations count: {over}"
+    );
 
     let id = first["transaction_id"].as_str().unwrap();
-    assert_eq!(call(&app, "signTransaction", json!({"session_id": admin_session, "transaction_id": id})).await["state"], "success");
-    eventually(10, "the creation is confirmed", || async { balance_cents(&app, bob_session).await.0 == 6_000_000 }).await;
+    assert_eq!(
+        call(&app, "signTransaction", json!({"session_id": admin_session, "transaction_id": id})).await["state"],
+        "success"
+    );
+    eventually(10, "the creation is confirmed", || async { balance_cents(&app, bob_session).await.0 == 6_000_000 })
+        .await;
     assert_eq!(app.balance("issuance:GDD").await, "-600.0000");
-    let cancel = call(&app, "cancelTransaction", json!({"session_id": admin_session, "transaction_id": rest["transaction_id"]})).await;
+    let cancel =
+        call(&app, "cancelTransaction", json!({"session_id": admin_session, "transaction_id": rest["transaction_id"]}))
+            .await;
     assert_eq!(cancel["state"], "success");
     let again = call(&app, "createTransaction", creation(admin_session, 4_000_000, today)).await;
     assert_eq!(again["state"], "success", "a cancelled creation gives its budget back: {again}");
@@ -300,7 +359,8 @@ async fn parallel_transfers_from_one_user_never_overdraw_it() {
         assert!(reply["state"] == "success" || reply["msg"] == "invalid amount", "{reply}");
     }
     for reply in &accepted {
-        call(&app, "signTransaction", json!({"session_id": alice_session, "transaction_id": reply["transaction_id"]})).await;
+        call(&app, "signTransaction", json!({"session_id": alice_session, "transaction_id": reply["transaction_id"]}))
+            .await;
     }
     eventually(10, "all five are confirmed", || async { counts(&app, alice_session).await == (0, 0) }).await;
     assert_eq!(balance_cents(&app, alice_session).await, (0, 0));
@@ -316,11 +376,24 @@ async fn a_disabled_receiver_cannot_receive_and_a_disabled_user_cannot_log_in() 
     fund(&app, &alice, "10").await;
     let alice_session = session(&app, "alice").await;
     let admin_session = session(&app, "admin").await;
-    let refused = call(&app, "adminSetUserDisabled", json!({"session_id": alice_session, "email": "bob@example.com", "disabled": true})).await;
+    let refused = call(
+        &app,
+        "adminSetUserDisabled",
+        json!({"session_id": alice_session, "email": "bob@example.com", "disabled": true}),
+    )
+    .await;
     assert_eq!(refused, json!({"state": "error", "msg": "user is not admin"}));
-    let disabled = call(&app, "adminSetUserDisabled", json!({"session_id": admin_session, "email": "bob@example.com", "disabled": true})).await;
+    let disabled = call(
+        &app,
+        "adminSetUserDisabled",
+        json!({"session_id": admin_session, "email": "bob@example.com", "disabled": true}),
+    )
+    .await;
     assert_eq!(disabled["state"], "success", "{disabled}");
-    assert_eq!(call(&app, "createTransaction", transfer(alice_session, "bob", 100)).await, json!({"state": "disabled", "msg": "receiver is disabled"}));
+    assert_eq!(
+        call(&app, "createTransaction", transfer(alice_session, "bob", 100)).await,
+        json!({"state": "disabled", "msg": "receiver is disabled"})
+    );
     let login = call(&app, "unsecureLogin", json!({"email": "bob@example.com", "password": "bob-password"})).await;
     assert_eq!(login, json!({"state": "disabled", "msg": "user is disabled"}));
 }
@@ -329,17 +402,28 @@ async fn a_disabled_receiver_cannot_receive_and_a_disabled_user_cannot_log_in() 
 async fn sign_up_mails_a_verification_that_an_admin_can_resend() {
     let app = TestApp::spawn().await;
     user(&app, "admin", true).await;
-    let created = call(&app, "createUser", json!({"email": "dora@example.com", "password": "dora-password", "first_name": "Dora"})).await;
+    let created = call(
+        &app,
+        "createUser",
+        json!({"email": "dora@example.com", "password": "dora-password", "first_name": "Dora"}),
+    )
+    .await;
     assert_eq!(created["state"], "success", "{created}");
     let again = call(&app, "createUser", json!({"email": "dora@example.com", "password": "dora-password"})).await;
     assert_eq!(again, json!({"state": "exists", "msg": "user already exists"}));
     let dora_session = session(&app, "dora").await;
-    let not_admin = call(&app, "adminEmailVerificationResend", json!({"session_id": dora_session, "email": "dora@example.com"})).await;
+    let not_admin =
+        call(&app, "adminEmailVerificationResend", json!({"session_id": dora_session, "email": "dora@example.com"}))
+            .await;
     assert_eq!(not_admin["msg"], "user is not admin");
     let admin_session = session(&app, "admin").await;
-    let resent = call(&app, "adminEmailVerificationResend", json!({"session_id": admin_session, "email": "dora@example.com"})).await;
+    let resent =
+        call(&app, "adminEmailVerificationResend", json!({"session_id": admin_session, "email": "dora@example.com"}))
+            .await;
     assert_eq!(resent["state"], "success");
-    let unknown = call(&app, "adminEmailVerificationResend", json!({"session_id": admin_session, "email": "nobody@example.com"})).await;
+    let unknown =
+        call(&app, "adminEmailVerificationResend", json!({"session_id": admin_session, "email": "nobody@example.com"}))
+            .await;
     assert_eq!(unknown["msg"], "user not found");
     let mails: i64 = app
         .sql()
@@ -353,13 +437,19 @@ async fn sign_up_mails_a_verification_that_an_admin_can_resend() {
     let body: String = app
         .sql()
         .await
-        .query_one("SELECT body FROM mail_outbox WHERE recipient = 'dora@example.com' ORDER BY mail_id DESC LIMIT 1", &[])
+        .query_one(
+            "SELECT body FROM mail_outbox WHERE recipient = 'dora@example.com' ORDER BY mail_id DESC LIMIT 1",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
     let code = body.split("code: ").nth(1).and_then(|rest| rest.split_whitespace().next()).expect("a code in the mail");
     assert_eq!(call(&app, "login", json!({"session_id": dora_session})).await["user"]["email_checked"], false);
-    assert_eq!(call(&app, "verifyEmail", json!({"code": "wrong"})).await, json!({"state": "error", "msg": "code not found"}));
+    assert_eq!(
+        call(&app, "verifyEmail", json!({"code": "wrong"})).await,
+        json!({"state": "error", "msg": "code not found"})
+    );
     assert_eq!(call(&app, "verifyEmail", json!({"code": code})).await["state"], "success");
     assert_eq!(call(&app, "login", json!({"session_id": dora_session})).await["user"]["email_checked"], true);
     assert_eq!(call(&app, "verifyEmail", json!({"code": code})).await["msg"], "code not found", "a code works once");
@@ -374,21 +464,38 @@ async fn users_read_and_change_their_profile_and_a_new_password_needs_the_old_on
     let update = json!({"session_id": alice_session, "update": {"first_name": "Alicia", "description": "gardener", "language": "de"}});
     let updated = call(&app, "updateUserInfos", update).await;
     assert_eq!(updated, json!({"state": "success", "valid_values": 3}));
-    let infos = call(&app, "getUserInfos", json!({"session_id": alice_session, "ask": ["first_name", "description", "language", "email"]})).await;
-    assert_eq!(infos["userData"], json!({"first_name": "Alicia", "description": "gardener", "language": "de", "email": "alice@example.com"}));
+    let infos = call(
+        &app,
+        "getUserInfos",
+        json!({"session_id": alice_session, "ask": ["first_name", "description", "language", "email"]}),
+    )
+    .await;
+    assert_eq!(
+        infos["userData"],
+        json!({"first_name": "Alicia", "description": "gardener", "language": "de", "email": "alice@example.com"})
+    );
 
-    let wrong = call(&app, "updateUserInfos", json!({"session_id": alice_session, "update": {"password": "new-password-1", "old_password": "nope"}})).await;
+    let wrong = call(
+        &app,
+        "updateUserInfos",
+        json!({"session_id": alice_session, "update": {"password": "new-password-1", "old_password": "nope"}}),
+    )
+    .await;
     assert_eq!(wrong, json!({"state": "error", "msg": "old password incorrect"}));
     let changed = call(&app, "updateUserInfos", json!({"session_id": alice_session, "update": {"password": "new-password-1", "old_password": "alice-password"}})).await;
     assert_eq!(changed["state"], "success");
-    let relogin = call(&app, "unsecureLogin", json!({"email": "alice@example.com", "password": "new-password-1"})).await;
+    let relogin =
+        call(&app, "unsecureLogin", json!({"email": "alice@example.com", "password": "new-password-1"})).await;
     assert_eq!(relogin["state"], "success", "the new password works at once: {relogin}");
 
     let admin_session = session(&app, "admin").await;
     let found = call(&app, "getUsers", json!({"session_id": admin_session, "search": "alic"})).await;
     assert_eq!(found["users"][0]["email"], "alice@example.com");
     assert!(found["users"][0].get("password_hash").is_none(), "never the password hash");
-    assert_eq!(call(&app, "getUsers", json!({"session_id": alice_session, "search": "a"})).await["msg"], "user is not admin");
+    assert_eq!(
+        call(&app, "getUsers", json!({"session_id": alice_session, "search": "a"})).await["msg"],
+        "user is not admin"
+    );
     let public = call(&app, "search", json!({"session_id": alice_session, "search": "adm"})).await;
     assert_eq!(public["users"][0]["username"], "admin");
     assert!(public["users"][0].get("email").is_none(), "search shows no e-mail addresses");
@@ -438,11 +545,16 @@ async fn a_receiver_can_be_named_by_username_or_public_key() {
     user(&app, "bob", false).await;
     fund(&app, &alice, "10").await;
     let bob_session = session(&app, "bob").await;
-    let bob_key = call(&app, "login", json!({"session_id": bob_session})).await["user"]["public_hex"].as_str().unwrap().to_string();
+    let bob_key = call(&app, "login", json!({"session_id": bob_session})).await["user"]["public_hex"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let alice_session = session(&app, "alice").await;
-    let by_key = json!({"session_id": alice_session, "transaction_type": "transfer", "amount": 100, "target_pubkey": bob_key});
+    let by_key =
+        json!({"session_id": alice_session, "transaction_type": "transfer", "amount": 100, "target_pubkey": bob_key});
     assert_eq!(call(&app, "createTransaction", by_key).await["state"], "success");
-    let by_name = json!({"session_id": alice_session, "transaction_type": "transfer", "amount": 200, "target_username": "BOB"});
+    let by_name =
+        json!({"session_id": alice_session, "transaction_type": "transfer", "amount": 200, "target_username": "BOB"});
     assert_eq!(call(&app, "createTransaction", by_name).await["state"], "success");
     let tasks = call(&app, "getRunningUserTasks", json!({"session_id": alice_session})).await;
     assert_eq!(tasks["tasks"].as_array().unwrap().len(), 2);

@@ -21,11 +21,15 @@ async fn available(app: &TestApp, account: &str) -> String {
 #[tokio::test]
 async fn a_hold_locks_funds_until_it_is_released() {
     let app = funded("GDD", "10").await;
-    let hold = app.post("/v1/holds", json!({"account": "alice", "amount": "6", "memo": "pending tx"}), Some("h1")).await;
+    let hold =
+        app.post("/v1/holds", json!({"account": "alice", "amount": "6", "memo": "pending tx"}), Some("h1")).await;
     assert_eq!(hold.status, StatusCode::CREATED, "{}", hold.body);
     assert_eq!(hold.body["status"], "active");
     let account = app.get("/v1/accounts/alice").await.body;
-    assert_eq!((account["balance"].as_str(), account["locked"].as_str(), account["available"].as_str()), (Some("10.0000"), Some("6.0000"), Some("4.0000")));
+    assert_eq!(
+        (account["balance"].as_str(), account["locked"].as_str(), account["available"].as_str()),
+        (Some("10.0000"), Some("6.0000"), Some("4.0000"))
+    );
 
     let too_much = app.post("/v1/withdrawals", json!({"account": "alice", "amount": "5"}), Some("w1")).await;
     assert_eq!(too_much.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -47,13 +51,20 @@ async fn a_hold_locks_funds_until_it_is_released() {
 async fn an_expired_hold_is_released_by_the_service_itself() {
     let app = funded("BTC", "1").await;
     let expires_at = (chrono::Utc::now() + chrono::Duration::milliseconds(3_000)).to_rfc3339();
-    let hold = app.post("/v1/holds", json!({"account": "alice", "amount": "0.4", "expires_at": expires_at}), Some("h1")).await;
+    let hold =
+        app.post("/v1/holds", json!({"account": "alice", "amount": "0.4", "expires_at": expires_at}), Some("h1")).await;
     assert_eq!(hold.status, StatusCode::CREATED, "{}", hold.body);
     assert_eq!(available(&app, "alice").await, "0.60000000");
     eventually(10, "the hold expires", || async { available(&app, "alice").await == "1.00000000" }).await;
     let holds = app.get("/v1/accounts/alice/holds").await;
     assert_eq!(holds.body["holds"][0]["status"], "expired");
-    let capture = app.post(&format!("/v1/accounts/alice/holds/{}/capture", hold.body["id"].as_str().unwrap()), json!({"to": "bob"}), None).await;
+    let capture = app
+        .post(
+            &format!("/v1/accounts/alice/holds/{}/capture", hold.body["id"].as_str().unwrap()),
+            json!({"to": "bob"}),
+            None,
+        )
+        .await;
     assert_eq!(capture.status, StatusCode::NOT_FOUND, "an expired hold cannot be captured: {}", capture.body);
 }
 
@@ -79,7 +90,8 @@ async fn a_captured_hold_pays_another_account_exactly_once() {
 async fn a_hold_that_expires_in_the_past_is_refused() {
     let app = funded("BTC", "1").await;
     let past = (chrono::Utc::now() - chrono::Duration::seconds(5)).to_rfc3339();
-    let reply = app.post("/v1/holds", json!({"account": "alice", "amount": "0.1", "expires_at": past}), Some("h1")).await;
+    let reply =
+        app.post("/v1/holds", json!({"account": "alice", "amount": "0.1", "expires_at": past}), Some("h1")).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.body["error"]["code"], "invalid_request");
 }

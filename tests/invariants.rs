@@ -30,7 +30,8 @@ async fn concurrent_random_transfers_conserve_money_and_never_overdraw() {
                 let to = BANK_ACCOUNTS[rng.gen_range(0..BANK_ACCOUNTS.len())];
                 let amount = Decimal::new(rng.gen_range(1..400_000_000), 8).to_string();
                 let key = format!("bank-{client}-{transfer}");
-                let reply = app.post("/v1/transfers", json!({"from": from, "to": to, "amount": amount}), Some(&key)).await;
+                let reply =
+                    app.post("/v1/transfers", json!({"from": from, "to": to, "amount": amount}), Some(&key)).await;
                 outcomes.push((reply.status, reply.body["error"]["code"].clone()));
             }
             outcomes
@@ -39,14 +40,19 @@ async fn concurrent_random_transfers_conserve_money_and_never_overdraw() {
     let outcomes: Vec<_> = futures::future::join_all(clients).await.into_iter().flatten().collect();
     let completed = outcomes.iter().filter(|(status, _)| *status == StatusCode::CREATED).count();
     for (status, code) in &outcomes {
-        let expected_refusal = *status == StatusCode::UNPROCESSABLE_ENTITY && (code == "insufficient_funds" || code == "same_account");
+        let expected_refusal =
+            *status == StatusCode::UNPROCESSABLE_ENTITY && (code == "insufficient_funds" || code == "same_account");
         assert!(*status == StatusCode::CREATED || expected_refusal, "unexpected outcome {status} {code}");
     }
     assert!(completed > BANK_CLIENTS * TRANSFERS_PER_CLIENT / 4, "most transfers should go through, {completed} did");
 
     let sql = app.sql().await;
     let totals = asset_totals(&sql).await;
-    assert_eq!(totals, vec![("BTC".to_string(), Decimal::ZERO, Decimal::ZERO)], "conservation per asset, nothing in transit");
+    assert_eq!(
+        totals,
+        vec![("BTC".to_string(), Decimal::ZERO, Decimal::ZERO)],
+        "conservation per asset, nothing in transit"
+    );
     let user_total: Decimal =
         sql.query_one("SELECT sum(amount) FROM balances WHERE NOT is_system", &[]).await.unwrap().get(0);
     assert_eq!(user_total, Decimal::new(40, 0), "transfers neither create nor destroy money");
@@ -84,7 +90,11 @@ async fn random_operation_sequences_keep_every_invariant_after_every_step() {
         let (path, body, key) = if rng.gen_bool(0.1) && !used_keys.is_empty() {
             // Reuse an earlier key, with its own body (a retry) or with this body (misuse).
             let (old_key, old_body, old_path) = used_keys[rng.gen_range(0..used_keys.len())].clone();
-            if rng.gen_bool(0.5) { (old_path, old_body, old_key) } else { (old_path, body, old_key) }
+            if rng.gen_bool(0.5) {
+                (old_path, old_body, old_key)
+            } else {
+                (old_path, body, old_key)
+            }
         } else {
             (path, body, key)
         };

@@ -35,8 +35,18 @@ impl<'a> Client<'a> {
         Self { app, cookie: None, authorization: Some(key.to_string()) }
     }
 
-    async fn send(&self, method: Method, path: &str, body: Option<Value>, idempotency_key: Option<&str>) -> (StatusCode, Value) {
-        let url = if path.starts_with('/') { format!("{}{path}", self.app.base_url) } else { format!("{}/api/v1/{path}", self.app.base_url) };
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        idempotency_key: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let url = if path.starts_with('/') {
+            format!("{}{path}", self.app.base_url)
+        } else {
+            format!("{}/api/v1/{path}", self.app.base_url)
+        };
         let mut request = self.app.http.request(method, url);
         if let Some(cookie) = &self.cookie {
             request = request.header("cookie", cookie);
@@ -93,7 +103,9 @@ async fn register(app: &TestApp, name: &str, mobile: Option<&str>) {
 }
 
 async fn passport_code(app: &TestApp, name: &str) -> String {
-    let (status, reply) = Client::anonymous(app).post("/passport/login", json!({"username": name, "password": "correct horse battery"})).await;
+    let (status, reply) = Client::anonymous(app)
+        .post("/passport/login", json!({"username": name, "password": "correct horse battery"}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{reply}");
     reply["data"]["code"].as_str().unwrap().to_string()
 }
@@ -162,7 +174,11 @@ async fn the_first_sign_on_creates_a_wallet_with_a_checksummed_address_and_a_bal
     assert_eq!(balances[1]["assetContractAddress"], "0x28d7fEecd1aB9Dae7d83cbB986f2A2Ecb127183d");
 
     let again = sign_on(&app, "deric").await;
-    assert_eq!((again.id, again.address.as_str()), (deric.id, deric.address.as_str()), "a later sign-on finds the same wallet");
+    assert_eq!(
+        (again.id, again.address.as_str()),
+        (deric.id, deric.address.as_str()),
+        "a later sign-on finds the same wallet"
+    );
     assert_eq!(again.client.list("balance").await.len(), 2, "no second set of balances");
 
     let code = passport_code(&app, "deric").await;
@@ -175,7 +191,9 @@ async fn the_first_sign_on_creates_a_wallet_with_a_checksummed_address_and_a_bal
 
     let (status, _) = Client::anonymous(&app).get("user-info").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = Client::anonymous(&app).post("/passport/login", json!({"username": "deric", "password": "wrong password"})).await;
+    let (status, _) = Client::anonymous(&app)
+        .post("/passport/login", json!({"username": "deric", "password": "wrong password"}))
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
@@ -197,13 +215,19 @@ async fn a_session_never_reads_another_users_data() {
 
     let bob_balance_id = joy_balance(&bob).await["id"].as_str().unwrap().to_string();
     let bob_deposit_id = bob.client.list("deposit").await[0]["id"].as_str().unwrap().to_string();
-    for path in [format!("user/{}", bob.id), format!("wallet/{}", bob.id), format!("balance/{bob_balance_id}"), format!("deposit/{bob_deposit_id}")] {
+    for path in [
+        format!("user/{}", bob.id),
+        format!("wallet/{}", bob.id),
+        format!("balance/{bob_balance_id}"),
+        format!("deposit/{bob_deposit_id}"),
+    ] {
         let (status, body) = alice.client.get(&path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
         let (status, _) = bob.client.get(&path).await;
         assert_eq!(status, StatusCode::OK, "{path} is bob's own");
     }
-    let (status, body) = alice.client.post("withdraw-joy", json!({"from": bob.address, "to": OUTSIDER, "value": "1"})).await;
+    let (status, body) =
+        alice.client.post("withdraw-joy", json!({"from": bob.address, "to": OUTSIDER, "value": "1"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(joy_balance(&bob).await["amount"], "3.000000000000000000");
 
@@ -215,9 +239,13 @@ async fn a_session_never_reads_another_users_data() {
 
 async fn sms_code(app: &TestApp, mobile: &str) -> String {
     let client = app.sql().await;
-    let row = client.query_one("SELECT body FROM sms_outbox WHERE mobile = $1 ORDER BY id DESC LIMIT 1", &[&mobile]).await.unwrap();
+    let row = client
+        .query_one("SELECT body FROM sms_outbox WHERE mobile = $1 ORDER BY id DESC LIMIT 1", &[&mobile])
+        .await
+        .unwrap();
     let body: String = row.get(0);
-    let code: String = body.split("code is ").nth(1).unwrap_or_default().chars().take_while(char::is_ascii_digit).collect();
+    let code: String =
+        body.split("code is ").nth(1).unwrap_or_default().chars().take_while(char::is_ascii_digit).collect();
     assert_eq!(code.len(), 6, "{body}");
     code
 }
@@ -292,7 +320,8 @@ async fn google_authenticator_enrols_with_a_real_totp_code_and_accepts_each_code
 
     let (status, _) = erin.client.post("google/register", json!({"secret": secret, "code": "000000"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a wrong code registers nothing");
-    let (status, body) = erin.client.post("google/register", json!({"secret": secret, "code": totp_code(&secret, now_unix())})).await;
+    let (status, body) =
+        erin.client.post("google/register", json!({"secret": secret, "code": totp_code(&secret, now_unix())})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, body) = erin.client.post("google/check", json!({})).await;
     assert_eq!(body["data"]["enabled"], true);
@@ -351,12 +380,19 @@ async fn api_keys_are_shown_once_stored_hashed_and_limited_by_scope() {
     let key = body["data"]["apiKey"].as_str().unwrap().to_string();
     let sql = app.sql().await;
     let stored: i64 = sql
-        .query_one("SELECT count(*) FROM joy_api_keys WHERE key_sha256 = encode(sha256(convert_to($1, 'UTF8')), 'hex')", &[&key])
+        .query_one(
+            "SELECT count(*) FROM joy_api_keys WHERE key_sha256 = encode(sha256(convert_to($1, 'UTF8')), 'hex')",
+            &[&key],
+        )
         .await
         .unwrap()
         .get(0);
     assert_eq!(stored, 1, "the key is stored as its SHA-256");
-    let leaked: i64 = sql.query_one("SELECT count(*) FROM events WHERE payload::text LIKE '%' || $1 || '%'", &[&key]).await.unwrap().get(0);
+    let leaked: i64 = sql
+        .query_one("SELECT count(*) FROM events WHERE payload::text LIKE '%' || $1 || '%'", &[&key])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(leaked, 0, "the key itself is never recorded");
 
     let partner = Client::with_key(&app, &key);
@@ -364,15 +400,23 @@ async fn api_keys_are_shown_once_stored_hashed_and_limited_by_scope() {
     let (status, body) = partner.post("locked-balance", lock.clone()).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "no scope, no lock: {body}");
 
-    let (status, body) = admin.put("api-key", json!({"email": "partner@example.com", "scope_add": "locked_balance.create"})).await;
-    assert_eq!((status, body["data"]["message"].as_str()), (StatusCode::OK, Some("Scope added: locked_balance.create")));
+    let (status, body) =
+        admin.put("api-key", json!({"email": "partner@example.com", "scope_add": "locked_balance.create"})).await;
+    assert_eq!(
+        (status, body["data"]["message"].as_str()),
+        (StatusCode::OK, Some("Scope added: locked_balance.create"))
+    );
     let (status, body) = partner.post("locked-balance", lock.clone()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["data"]["message"].as_str().unwrap().starts_with("LockedBalance "), "{body}");
     assert_eq!(joy_balance(&grace).await["lockedAmount"], "1.000000000000000000");
 
-    let (status, body) = admin.put("api-key", json!({"email": "partner@example.com", "scope_remove": "locked_balance.create"})).await;
-    assert_eq!((status, body["data"]["message"].as_str()), (StatusCode::OK, Some("Scope removed: locked_balance.create")));
+    let (status, body) =
+        admin.put("api-key", json!({"email": "partner@example.com", "scope_remove": "locked_balance.create"})).await;
+    assert_eq!(
+        (status, body["data"]["message"].as_str()),
+        (StatusCode::OK, Some("Scope removed: locked_balance.create"))
+    );
     let (status, _) = partner.post("locked-balance", lock.clone()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
@@ -386,7 +430,11 @@ async fn api_keys_are_shown_once_stored_hashed_and_limited_by_scope() {
 
     let (_, body) = admin.post("api-key", json!({"email": grace.email})).await;
     let grace_key = body["data"]["apiKey"].as_str().unwrap().to_string();
-    assert_eq!(Client::with_key(&app, &grace_key).list("balance").await.len(), 2, "a key sees its e-mail's user's balances");
+    assert_eq!(
+        Client::with_key(&app, &grace_key).list("balance").await.len(),
+        2,
+        "a key sees its e-mail's user's balances"
+    );
     let (_, body) = admin.post("api-key", json!({"email": grace.email})).await;
     let rotated = body["data"]["apiKey"].as_str().unwrap().to_string();
     let (status, _) = Client::with_key(&app, &grace_key).get("balance").await;
@@ -401,28 +449,56 @@ async fn a_lock_holds_funds_until_it_expires_and_the_service_releases_it() {
     chain_deposit(&app, 7, &heidi.address, "5").await;
     let admin = Client::admin(&app);
     let expires_at = chrono::Utc::now().timestamp_millis() + 2_000;
-    let (status, body) = admin.post("locked-balance", json!({"address": heidi.address, "symbol": "JOY", "amount": "2", "expires_at": expires_at})).await;
+    let (status, body) = admin
+        .post(
+            "locked-balance",
+            json!({"address": heidi.address, "symbol": "JOY", "amount": "2", "expires_at": expires_at}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let lock_id = body["data"]["message"].as_str().unwrap().trim_start_matches("LockedBalance ").trim_end_matches(" added").to_string();
+    let lock_id = body["data"]["message"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("LockedBalance ")
+        .trim_end_matches(" added")
+        .to_string();
 
     let balance = joy_balance(&heidi).await;
-    assert_eq!((balance["amount"].as_str(), balance["lockedAmount"].as_str()), (Some("5.000000000000000000"), Some("2.000000000000000000")));
+    assert_eq!(
+        (balance["amount"].as_str(), balance["lockedAmount"].as_str()),
+        (Some("5.000000000000000000"), Some("2.000000000000000000"))
+    );
     let locks = heidi.client.list("locked-balance").await;
     assert_eq!(locks.len(), 1);
     let lock = &locks[0];
     assert_eq!(lock["id"], lock_id.as_str());
     assert_eq!(lock["balanceID"], balance["id"]);
-    assert_eq!((lock["amount"].as_str(), lock["processed"].as_i64(), lock["expiresAt"].as_i64()), (Some("2.000000000000000000"), Some(0), Some(expires_at)));
-    for filter in [format!("id={lock_id}"), format!("balance_id={}", balance["id"].as_str().unwrap()), format!("address={}", heidi.address.to_lowercase()), "symbol=JOY".into()] {
+    assert_eq!(
+        (lock["amount"].as_str(), lock["processed"].as_i64(), lock["expiresAt"].as_i64()),
+        (Some("2.000000000000000000"), Some(0), Some(expires_at))
+    );
+    for filter in [
+        format!("id={lock_id}"),
+        format!("balance_id={}", balance["id"].as_str().unwrap()),
+        format!("address={}", heidi.address.to_lowercase()),
+        "symbol=JOY".into(),
+    ] {
         assert_eq!(heidi.client.list(&format!("locked-balance?{filter}")).await.len(), 1, "{filter}");
     }
     assert!(heidi.client.list("locked-balance?symbol=JUSD").await.is_empty());
     let (status, _) = heidi.client.get(&format!("locked-balance/{lock_id}")).await;
     assert_eq!(status, StatusCode::OK);
 
-    let (status, body) = heidi.client.post("withdraw-joy", json!({"from": heidi.address, "to": OUTSIDER, "value": "4"})).await;
-    assert_eq!((status, body["error"]["message"].as_str()), (StatusCode::BAD_REQUEST, Some("insufficient funds")), "locked funds cannot leave");
-    let (status, _) = admin.post("locked-balance", json!({"address": heidi.address, "symbol": "JOY", "amount": "1", "expires_at": 1_000})).await;
+    let (status, body) =
+        heidi.client.post("withdraw-joy", json!({"from": heidi.address, "to": OUTSIDER, "value": "4"})).await;
+    assert_eq!(
+        (status, body["error"]["message"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("insufficient funds")),
+        "locked funds cannot leave"
+    );
+    let (status, _) = admin
+        .post("locked-balance", json!({"address": heidi.address, "symbol": "JOY", "amount": "1", "expires_at": 1_000}))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a lock expiring in the past is refused");
 
     eventually(10, "the lock is released", || async {
@@ -430,7 +506,8 @@ async fn a_lock_holds_funds_until_it_expires_and_the_service_releases_it() {
     })
     .await;
     assert_eq!(joy_balance(&heidi).await["lockedAmount"], ZEROS_18);
-    let (status, body) = heidi.client.post("withdraw-joy", json!({"from": heidi.address, "to": OUTSIDER, "value": "4"})).await;
+    let (status, body) =
+        heidi.client.post("withdraw-joy", json!({"from": heidi.address, "to": OUTSIDER, "value": "4"})).await;
     assert_eq!(status, StatusCode::OK, "released funds can leave: {body}");
     common::assert_read_models_equal_replay(&app.database).await;
 }
@@ -444,7 +521,11 @@ async fn a_chain_deposit_is_credited_once_per_txid() {
     assert_eq!(first["data"]["depositAmount"], "1.500000000000000000");
     assert_eq!(first["data"]["txid"], txid(9));
     let (status, again) = chain_deposit(&app, 9, &ivan.address, "1.5").await;
-    assert_eq!((status, &again["data"]), (StatusCode::OK, &first["data"]), "the same deposit again is the same deposit");
+    assert_eq!(
+        (status, &again["data"]),
+        (StatusCode::OK, &first["data"]),
+        "the same deposit again is the same deposit"
+    );
     assert_eq!(joy_balance(&ivan).await["amount"], "1.500000000000000000", "credited once");
     let (status, body) = chain_deposit(&app, 9, &ivan.address, "2").await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
@@ -462,9 +543,17 @@ async fn a_chain_deposit_is_credited_once_per_txid() {
     let deposits = ivan.client.list("deposit").await;
     assert_eq!(deposits.len(), 1);
     let deposit = &deposits[0];
-    assert_eq!((deposit["fromAddress"].as_str(), deposit["toAddress"].as_str()), (Some(OUTSIDER), Some(ivan.address.to_lowercase().as_str())));
+    assert_eq!(
+        (deposit["fromAddress"].as_str(), deposit["toAddress"].as_str()),
+        (Some(OUTSIDER), Some(ivan.address.to_lowercase().as_str()))
+    );
     assert!(deposit.get("withdrawAmount").is_none(), "{deposit}");
-    for filter in [format!("txid={}", txid(9)), format!("from_address={OUTSIDER}"), format!("to_address={}", ivan.address), "symbol=JOY".into()] {
+    for filter in [
+        format!("txid={}", txid(9)),
+        format!("from_address={OUTSIDER}"),
+        format!("to_address={}", ivan.address),
+        "symbol=JOY".into(),
+    ] {
         assert_eq!(ivan.client.list(&format!("deposit?{filter}")).await.len(), 1, "{filter}");
     }
     assert!(ivan.client.list(&format!("deposit?txid={}", txid(8))).await.is_empty());
@@ -477,7 +566,8 @@ async fn a_chain_deposit_is_credited_once_per_txid() {
 async fn withdraw_joy_debits_with_funds_and_moves_nothing_without() {
     let app = TestApp::spawn().await;
     let judy = member(&app, "judy").await;
-    let (status, body) = judy.client.post("withdraw-joy", json!({"from": judy.address, "to": OUTSIDER, "value": "1"})).await;
+    let (status, body) =
+        judy.client.post("withdraw-joy", json!({"from": judy.address, "to": OUTSIDER, "value": "1"})).await;
     assert_eq!((status, body["error"]["message"].as_str()), (StatusCode::BAD_REQUEST, Some("insufficient funds")));
     assert!(judy.client.list("withdraw").await.is_empty(), "nothing moved");
 
@@ -495,26 +585,44 @@ async fn withdraw_joy_debits_with_funds_and_moves_nothing_without() {
     assert_eq!(withdraws.len(), 1);
     let sql = app.sql().await;
     eventually(10, "the chain broadcaster sends the withdrawal", || async {
-        let row = sql.query_opt("SELECT to_address, amount, asset FROM simulated_chain_transactions WHERE txid = $1", &[&txid]).await.unwrap();
-        row.is_some_and(|row| (row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, String>(2)) == (OUTSIDER.to_string(), "0.75".to_string(), "JOY".to_string()))
+        let row = sql
+            .query_opt("SELECT to_address, amount, asset FROM simulated_chain_transactions WHERE txid = $1", &[&txid])
+            .await
+            .unwrap();
+        row.is_some_and(|row| {
+            (row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, String>(2))
+                == (OUTSIDER.to_string(), "0.75".to_string(), "JOY".to_string())
+        })
     })
     .await;
-    assert_eq!((withdraws[0]["txid"].as_str(), withdraws[0]["withdrawAmount"].as_str()), (Some(txid.as_str()), Some("0.750000000000000000")));
+    assert_eq!(
+        (withdraws[0]["txid"].as_str(), withdraws[0]["withdrawAmount"].as_str()),
+        (Some(txid.as_str()), Some("0.750000000000000000"))
+    );
     assert_eq!(withdraws[0]["toAddress"], OUTSIDER);
     let (status, _) = judy.client.get(&format!("withdraw/{}", withdraws[0]["id"].as_str().unwrap())).await;
     assert_eq!(status, StatusCode::OK);
 
     let history = judy.client.list(&format!("transaction?address={}", judy.address)).await;
     assert_eq!(history.len(), 2);
-    assert_eq!((history[0]["depositAmount"].as_str(), &history[0]["withdrawAmount"]), (Some("2.000000000000000000"), &Value::Null));
-    assert_eq!((&history[1]["depositAmount"], history[1]["withdrawAmount"].as_str()), (&Value::Null, Some("0.750000000000000000")));
+    assert_eq!(
+        (history[0]["depositAmount"].as_str(), &history[0]["withdrawAmount"]),
+        (Some("2.000000000000000000"), &Value::Null)
+    );
+    assert_eq!(
+        (&history[1]["depositAmount"], history[1]["withdrawAmount"].as_str()),
+        (&Value::Null, Some("0.750000000000000000"))
+    );
     assert!(judy.client.list(&format!("transaction?address={OUTSIDER}")).await.is_empty());
 
-    let (status, _) = judy.client.post("withdraw-joy", json!({"from": judy.address, "to": "0xnot", "value": "0.1"})).await;
+    let (status, _) =
+        judy.client.post("withdraw-joy", json!({"from": judy.address, "to": "0xnot", "value": "0.1"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = judy.client.post("withdraw-joy", json!({"from": judy.address, "to": OUTSIDER, "value": "-1"})).await;
+    let (status, _) =
+        judy.client.post("withdraw-joy", json!({"from": judy.address, "to": OUTSIDER, "value": "-1"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = Client::admin(&app).post("withdraw-joy", json!({"from": judy.address, "to": OUTSIDER, "value": "0.25"})).await;
+    let (status, _) =
+        Client::admin(&app).post("withdraw-joy", json!({"from": judy.address, "to": OUTSIDER, "value": "0.25"})).await;
     assert_eq!(status, StatusCode::OK, "the admin withdraws from any address");
     assert_eq!(joy_balance(&judy).await["amount"], "1.000000000000000000");
 }
@@ -537,7 +645,8 @@ async fn lists_take_a_capped_limit_and_a_cursor() {
     let (_, second) = kim.client.get(&format!("deposit?limit=2&cursor={cursor}")).await;
     assert_eq!(second["data"].as_array().unwrap().len(), 1);
     assert!(second.get("nextCursor").is_none());
-    let all: Vec<Value> = first["data"].as_array().unwrap().iter().chain(second["data"].as_array().unwrap()).cloned().collect();
+    let all: Vec<Value> =
+        first["data"].as_array().unwrap().iter().chain(second["data"].as_array().unwrap()).cloned().collect();
     let txids: Vec<&str> = all.iter().map(|row| row["txid"].as_str().unwrap()).collect();
     assert_eq!(txids, [txid(1), txid(2), txid(3)], "every deposit once, in order");
 }
@@ -547,8 +656,12 @@ async fn assets_are_listed_by_the_admin_with_exact_decimals() {
     let app = TestApp::spawn().await;
     let admin = Client::admin(&app);
     let assets = admin.list("asset").await;
-    let joy = assets.iter().find(|asset| asset["symbol"] == "JOY").unwrap_or_else(|| panic!("JOY is listed: {assets:?}"));
-    assert_eq!((joy["name"].as_str(), joy["decimals"].as_i64(), joy["usdPrice"].as_str()), (Some("JOY Token"), Some(18), Some("0.500")));
+    let joy =
+        assets.iter().find(|asset| asset["symbol"] == "JOY").unwrap_or_else(|| panic!("JOY is listed: {assets:?}"));
+    assert_eq!(
+        (joy["name"].as_str(), joy["decimals"].as_i64(), joy["usdPrice"].as_str()),
+        (Some("JOY Token"), Some(18), Some("0.500"))
+    );
     assert!(joy["id"].is_i64());
     assert_eq!(admin.list("asset?symbol=JUSD").await.len(), 1);
     assert_eq!(admin.list("asset?decimals=18").await.len(), 2);
@@ -557,7 +670,8 @@ async fn assets_are_listed_by_the_admin_with_exact_decimals() {
     let gem = json!({"name": "Gem", "symbol": "GEM", "decimals": 6, "contract_address": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "usd_price": 1.25, "icon_url": "https://example.com/gem.png"});
     let (status, body) = admin.post("asset", gem.clone()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let id = body["data"]["message"].as_str().unwrap().trim_start_matches("Asset ").trim_end_matches(" added").to_string();
+    let id =
+        body["data"]["message"].as_str().unwrap().trim_start_matches("Asset ").trim_end_matches(" added").to_string();
     let listed = admin.list(&format!("asset/{id}")).await;
     assert_eq!((listed[0]["symbol"].as_str(), listed[0]["usdPrice"].as_str()), (Some("GEM"), Some("1.250")));
     let (status, _) = admin.post("asset", gem.clone()).await;
@@ -581,16 +695,25 @@ async fn every_list_keeps_the_seeds_filters() {
     let mona = member(&app, "mona").await;
     let nils = member(&app, "nils").await;
     let admin = Client::admin(&app);
-    let ids = |rows: Vec<Value>, field: &str| -> Vec<String> { rows.iter().map(|row| row[field].to_string()).collect() };
+    let ids =
+        |rows: Vec<Value>, field: &str| -> Vec<String> { rows.iter().map(|row| row[field].to_string()).collect() };
 
     let mona_user = admin.list(&format!("user?id={}", mona.id)).await;
     assert_eq!(mona_user.len(), 1);
     let user = &mona_user[0]["user"];
-    assert_eq!((user["id"].as_str(), user["email"].as_str(), user["status"].as_i64()), (Some(mona.id.to_string().as_str()), Some("mona@example.com"), Some(1)));
+    assert_eq!(
+        (user["id"].as_str(), user["email"].as_str(), user["status"].as_i64()),
+        (Some(mona.id.to_string().as_str()), Some("mona@example.com"), Some(1))
+    );
     assert_eq!(mona_user[0]["wallet"]["address"], mona.address);
     assert_eq!(mona_user[0]["balance"].as_array().unwrap().len(), 2, "each user with its balances");
     let open_id = user["openID"].as_str().unwrap().to_string();
-    for filter in [format!("openid={}", urlencode(&open_id)), "first_name=mona".into(), "last_name=Tester&email=mona@example.com".into(), "email=MONA@example.com".into()] {
+    for filter in [
+        format!("openid={}", urlencode(&open_id)),
+        "first_name=mona".into(),
+        "last_name=Tester&email=mona@example.com".into(),
+        "email=MONA@example.com".into(),
+    ] {
         let rows = admin.list(&format!("user?{filter}")).await;
         assert_eq!(ids(rows, "wallet"), ids(mona_user.clone(), "wallet"), "{filter}");
     }
@@ -624,11 +747,17 @@ async fn every_list_keeps_the_seeds_filters() {
     assert_eq!(admin.list(&format!("withdraw?txid={}", withdraws[0]["txid"].as_str().unwrap())).await.len(), 1);
     assert_eq!(admin.list("withdraw?symbol=JOY").await.len(), 2);
     assert_eq!(admin.list("transaction").await.len(), 4);
-    assert_eq!(admin.list(&format!("transaction?address={}", mona.address)).await.len(), 2, "mona's deposit and mona's withdrawal");
+    assert_eq!(
+        admin.list(&format!("transaction?address={}", mona.address)).await.len(),
+        2,
+        "mona's deposit and mona's withdrawal"
+    );
 }
 
 fn urlencode(text: &str) -> String {
-    text.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }
 
 /// A chain that is down for its first `outage` broadcasts, then records what it is sent.
@@ -658,15 +787,23 @@ impl Chain for FlakyChain {
 async fn a_withdrawal_reaches_the_chain_after_an_outage_without_a_second_debit() {
     let database = common::fresh_database().await;
     let pools = api::database::connect(&database).await.unwrap();
-    let chain = Arc::new(FlakyChain { ids: SimulatedChain { pool: pools.reads.clone() }, outage: AtomicU32::new(3), sent: Mutex::default() });
+    let chain = Arc::new(FlakyChain {
+        ids: SimulatedChain { pool: pools.reads.clone() },
+        outage: AtomicU32::new(3),
+        sent: Mutex::default(),
+    });
     let app = TestApp::spawn_with(database, Some(chain.clone())).await;
     let olga = member(&app, "olga").await;
     chain_deposit(&app, 1, &olga.address, "2").await;
-    let (status, body) = olga.client.post("withdraw-joy", json!({"from": olga.address, "to": OUTSIDER, "value": "1.5"})).await;
+    let (status, body) =
+        olga.client.post("withdraw-joy", json!({"from": olga.address, "to": OUTSIDER, "value": "1.5"})).await;
     assert_eq!(status, StatusCode::OK, "the debit is acknowledged while the chain is down: {body}");
     let txid = body["data"]["txid"].as_str().unwrap().to_string();
 
-    eventually(20, "the broadcaster gets through once the chain is back", || async { chain.sent.lock().unwrap().contains(&txid) }).await;
+    eventually(20, "the broadcaster gets through once the chain is back", || async {
+        chain.sent.lock().unwrap().contains(&txid)
+    })
+    .await;
     assert_eq!(chain.outage.load(Ordering::SeqCst), 0, "it kept trying through the outage");
     assert_eq!(chain.sent.lock().unwrap().len(), 1, "sent once it got through");
     assert_eq!(joy_balance(&olga).await["amount"], "0.500000000000000000", "debited once");

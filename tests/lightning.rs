@@ -122,7 +122,12 @@ async fn get_all_data_shows_the_node_a_receive_address_and_exact_balances() {
 
     // The chain watcher's part: the native deposit funds the on-chain account.
     let accounts = app.get(&format!("/v1/accounts?owner={alice}")).await;
-    let purposes: Vec<&str> = accounts.body["accounts"].as_array().unwrap().iter().map(|account| account["purpose"].as_str().unwrap()).collect();
+    let purposes: Vec<&str> = accounts.body["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|account| account["purpose"].as_str().unwrap())
+        .collect();
     assert_eq!(purposes, ["lightning", "onchain"]);
     app.deposit(&format!("btc:{alice}:onchain"), "0.12345678").await;
     let (_, data) = browser.get("getalldata").await;
@@ -139,7 +144,8 @@ async fn a_qr_image_decodes_back_to_its_input_and_bad_input_is_a_400() {
     let (status, _) = browser.get(&format!("getqrimage?inputcode={input}")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     browser.login("alice", "alice-password").await;
-    let response = browser.request(reqwest::Method::GET, &format!("getqrimage?inputcode={input}")).send().await.unwrap();
+    let response =
+        browser.request(reqwest::Method::GET, &format!("getqrimage?inputcode={input}")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "image/png");
     let png = response.bytes().await.unwrap();
@@ -161,7 +167,13 @@ async fn a_qr_image_decodes_back_to_its_input_and_bad_input_is_a_400() {
     assert_eq!(browser.get(&format!("getqrimage?inputcode={oversized}")).await.0, StatusCode::BAD_REQUEST);
 }
 
-fn sign_invoice(currency: lightning_invoice::Currency, secret: &bitcoin::secp256k1::SecretKey, msat: Option<u64>, expiry_secs: u64, age_secs: u64) -> String {
+fn sign_invoice(
+    currency: lightning_invoice::Currency,
+    secret: &bitcoin::secp256k1::SecretKey,
+    msat: Option<u64>,
+    expiry_secs: u64,
+    age_secs: u64,
+) -> String {
     use bitcoin::hashes::{sha256, Hash};
     let builder = lightning_invoice::InvoiceBuilder::new(currency)
         .description("test".into())
@@ -174,7 +186,10 @@ fn sign_invoice(currency: lightning_invoice::Currency, secret: &bitcoin::secp256
         Some(msat) => builder.amount_milli_satoshis(msat),
         None => builder,
     };
-    builder.build_signed(|hash| bitcoin::secp256k1::Secp256k1::new().sign_ecdsa_recoverable(hash, secret)).unwrap().to_string()
+    builder
+        .build_signed(|hash| bitcoin::secp256k1::Secp256k1::new().sign_ecdsa_recoverable(hash, secret))
+        .unwrap()
+        .to_string()
 }
 
 async fn node_secret(app: &TestApp) -> bitcoin::secp256k1::SecretKey {
@@ -201,11 +216,13 @@ async fn an_invoice_of_this_node_is_paid_once_between_two_users() {
     let app = TestApp::spawn().await;
     let (bob, bob_csrf, _) = logged_in(&app, "bob").await;
     let (alice_browser, csrf, alice) = logged_in(&app, "alice").await;
-    let (status, created) = bob.post("createinvoice", Some(&bob_csrf), json!({"amount": 0.001, "memo": "coffee", "quickpay": false})).await;
+    let (status, created) =
+        bob.post("createinvoice", Some(&bob_csrf), json!({"amount": 0.001, "memo": "coffee", "quickpay": false})).await;
     assert_eq!(status, StatusCode::OK, "{created}");
     let payment_request = created["payment_request"].as_str().unwrap().to_string();
 
-    let invoice = lightning_invoice::Bolt11Invoice::from_str(&payment_request).expect("a standard BOLT11 decoder accepts it");
+    let invoice =
+        lightning_invoice::Bolt11Invoice::from_str(&payment_request).expect("a standard BOLT11 decoder accepts it");
     assert_eq!(invoice.currency(), lightning_invoice::Currency::Regtest);
     assert_eq!(invoice.amount_milli_satoshis(), Some(100_000_000));
     assert_eq!(invoice.expiry_time(), std::time::Duration::from_secs(86_400));
@@ -213,29 +230,48 @@ async fn an_invoice_of_this_node_is_paid_once_between_two_users() {
     let node_id = bob.get("getalldata").await.1["info"]["nodeId"].as_str().unwrap().to_string();
     assert_eq!(hex::encode(invoice.recover_payee_pub_key().serialize()), node_id, "signed by the node key");
     match invoice.description() {
-        lightning_invoice::Bolt11InvoiceDescriptionRef::Direct(description) => assert_eq!(description.to_string(), "coffee"),
+        lightning_invoice::Bolt11InvoiceDescriptionRef::Direct(description) => {
+            assert_eq!(description.to_string(), "coffee")
+        }
         other => panic!("unexpected description {other:?}"),
     }
 
     app.deposit(&format!("btc:{alice}:lightning"), "0.01").await;
-    let wrong = alice_browser.post("sendinvoice", Some(&csrf), json!({"invoiceid": payment_request, "password": "nope"})).await;
+    let wrong =
+        alice_browser.post("sendinvoice", Some(&csrf), json!({"invoiceid": payment_request, "password": "nope"})).await;
     assert_eq!(wrong.1["error"]["message"], "invalid password");
-    let (status, paid) = alice_browser.post("sendinvoice", Some(&csrf), json!({"invoiceid": payment_request, "alias": "bob", "password": "alice-password"})).await;
+    let (status, paid) = alice_browser
+        .post(
+            "sendinvoice",
+            Some(&csrf),
+            json!({"invoiceid": payment_request, "alias": "bob", "password": "alice-password"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(paid.get("error").is_none(), "{paid}");
     assert_eq!(funds(&alice_browser).await, ("0".into(), "0.009".into()));
     assert_eq!(funds(&bob).await, ("0".into(), "0.001".into()));
-    let again = alice_browser.post("sendinvoice", Some(&csrf), json!({"invoiceid": payment_request, "password": "alice-password"})).await;
+    let again = alice_browser
+        .post("sendinvoice", Some(&csrf), json!({"invoiceid": payment_request, "password": "alice-password"}))
+        .await;
     assert_eq!(again.1["error"]["message"], "invoice is already paid");
     assert_eq!(funds(&alice_browser).await, ("0".into(), "0.009".into()), "paying twice moves nothing");
 
     let (_, alice_data) = alice_browser.get("getalldata").await;
     assert_eq!(alice_data["quickpaynodes"], json!([{"alias": "bob", "node": node_id}]));
     assert_eq!(alice_data["transactions"][0]["amount"].to_string(), "-0.001", "newest first");
-    let quick = alice_browser.post("quickpay", Some(&csrf), json!({"dest": "bob", "amount": 0.0001, "memo": "tip", "password": "alice-password"})).await;
+    let quick = alice_browser
+        .post(
+            "quickpay",
+            Some(&csrf),
+            json!({"dest": "bob", "amount": 0.0001, "memo": "tip", "password": "alice-password"}),
+        )
+        .await;
     assert!(quick.1.get("error").is_none(), "{}", quick.1);
     assert_eq!(funds(&bob).await, ("0".into(), "0.0011".into()));
-    let unknown = alice_browser.post("quickpay", Some(&csrf), json!({"dest": "carol", "amount": 0.0001, "password": "alice-password"})).await;
+    let unknown = alice_browser
+        .post("quickpay", Some(&csrf), json!({"dest": "carol", "amount": 0.0001, "password": "alice-password"}))
+        .await;
     assert_eq!(unknown.1["error"]["message"], "unknown destination");
     common::assert_read_models_equal_replay(&app.database).await;
 }
@@ -252,9 +288,15 @@ async fn invoices_that_cannot_be_paid_are_refused_and_move_nothing() {
 
     let cases = [
         ("not an invoice".to_string(), "invalid invoice"),
-        (sign_invoice(lightning_invoice::Currency::Bitcoin, &secret, Some(1_000), 3_600, 0), "invoice is for another network"),
+        (
+            sign_invoice(lightning_invoice::Currency::Bitcoin, &secret, Some(1_000), 3_600, 0),
+            "invoice is for another network",
+        ),
         (sign_invoice(lightning_invoice::Currency::Regtest, &secret, Some(1_000), 60, 120), "invoice is expired"),
-        (sign_invoice(lightning_invoice::Currency::Regtest, &stranger, Some(1_000), 3_600, 0), "no route to the destination node"),
+        (
+            sign_invoice(lightning_invoice::Currency::Regtest, &stranger, Some(1_000), 3_600, 0),
+            "no route to the destination node",
+        ),
         (sign_invoice(lightning_invoice::Currency::Regtest, &secret, Some(1_000), 3_600, 0), "invoice not found"),
     ];
     for (invoice, message) in cases {
@@ -263,10 +305,13 @@ async fn invoices_that_cannot_be_paid_are_refused_and_move_nothing() {
         assert_eq!(reply["error"]["message"], message);
     }
     let (_, amountless) = bob.post("createinvoice", Some(&bob_csrf), json!({"memo": "any amount"})).await;
-    let reply = alice_browser.post("sendinvoice", Some(&csrf), pay(amountless["payment_request"].as_str().unwrap().to_string())).await;
+    let reply = alice_browser
+        .post("sendinvoice", Some(&csrf), pay(amountless["payment_request"].as_str().unwrap().to_string()))
+        .await;
     assert_eq!(reply.1["error"]["message"], "invoice has no amount");
     let (_, big) = bob.post("createinvoice", Some(&bob_csrf), json!({"amount": 0.002, "memo": "too much"})).await;
-    let reply = alice_browser.post("sendinvoice", Some(&csrf), pay(big["payment_request"].as_str().unwrap().to_string())).await;
+    let reply =
+        alice_browser.post("sendinvoice", Some(&csrf), pay(big["payment_request"].as_str().unwrap().to_string())).await;
     assert_eq!(reply.1["error"]["message"], "insufficient funds");
     assert_eq!(funds(&alice_browser).await, ("0".into(), "0.001".into()));
     assert_eq!(funds(&bob).await, ("0".into(), "0".into()));
@@ -293,7 +338,8 @@ async fn amounts_are_shown_and_taken_in_the_users_denomination() {
     let (_, created) = browser.post("createinvoice", Some(&csrf), json!({"amount": 1500, "memo": "in sats"})).await;
     let invoice = lightning_invoice::Bolt11Invoice::from_str(created["payment_request"].as_str().unwrap()).unwrap();
     assert_eq!(invoice.amount_milli_satoshis(), Some(1_500_000), "1500 sat");
-    let (_, fractional) = browser.post("createinvoice", Some(&csrf), json!({"amount": 0.5, "memo": "half a sat"})).await;
+    let (_, fractional) =
+        browser.post("createinvoice", Some(&csrf), json!({"amount": 0.5, "memo": "half a sat"})).await;
     assert!(fractional["error"]["message"].is_string(), "less than a satoshi is refused: {fractional}");
 }
 
@@ -311,15 +357,26 @@ async fn a_channel_moves_on_chain_funds_to_lightning_when_active_and_back_when_c
         &bitcoin::secp256k1::SecretKey::from_slice(&[9; 32]).unwrap(),
     )
     .to_string();
-    assert_eq!(browser.post("openchannel", Some(&csrf), json!({"remotenode": remote, "amount": 0.001})).await.1["error"]["message"], "invalid remote node");
-    let too_small = browser.post("openchannel", Some(&csrf), json!({"remotenode": remote_key, "amount": 0.00019999})).await;
-    assert!(too_small.1["error"]["message"].as_str().unwrap().contains("between 20000 and 16777215 sat"), "{}", too_small.1);
-    let too_big = browser.post("openchannel", Some(&csrf), json!({"remotenode": remote_key, "amount": 0.16777216})).await;
+    assert_eq!(
+        browser.post("openchannel", Some(&csrf), json!({"remotenode": remote, "amount": 0.001})).await.1["error"]
+            ["message"],
+        "invalid remote node"
+    );
+    let too_small =
+        browser.post("openchannel", Some(&csrf), json!({"remotenode": remote_key, "amount": 0.00019999})).await;
+    assert!(
+        too_small.1["error"]["message"].as_str().unwrap().contains("between 20000 and 16777215 sat"),
+        "{}",
+        too_small.1
+    );
+    let too_big =
+        browser.post("openchannel", Some(&csrf), json!({"remotenode": remote_key, "amount": 0.16777216})).await;
     assert!(too_big.1["error"]["message"].is_string());
     let poor = browser.post("openchannel", Some(&csrf), json!({"remotenode": remote_key, "amount": 0.011})).await;
     assert_eq!(poor.1["error"]["message"], "insufficient funds");
 
-    let (status, opened) = browser.post("openchannel", Some(&csrf), json!({"remotenode": remote_key, "amount": 0.004})).await;
+    let (status, opened) =
+        browser.post("openchannel", Some(&csrf), json!({"remotenode": remote_key, "amount": 0.004})).await;
     assert_eq!(status, StatusCode::OK);
     assert!(opened.get("error").is_none(), "{opened}");
     let (_, data) = browser.get("getalldata").await;
@@ -331,20 +388,32 @@ async fn a_channel_moves_on_chain_funds_to_lightning_when_active_and_back_when_c
     let (txid, index) = channelpoint.split_once(':').unwrap();
     assert_eq!((txid.len(), index), (64, "0"), "txid:index");
 
-    common::eventually(20, "the channel is active", || async { browser.get("getalldata").await.1["channels"][0]["state"] == "active" }).await;
+    common::eventually(20, "the channel is active", || async {
+        browser.get("getalldata").await.1["channels"][0]["state"] == "active"
+    })
+    .await;
     assert_eq!(funds(&browser).await, ("0.006".into(), "0.004".into()));
 
-    let wrong = browser.post("closechannel", Some(&csrf), json!({"channelpoint": channelpoint, "password": "nope"})).await;
+    let wrong =
+        browser.post("closechannel", Some(&csrf), json!({"channelpoint": channelpoint, "password": "nope"})).await;
     assert_eq!(wrong.1["error"]["message"], "invalid password");
-    let closing = browser.post("closechannel", Some(&csrf), json!({"channelpoint": channelpoint, "password": "alice-password"})).await;
+    let closing = browser
+        .post("closechannel", Some(&csrf), json!({"channelpoint": channelpoint, "password": "alice-password"}))
+        .await;
     assert!(closing.1.get("error").is_none(), "{}", closing.1);
     assert_eq!(browser.get("getalldata").await.1["channels"][0]["state"], "closing");
-    common::eventually(20, "the channel is closed", || async { browser.get("getalldata").await.1["channels"][0]["state"] == "closed" }).await;
+    common::eventually(20, "the channel is closed", || async {
+        browser.get("getalldata").await.1["channels"][0]["state"] == "closed"
+    })
+    .await;
     assert_eq!(funds(&browser).await, ("0.01".into(), "0".into()), "the balance returned on chain");
-    let again = browser.post("closechannel", Some(&csrf), json!({"channelpoint": channelpoint, "password": "alice-password"})).await;
+    let again = browser
+        .post("closechannel", Some(&csrf), json!({"channelpoint": channelpoint, "password": "alice-password"}))
+        .await;
     assert!(again.1.get("error").is_none(), "closing again replays the first close: {}", again.1);
     assert_eq!(funds(&browser).await, ("0.01".into(), "0".into()), "and moves nothing");
-    let unknown = browser.post("closechannel", Some(&csrf), json!({"channelpoint": "ab:0", "password": "alice-password"})).await;
+    let unknown =
+        browser.post("closechannel", Some(&csrf), json!({"channelpoint": "ab:0", "password": "alice-password"})).await;
     assert_eq!(unknown.1["error"]["message"], "channel not found");
     common::assert_read_models_equal_replay(&app.database).await;
 }

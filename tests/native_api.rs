@@ -9,7 +9,9 @@ use serde_json::json;
 #[tokio::test]
 async fn an_opened_account_starts_empty_at_its_asset_scale() {
     let app = TestApp::spawn().await;
-    let reply = app.post("/v1/accounts", json!({"id": "alice", "asset": "BTC", "owner": "u1", "purpose": "onchain"}), None).await;
+    let reply = app
+        .post("/v1/accounts", json!({"id": "alice", "asset": "BTC", "owner": "u1", "purpose": "onchain"}), None)
+        .await;
     assert_eq!(reply.status, StatusCode::CREATED);
     assert_eq!(
         reply.body,
@@ -67,7 +69,8 @@ async fn requests_without_the_admin_key_are_unauthorized() {
 async fn a_deposit_credits_the_account_and_debits_the_world() {
     let app = TestApp::spawn().await;
     app.open_account("alice", "BTC").await;
-    let reply = app.post("/v1/deposits", json!({"account": "alice", "amount": "1.5", "reference": "txid-1"}), Some("d1")).await;
+    let reply =
+        app.post("/v1/deposits", json!({"account": "alice", "amount": "1.5", "reference": "txid-1"}), Some("d1")).await;
     assert_eq!(reply.status, StatusCode::CREATED);
     assert_eq!(reply.body["amount"], "1.50000000");
     assert_eq!(reply.body["reference"], "txid-1");
@@ -96,7 +99,9 @@ async fn a_transfer_moves_money_between_accounts_and_leaves_nothing_in_transit()
     app.open_account("alice", "JOY").await;
     app.open_account("bob", "JOY").await;
     app.deposit("alice", "2").await;
-    let reply = app.post("/v1/transfers", json!({"from": "alice", "to": "bob", "amount": "0.75", "memo": "lunch"}), Some("t1")).await;
+    let reply = app
+        .post("/v1/transfers", json!({"from": "alice", "to": "bob", "amount": "0.75", "memo": "lunch"}), Some("t1"))
+        .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
     assert_eq!(reply.body["status"], "completed");
     assert_eq!(reply.body["amount"], "0.750000000000000000");
@@ -123,7 +128,8 @@ async fn a_transfer_beyond_the_balance_is_refused() {
     app.open_account("alice", "BTC").await;
     app.open_account("bob", "BTC").await;
     app.deposit("alice", "1").await;
-    let reply = app.post("/v1/transfers", json!({"from": "alice", "to": "bob", "amount": "1.00000001"}), Some("t1")).await;
+    let reply =
+        app.post("/v1/transfers", json!({"from": "alice", "to": "bob", "amount": "1.00000001"}), Some("t1")).await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(reply.body["error"]["code"], "insufficient_funds");
     assert_eq!(app.balance("bob").await, "0.00000000");
@@ -146,7 +152,8 @@ async fn bad_amounts_get_a_clear_error_and_move_nothing() {
     let app = TestApp::spawn().await;
     app.open_account("alice", "BTC").await;
     for amount in ["0.000000001", "-1", "0", "abc", "1e3", "", "99999999999999999999999999999999", " 1"] {
-        let reply = app.post("/v1/deposits", json!({"account": "alice", "amount": amount}), Some(&format!("k{amount}"))).await;
+        let reply =
+            app.post("/v1/deposits", json!({"account": "alice", "amount": amount}), Some(&format!("k{amount}"))).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "amount {amount:?}: {}", reply.body);
         assert_eq!(reply.body["error"]["code"], "invalid_amount", "amount {amount:?}");
     }
@@ -192,7 +199,13 @@ async fn a_retry_with_the_same_key_and_body_replays_the_original_and_appends_not
     assert!(resent.replayed);
     assert_eq!(resent.body, sent.body);
     assert_eq!(app.balance("bob").await, "1.00000000");
-    let events: i64 = app.sql().await.query_one("SELECT count(*) FROM events WHERE aggregate_type = 'account'", &[]).await.unwrap().get(0);
+    let events: i64 = app
+        .sql()
+        .await
+        .query_one("SELECT count(*) FROM events WHERE aggregate_type = 'account'", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(events, 5, "two openings, one deposit, one debit, one credit");
 }
 
@@ -329,7 +342,8 @@ async fn new_assets_can_be_defined_once_with_a_fixed_scale() {
     app.deposit("euro", "12.5").await;
     assert_eq!(app.balance("euro").await, "12.50");
     let list = app.get("/v1/assets").await;
-    let codes: Vec<&str> = list.body["assets"].as_array().unwrap().iter().map(|asset| asset["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> =
+        list.body["assets"].as_array().unwrap().iter().map(|asset| asset["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["BTC", "EURC", "GDD", "JOY", "JUSD"]);
 }
 
@@ -349,8 +363,11 @@ async fn two_servers_on_one_database_share_the_projectors_and_both_read_their_wr
     let leaders: i64 = first
         .sql()
         .await
-        .query_one("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
-             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", &[])
+        .query_one(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -367,7 +384,8 @@ async fn an_account_balance_can_be_read_as_it_stood_at_a_position_or_a_time() {
     let before = rfc3339();
     let mut positions = Vec::new();
     for (n, amount) in ["1", "2", "3"].iter().enumerate() {
-        let reply = app.post("/v1/deposits", json!({"account": "alice", "amount": amount}), Some(&format!("d{n}"))).await;
+        let reply =
+            app.post("/v1/deposits", json!({"account": "alice", "amount": amount}), Some(&format!("d{n}"))).await;
         positions.push(reply.body["position"].as_i64().unwrap());
     }
     let transfer = app.post("/v1/transfers", json!({"from": "alice", "to": "bob", "amount": "4"}), Some("t")).await;
@@ -389,7 +407,11 @@ async fn an_account_balance_can_be_read_as_it_stood_at_a_position_or_a_time() {
             .get(0);
         let reply = app.get(&format!("/v1/accounts/alice?at={position}")).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-        assert_eq!(reply.body["balance"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap(), expected, "at {position}");
+        assert_eq!(
+            reply.body["balance"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap(),
+            expected,
+            "at {position}"
+        );
     }
     assert_eq!(app.get(&format!("/v1/accounts/alice?at={}", positions[1])).await.body["balance"], "3.0000");
     assert_eq!(app.get(&format!("/v1/accounts/alice?at={before}")).await.body["balance"], "0.0000");
@@ -409,7 +431,8 @@ async fn metrics_count_commands_by_outcome_and_time_requests_appends_and_project
 
     let anonymous = app.http.get(format!("{}/metrics", app.base_url)).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-    let response = app.http.get(format!("{}/metrics", app.base_url)).bearer_auth(common::ADMIN_KEY).send().await.unwrap();
+    let response =
+        app.http.get(format!("{}/metrics", app.base_url)).bearer_auth(common::ADMIN_KEY).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let text = response.text().await.unwrap();
     let value = |prefix: &str| -> f64 {

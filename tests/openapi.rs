@@ -69,7 +69,9 @@ async fn every_route_of_every_surface_is_in_the_openapi_document_and_served() {
     let count = |tag: &str| {
         in_spec
             .iter()
-            .filter(|(method, path)| spec["paths"][path][method]["tags"].as_array().is_some_and(|tags| tags.iter().any(|t| t == tag)))
+            .filter(|(method, path)| {
+                spec["paths"][path][method]["tags"].as_array().is_some_and(|tags| tags.iter().any(|t| t == tag))
+            })
             .count()
     };
     assert!(count("native") >= 14, "native: {}", count("native"));
@@ -82,7 +84,11 @@ async fn every_route_of_every_surface_is_in_the_openapi_document_and_served() {
             parameters.iter().map(|parameter| parameter["name"].as_str().unwrap().to_string()).collect()
         })
     };
-    assert_eq!(parameters("get", "/api/v1/balance"), ["id", "address", "symbol", "limit", "cursor"], "the seed's filters and paging");
+    assert_eq!(
+        parameters("get", "/api/v1/balance"),
+        ["id", "address", "symbol", "limit", "cursor"],
+        "the seed's filters and paging"
+    );
     assert_eq!(parameters("get", "/api/v1/locked-balance/{id}"), ["id"]);
     assert!(parameters("get", "/v1/events").contains(&"after".to_string()));
     let body = &spec["paths"]["/api/v1/withdraw-joy"]["post"]["requestBody"]["content"]["application/json"]["schema"];

@@ -19,8 +19,10 @@ async fn a_debited_transfer_whose_credit_never_ran_is_completed_by_the_process_m
 
     // Only the debit, as if the process that took it died before crediting.
     let bus = &app.service().state.ledger.bus;
-    let to = TransferDestination { account_id: "bob".into(), asset: AssetCode::parse("GDD").unwrap(), is_system: false };
-    let command = AccountCommand::SendTransfer { transfer_id: "orphan-1".into(), to, amount: Decimal::new(2, 0), memo: None };
+    let to =
+        TransferDestination { account_id: "bob".into(), asset: AssetCode::parse("GDD").unwrap(), is_system: false };
+    let command =
+        AccountCommand::SendTransfer { transfer_id: "orphan-1".into(), to, amount: Decimal::new(2, 0), memo: None };
     bus.account("alice", command, &Operation::fresh()).await.unwrap();
 
     eventually(10, "bob is credited", || async { app.balance("bob").await == "2.0000" }).await;
@@ -56,7 +58,8 @@ async fn a_deposit_past_the_balance_limit_is_refused() {
     let app = TestApp::spawn().await;
     app.open_account("whale", "JOY").await;
     app.deposit("whale", "1000000000").await;
-    let reply = app.post("/v1/deposits", json!({"account": "whale", "amount": "0.000000000000000001"}), Some("d")).await;
+    let reply =
+        app.post("/v1/deposits", json!({"account": "whale", "amount": "0.000000000000000001"}), Some("d")).await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(reply.body["error"]["code"], "balance_limit_exceeded");
 }

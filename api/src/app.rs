@@ -11,8 +11,8 @@ use axum::{Json, Router};
 use domain::asset::{AssetCommand, SEEDED_ASSETS};
 use domain::{AssetCode, Scale};
 use projections::read_models::{
-    AssetsProjector, BalancesProjector, GradidoTransactionsProjector, GroupsProjector, HoldsProjector, PostingsProjector,
-    ChannelsProjector, JoyPlusProjector, QuickpayContactsProjector, UsersProjector,
+    AssetsProjector, BalancesProjector, ChannelsProjector, GradidoTransactionsProjector, GroupsProjector,
+    HoldsProjector, JoyPlusProjector, PostingsProjector, QuickpayContactsProjector, UsersProjector,
 };
 use projections::transfer_completion::TransferCompletion;
 use projections::{PerEvent, ProjectionEngine};
@@ -27,7 +27,6 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::admin_key::AdminKey;
-use crate::openapi::{ApiDoc, DOCS_PATH, OPENAPI_PATH};
 use crate::commands::{CommandBus, Ledger};
 use crate::database::{self, DatabaseTarget};
 use crate::error::AppError;
@@ -38,6 +37,7 @@ use crate::joyplus::sms::OutboxSms;
 use crate::joyplus::JoyPlusServices;
 use crate::lightning::node::{EmbeddedNode, NodeSettings};
 use crate::mail::{Mailer, OutboxMailer, SmtpMailer};
+use crate::openapi::{ApiDoc, DOCS_PATH, OPENAPI_PATH};
 
 /// Largest request body accepted by any route.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -113,7 +113,9 @@ pub async fn serve(
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// A running service: its state for the router, and how to stop its background work.
@@ -153,14 +155,20 @@ impl Service {
         let (status, mut tasks) = engine.start();
         tasks.push(tokio::spawn(crate::hold_expiry::run(bus.clone(), pools.reads.clone(), shutdown.subscribe())));
         seed_assets(&bus).await?;
-        let ledger = Ledger { bus, status, reads: pools.reads, read_your_writes_timeout: config.read_your_writes_timeout };
+        let ledger =
+            Ledger { bus, status, reads: pools.reads, read_your_writes_timeout: config.read_your_writes_timeout };
         crate::joyplus::seed_listings(&ledger).await?;
         let mailer: Arc<dyn Mailer> = match &config.smtp_relay {
             Some(relay) => Arc::new(SmtpMailer::new(relay, MAIL_FROM)?),
             None => Arc::new(OutboxMailer { pool: ledger.reads.clone() }),
         };
         let node = Arc::new(EmbeddedNode::load_or_create(&ledger.reads, config.node).await?);
-        let watcher = crate::lightning::watch_channels(ledger.bus.clone(), ledger.reads.clone(), node.clone(), shutdown.subscribe());
+        let watcher = crate::lightning::watch_channels(
+            ledger.bus.clone(),
+            ledger.reads.clone(),
+            node.clone(),
+            shutdown.subscribe(),
+        );
         tasks.push(tokio::spawn(watcher));
         tasks.push(tokio::spawn(crate::housekeeping::run(ledger.reads.clone(), shutdown.subscribe())));
         let joy = JoyPlusServices {

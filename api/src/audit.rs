@@ -71,7 +71,10 @@ struct Replay {
 
 pub async fn audit(reads: &Pool, progress: Progress<'_>) -> Result<AuditReport, AppError> {
     let client = reads.get().await?;
-    let total: i64 = client.query_one("SELECT count(*) FROM events WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())", &[]).await?.get(0);
+    let total: i64 = client
+        .query_one("SELECT count(*) FROM events WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())", &[])
+        .await?
+        .get(0);
     let total = u64::try_from(total).unwrap_or(0);
     let mut report = AuditReport::default();
     let mut replay = Replay { previous: GENESIS, ..Default::default() };
@@ -109,17 +112,33 @@ pub async fn audit(reads: &Pool, progress: Progress<'_>) -> Result<AuditReport, 
             )
             .await?;
         let position = orphan.as_ref().map(|row| row.get::<_, i64>(1));
-        report.find("hash chain", position, format!("the chain has {chain_rows} links but {} sealed events exist (an event was removed)", report.sealed));
+        report.find(
+            "hash chain",
+            position,
+            format!(
+                "the chain has {chain_rows} links but {} sealed events exist (an event was removed)",
+                report.sealed
+            ),
+        );
     }
     check_conservation(&replay, &mut report);
-    let balances = client.query("SELECT asset, sum(amount)::text FROM balances GROUP BY asset HAVING sum(amount) <> 0 ORDER BY asset", &[]).await?;
+    let balances = client
+        .query(
+            "SELECT asset, sum(amount)::text FROM balances GROUP BY asset HAVING sum(amount) <> 0 ORDER BY asset",
+            &[],
+        )
+        .await?;
     if let Some(row) = balances.first() {
         let (asset, sum): (String, String) = (row.get(0), row.get(1));
         report.find("conservation", None, format!("balances of {asset} sum to {sum}, not zero"));
     }
     for comparison in projections::rebuild::verify(reads, progress).await? {
         if !comparison.identical {
-            report.find("read models", None, format!("table {} differs from a rebuild from the events", comparison.table));
+            report.find(
+                "read models",
+                None,
+                format!("table {} differs from a rebuild from the events", comparison.table),
+            );
         }
     }
     report.head_chain_hash = (replay.chain_index > 0).then(|| hex::encode(replay.previous));
@@ -143,17 +162,29 @@ fn check_event(row: &tokio_postgres::Row, replay: &mut Replay, report: &mut Audi
     };
     let recomputed = content_hash(&content);
     if to_hash(row.get::<_, &[u8]>(10)) != Some(recomputed) {
-        report.find("event hashes", Some(position), format!("event {position} no longer matches the hash it was appended with"));
+        report.find(
+            "event hashes",
+            Some(position),
+            format!("event {position} no longer matches the hash it was appended with"),
+        );
     }
     match row.get::<_, Option<i64>>(11) {
         Some(index) => {
             report.sealed += 1;
             let expected = link(&replay.previous, position, &recomputed);
             if let Some(gap) = replay.unsealed_from {
-                report.find("hash chain", Some(gap), format!("event {gap} is missing from the chain though later events are sealed"));
+                report.find(
+                    "hash chain",
+                    Some(gap),
+                    format!("event {gap} is missing from the chain though later events are sealed"),
+                );
             }
             if index != replay.chain_index + 1 || to_hash(row.get::<_, &[u8]>(13)) != Some(expected) {
-                report.find("hash chain", Some(position), format!("the chain breaks at event {position} (link {index})"));
+                report.find(
+                    "hash chain",
+                    Some(position),
+                    format!("the chain breaks at event {position} (link {index})"),
+                );
             }
             replay.chain_index = index;
             replay.previous = to_hash(row.get::<_, &[u8]>(13)).unwrap_or(expected);
@@ -164,7 +195,11 @@ fn check_event(row: &tokio_postgres::Row, replay: &mut Replay, report: &mut Audi
     }
     let last = replay.sequences.entry((aggregate_type.clone(), aggregate_id.clone())).or_insert(0);
     if sequence != *last + 1 {
-        report.find("sequences", Some(position), format!("{aggregate_type} {aggregate_id} jumps from sequence {last} to {sequence} at event {position}"));
+        report.find(
+            "sequences",
+            Some(position),
+            format!("{aggregate_type} {aggregate_id} jumps from sequence {last} to {sequence} at event {position}"),
+        );
     }
     *last = sequence;
     if aggregate_type == "account" {
@@ -179,10 +214,16 @@ fn check_money(position: i64, account_id: &str, payload: &str, replay: &mut Repl
     };
     if let AccountEvent::AccountOpened { asset, .. } = &event {
         let is_user = parse_system_account(account_id).is_none();
-        replay.accounts.insert(account_id.to_string(), AccountState { asset: asset.clone(), is_user, balance: Decimal::ZERO });
+        replay
+            .accounts
+            .insert(account_id.to_string(), AccountState { asset: asset.clone(), is_user, balance: Decimal::ZERO });
     }
     let Some(asset) = replay.accounts.get(account_id).map(|account| account.asset.clone()) else {
-        return report.find("money", Some(position), format!("event {position} moves money of account {account_id}, which was never opened"));
+        return report.find(
+            "money",
+            Some(position),
+            format!("event {position} moves money of account {account_id}, which was never opened"),
+        );
     };
     for posting in postings(&event, account_id, &asset) {
         let total = replay.totals.entry(asset.clone()).or_default();
@@ -202,7 +243,8 @@ fn check_money(position: i64, account_id: &str, payload: &str, replay: &mut Repl
 }
 
 fn check_conservation(replay: &Replay, report: &mut AuditReport) {
-    let mut unbalanced: Vec<(&AssetCode, &Decimal)> = replay.totals.iter().filter(|(_, total)| !total.is_zero()).collect();
+    let mut unbalanced: Vec<(&AssetCode, &Decimal)> =
+        replay.totals.iter().filter(|(_, total)| !total.is_zero()).collect();
     unbalanced.sort();
     if let Some((asset, total)) = unbalanced.first() {
         report.find("conservation", None, format!("the postings of {asset} sum to {total}, not zero"));

@@ -10,7 +10,9 @@ use tracing::{error, info};
 use tracing_subscriber::EnvFilter;
 
 use crate::admin_key::{load_or_generate, AdminKey};
-use crate::app::{router, Service, ServiceConfig, DEFAULT_GRADIDO_CONFIRM_DELAY_MS, DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS};
+use crate::app::{
+    router, Service, ServiceConfig, DEFAULT_GRADIDO_CONFIRM_DELAY_MS, DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS,
+};
 use crate::database::{self, DatabaseTarget};
 use crate::embedded_pg::{Durability, EmbeddedPostgres};
 use crate::error::AppError;
@@ -153,9 +155,9 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, AppError> {
         Command::Audit => audit(&storage).await,
         Command::Export { after, output } => export(&storage, after, output).await,
         Command::VerifyExport { .. } => unreachable!("handled before storage is opened"),
-        Command::Admin { command: AdminCommand::CreateUser { email, username, password, first_name, last_name, admin } } => {
-            create_user(&storage, NewUser { email, username, password, first_name, last_name, admin }).await
-        }
+        Command::Admin {
+            command: AdminCommand::CreateUser { email, username, password, first_name, last_name, admin },
+        } => create_user(&storage, NewUser { email, username, password, first_name, last_name, admin }).await,
         Command::Admin { command: AdminCommand::AnalystUrl } => analyst_url(&storage).await,
         Command::Admin { command: AdminCommand::CreateGroup { alias, name, description } } => {
             create_group(&storage, alias, name, description).await
@@ -193,7 +195,11 @@ const SERVE_LOCK_FILE: &str = "serve.lock";
 impl Storage {
     async fn open(args: &StorageArgs, role: Role) -> Result<Self, AppError> {
         if let Some(url) = &args.database_url {
-            return Ok(Self { target: DatabaseTarget::Url(url.clone()), data_dir: args.data_dir.clone(), cluster: None });
+            return Ok(Self {
+                target: DatabaseTarget::Url(url.clone()),
+                data_dir: args.data_dir.clone(),
+                cluster: None,
+            });
         }
         let unavailable = |error: crate::embedded_pg::EmbeddedError| AppError::Unavailable(error.to_string());
         let postgres = EmbeddedPostgres::prepare(&args.data_dir, Durability::Durable).await.map_err(unavailable)?;
@@ -203,7 +209,11 @@ impl Storage {
         };
         let started_here = postgres.start_daemon().await.map_err(unavailable)?;
         let target = postgres.target();
-        Ok(Self { target, data_dir: args.data_dir.clone(), cluster: Some(OwnedCluster { postgres, started_here, serve_lock }) })
+        Ok(Self {
+            target,
+            data_dir: args.data_dir.clone(),
+            cluster: Some(OwnedCluster { postgres, started_here, serve_lock }),
+        })
     }
 
     async fn close(self) {
@@ -219,7 +229,8 @@ impl Storage {
 }
 
 fn take_serve_lock(data_dir: &std::path::Path) -> Result<std::fs::File, AppError> {
-    let file = std::fs::File::create(data_dir.join(SERVE_LOCK_FILE)).map_err(|error| AppError::Internal(error.to_string()))?;
+    let file =
+        std::fs::File::create(data_dir.join(SERVE_LOCK_FILE)).map_err(|error| AppError::Internal(error.to_string()))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(_) => Err(AppError::Unavailable(format!("another `ledger serve` is using {}", data_dir.display()))),
@@ -236,7 +247,12 @@ struct ServeOptions {
     smtp_relay: Option<String>,
 }
 
-async fn serve(storage: &Storage, listen: SocketAddr, admin_key: Option<String>, options: ServeOptions) -> Result<std::process::ExitCode, AppError> {
+async fn serve(
+    storage: &Storage,
+    listen: SocketAddr,
+    admin_key: Option<String>,
+    options: ServeOptions,
+) -> Result<std::process::ExitCode, AppError> {
     let (admin_key, generated) = load_or_generate(&storage.data_dir, admin_key.as_deref())
         .map_err(|error| AppError::Internal(format!("admin key: {error}")))?;
     if let Some(secret) = generated {
@@ -252,7 +268,9 @@ async fn serve(storage: &Storage, listen: SocketAddr, admin_key: Option<String>,
         chain: None,
     })
     .await?;
-    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|error| AppError::Unavailable(format!("bind {listen}: {error}")))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|error| AppError::Unavailable(format!("bind {listen}: {error}")))?;
     let address = listener.local_addr().map_err(|error| AppError::Internal(error.to_string()))?;
     info!("listening on http://{address}");
     println!("listening on http://{address}");
@@ -314,7 +332,9 @@ async fn audit(storage: &Storage) -> Result<std::process::ExitCode, AppError> {
     if let Some(head) = &report.head_chain_hash {
         println!("chain head: {head}");
     }
-    for check in ["event hashes", "hash chain", "sequences", "money", "no negative balance", "conservation", "read models"] {
+    for check in
+        ["event hashes", "hash chain", "sequences", "money", "no negative balance", "conservation", "read models"]
+    {
         match report.findings.iter().find(|finding| finding.check == check) {
             Some(finding) => println!("{check:<20} FAILED: {}", finding.detail),
             None => println!("{check:<20} ok"),
@@ -358,7 +378,8 @@ async fn export(storage: &Storage, after: i64, output: Option<PathBuf>) -> Resul
 }
 
 fn verify_export(file: &std::path::Path) -> Result<std::process::ExitCode, AppError> {
-    let input = std::fs::File::open(file).map_err(|error| AppError::invalid("unreadable_file", format!("{}: {error}", file.display())))?;
+    let input = std::fs::File::open(file)
+        .map_err(|error| AppError::invalid("unreadable_file", format!("{}: {error}", file.display())))?;
     match crate::export::verify(std::io::BufReader::new(input)) {
         crate::export::Verdict::Intact { events, head } => {
             println!("export intact: {events} events; chain head {}", head.unwrap_or_else(|| "(empty)".into()));
@@ -393,7 +414,10 @@ async fn replay(storage: &Storage, rebuild: bool) -> Result<std::process::ExitCo
     let mut all_identical = true;
     for comparison in &comparisons {
         let verdict = if comparison.identical { "identical" } else { "DIFFERENT" };
-        println!("{:<12} live {:>8} rows, rebuilt {:>8} rows: {verdict}", comparison.table, comparison.live_rows, comparison.rebuilt_rows);
+        println!(
+            "{:<12} live {:>8} rows, rebuilt {:>8} rows: {verdict}",
+            comparison.table, comparison.live_rows, comparison.rebuilt_rows
+        );
         all_identical &= comparison.identical;
     }
     if all_identical {
@@ -414,7 +438,9 @@ async fn analyst_url(storage: &Storage) -> Result<std::process::ExitCode, AppErr
     let client = pools.reads.get().await?;
     let exists = client.query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&ANALYST_ROLE]).await?.is_some();
     if !exists {
-        return Err(AppError::Unavailable(format!("role {ANALYST_ROLE} does not exist: migrate as a user with CREATEROLE")));
+        return Err(AppError::Unavailable(format!(
+            "role {ANALYST_ROLE} does not exist: migrate as a user with CREATEROLE"
+        )));
     }
     // Hex only, so it is safe inside the literal (ALTER ROLE takes no parameters).
     let password = crate::tokens::random_token();
@@ -437,9 +463,18 @@ async fn admin_service(storage: &Storage) -> Result<Service, AppError> {
     .await
 }
 
-async fn create_group(storage: &Storage, alias: String, name: String, description: Option<String>) -> Result<std::process::ExitCode, AppError> {
+async fn create_group(
+    storage: &Storage,
+    alias: String,
+    name: String,
+    description: Option<String>,
+) -> Result<std::process::ExitCode, AppError> {
     let service = admin_service(storage).await?;
-    let command = domain::gradido::GroupCommand::Create { alias: alias.clone(), name: name.clone(), description: description.clone() };
+    let command = domain::gradido::GroupCommand::Create {
+        alias: alias.clone(),
+        name: name.clone(),
+        description: description.clone(),
+    };
     let result = service.state.ledger.bus.group(&alias, command).await;
     if let Ok(Some(event)) = result.as_ref().map(|outcome| outcome.event().cloned()) {
         service.state.ledger.await_read_models(&event).await;

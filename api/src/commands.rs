@@ -11,7 +11,8 @@ use domain::account::{Account, AccountCommand, AccountEvent, TransferDestination
 use domain::asset::{Asset, AssetCommand};
 use domain::claim::{ClaimCommand, UniqueClaim};
 use domain::gradido::{
-    BudgetCommand, CreationBudget, DuplicateGuard, GradidoTransaction, Group, GroupCommand, GuardCommand, TransactionCommand,
+    BudgetCommand, CreationBudget, DuplicateGuard, GradidoTransaction, Group, GroupCommand, GuardCommand,
+    TransactionCommand,
 };
 use domain::joyplus::{ApiKey, ApiKeyCommand, JoyWallet, JoyWalletCommand};
 use domain::lightning::{AddressBook, AddressBookCommand, Channel, ChannelCommand, Invoice, InvoiceCommand};
@@ -140,7 +141,12 @@ impl CommandBus {
         }
     }
 
-    pub async fn account(&self, account_id: &str, command: AccountCommand, operation: &Operation) -> Result<Outcome, AppError> {
+    pub async fn account(
+        &self,
+        account_id: &str,
+        command: AccountCommand,
+        operation: &Operation,
+    ) -> Result<Outcome, AppError> {
         self.run(&self.accounts.framework, account_id, command, operation).await
     }
 
@@ -156,11 +162,21 @@ impl CommandBus {
         self.run(&self.claims.framework, claim_id, command, &Operation::fresh()).await
     }
 
-    pub async fn gradido_transaction(&self, id: &str, command: TransactionCommand, operation: &Operation) -> Result<Outcome, AppError> {
+    pub async fn gradido_transaction(
+        &self,
+        id: &str,
+        command: TransactionCommand,
+        operation: &Operation,
+    ) -> Result<Outcome, AppError> {
         self.run(&self.gradido_transactions.framework, id, command, operation).await
     }
 
-    pub async fn creation_budget(&self, id: &str, command: BudgetCommand, operation: &Operation) -> Result<Outcome, AppError> {
+    pub async fn creation_budget(
+        &self,
+        id: &str,
+        command: BudgetCommand,
+        operation: &Operation,
+    ) -> Result<Outcome, AppError> {
         self.run(&self.creation_budgets.framework, id, command, operation).await
     }
 
@@ -172,7 +188,12 @@ impl CommandBus {
         self.run(&self.groups.framework, alias, command, &Operation::fresh()).await
     }
 
-    pub async fn invoice(&self, payment_hash: &str, command: InvoiceCommand, operation: &Operation) -> Result<Outcome, AppError> {
+    pub async fn invoice(
+        &self,
+        payment_hash: &str,
+        command: InvoiceCommand,
+        operation: &Operation,
+    ) -> Result<Outcome, AppError> {
         self.run(&self.invoices.framework, payment_hash, command, operation).await
     }
 
@@ -180,11 +201,21 @@ impl CommandBus {
         self.run(&self.address_books.framework, user_id, command, &Operation::fresh()).await
     }
 
-    pub async fn channel(&self, channelpoint: &str, command: ChannelCommand, operation: &Operation) -> Result<Outcome, AppError> {
+    pub async fn channel(
+        &self,
+        channelpoint: &str,
+        command: ChannelCommand,
+        operation: &Operation,
+    ) -> Result<Outcome, AppError> {
         self.run(&self.channels.framework, channelpoint, command, operation).await
     }
 
-    pub async fn joy_wallet(&self, user_id: &str, command: JoyWalletCommand, operation: &Operation) -> Result<Outcome, AppError> {
+    pub async fn joy_wallet(
+        &self,
+        user_id: &str,
+        command: JoyWalletCommand,
+        operation: &Operation,
+    ) -> Result<Outcome, AppError> {
         self.run(&self.joy_wallets.framework, user_id, command, operation).await
     }
 
@@ -341,7 +372,10 @@ impl CommandBus {
 }
 
 /// An aggregate's current state, for decisions that need another aggregate's facts.
-async fn load<A: Aggregate<Error = DomainError> + Clone>(store: &CachedEventStore<A>, aggregate_id: &str) -> Result<A, AppError> {
+async fn load<A: Aggregate<Error = DomainError> + Clone>(
+    store: &CachedEventStore<A>,
+    aggregate_id: &str,
+) -> Result<A, AppError> {
     let mut context = cqrs_es::EventStore::load_aggregate(store, aggregate_id).await.map_err(aggregate_error)?;
     Ok(std::mem::take(cqrs_es::AggregateContext::aggregate(&mut context)))
 }
@@ -444,7 +478,14 @@ pub struct Ledger {
 impl Ledger {
     /// Opens a user's account of `asset` for `purpose` unless it is open already (by this
     /// call's operation or any other), and waits until the read models show it.
-    pub async fn open_user_account(&self, account_id: &str, asset: &str, decimals: u32, owner: &str, purpose: &str) -> Result<(), AppError> {
+    pub async fn open_user_account(
+        &self,
+        account_id: &str,
+        asset: &str,
+        decimals: u32,
+        owner: &str,
+        purpose: &str,
+    ) -> Result<(), AppError> {
         let command = AccountCommand::Open {
             account_id: account_id.to_string(),
             asset: AssetCode::parse(asset)?,

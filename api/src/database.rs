@@ -25,7 +25,9 @@ pub enum DatabaseTarget {
 impl DatabaseTarget {
     fn sqlx_options(&self) -> Result<PgConnectOptions, AppError> {
         match self {
-            Self::Url(url) => PgConnectOptions::from_str(url).map_err(|error| AppError::Unavailable(format!("DATABASE_URL: {error}"))),
+            Self::Url(url) => {
+                PgConnectOptions::from_str(url).map_err(|error| AppError::Unavailable(format!("DATABASE_URL: {error}")))
+            }
             Self::Socket { dir, port, user, dbname } => {
                 Ok(PgConnectOptions::new().socket(dir).port(*port).username(user).database(dbname))
             }
@@ -34,9 +36,8 @@ impl DatabaseTarget {
 
     pub fn postgres_config(&self) -> Result<tokio_postgres::Config, AppError> {
         let mut config = match self {
-            Self::Url(url) => {
-                tokio_postgres::Config::from_str(url).map_err(|error| AppError::Unavailable(format!("DATABASE_URL: {error}")))?
-            }
+            Self::Url(url) => tokio_postgres::Config::from_str(url)
+                .map_err(|error| AppError::Unavailable(format!("DATABASE_URL: {error}")))?,
             Self::Socket { dir, port, user, dbname } => {
                 let mut config = tokio_postgres::Config::new();
                 config.host_path(dir).port(*port).user(user).dbname(dbname);
@@ -51,7 +52,8 @@ impl DatabaseTarget {
     pub fn url_as(&self, user: &str, password: &str) -> Result<String, AppError> {
         match self {
             Self::Url(text) => {
-                let mut url = url::Url::parse(text).map_err(|error| AppError::Unavailable(format!("DATABASE_URL: {error}")))?;
+                let mut url =
+                    url::Url::parse(text).map_err(|error| AppError::Unavailable(format!("DATABASE_URL: {error}")))?;
                 let invalid = |_| AppError::Unavailable("DATABASE_URL cannot carry credentials".into());
                 url.set_username(user).map_err(invalid)?;
                 url.set_password(Some(password)).map_err(invalid)?;
@@ -89,7 +91,11 @@ pub async fn connect(target: &DatabaseTarget) -> Result<Pools, AppError> {
         .connect_with(target.sqlx_options()?)
         .await
         .map_err(|error| AppError::Unavailable(format!("cannot connect to PostgreSQL: {error}")))?;
-    let manager = Manager::from_config(target.postgres_config()?, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    let manager = Manager::from_config(
+        target.postgres_config()?,
+        NoTls,
+        ManagerConfig { recycling_method: RecyclingMethod::Fast },
+    );
     let reads = Pool::builder(manager)
         .max_size(READ_POOL_CONNECTIONS)
         .build()

@@ -143,8 +143,10 @@ impl EmbeddedPostgres {
 
     /// Creates a database (the ledger's, or a test's) if it does not exist yet.
     pub async fn create_database_named(&self, dbname: &str) -> Result<(), EmbeddedError> {
-        let config = self.target_for("postgres").postgres_config().map_err(|error| EmbeddedError::Connect(error.to_string()))?;
-        let (client, connection) = config.connect(tokio_postgres::NoTls).await.map_err(|error| EmbeddedError::Connect(error.to_string()))?;
+        let config =
+            self.target_for("postgres").postgres_config().map_err(|error| EmbeddedError::Connect(error.to_string()))?;
+        let (client, connection) =
+            config.connect(tokio_postgres::NoTls).await.map_err(|error| EmbeddedError::Connect(error.to_string()))?;
         let driver = tokio::spawn(connection);
         let exists = client
             .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&dbname])
@@ -211,7 +213,8 @@ impl EmbeddedPostgres {
     }
 
     fn as_cluster_owner(&self, program: &str) -> Command {
-        let program = if program.contains('/') || program == "sh" { PathBuf::from(program) } else { self.bin_dir.join(program) };
+        let program =
+            if program.contains('/') || program == "sh" { PathBuf::from(program) } else { self.bin_dir.join(program) };
         if self.as_postgres_user {
             let mut command = Command::new("runuser");
             command.args(["-u", SUPERUSER, "--"]).arg(program);
@@ -230,7 +233,10 @@ impl EmbeddedPostgres {
         }
         let mut text = String::from_utf8_lossy(&output.stdout).to_string();
         text.push_str(&String::from_utf8_lossy(&output.stderr));
-        Err(EmbeddedError::CommandFailed { command: format!("{tool} {}", args.join(" ")), output: text.trim().to_string() })
+        Err(EmbeddedError::CommandFailed {
+            command: format!("{tool} {}", args.join(" ")),
+            output: text.trim().to_string(),
+        })
     }
 }
 
@@ -260,7 +266,9 @@ fn find_binaries() -> Option<PathBuf> {
 fn running_as_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|status| status.lines().find(|line| line.starts_with("Uid:")).map(|line| line.split_whitespace().nth(1) == Some("0")))
+        .and_then(|status| {
+            status.lines().find(|line| line.starts_with("Uid:")).map(|line| line.split_whitespace().nth(1) == Some("0"))
+        })
         .unwrap_or(false)
 }
 
@@ -280,7 +288,10 @@ fn set_mode(path: &Path, mode: u32) -> Result<(), EmbeddedError> {
 fn chown_to_postgres(path: &Path) -> Result<(), EmbeddedError> {
     let status = std::process::Command::new("chown").args(["-R", "postgres:postgres"]).arg(path).status()?;
     if !status.success() {
-        return Err(EmbeddedError::CommandFailed { command: format!("chown -R postgres {}", path.display()), output: String::new() });
+        return Err(EmbeddedError::CommandFailed {
+            command: format!("chown -R postgres {}", path.display()),
+            output: String::new(),
+        });
     }
     Ok(())
 }

@@ -30,7 +30,8 @@ struct Inner<A: Aggregate> {
 
 /// postgres-es formats the sequence into its SQL text, so every load would be a new
 /// statement to prepare; this one is parameterised and prepared once per connection.
-const EVENTS_AFTER_SEQUENCE: &str = "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata \
+const EVENTS_AFTER_SEQUENCE: &str =
+    "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata \
      FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 ORDER BY sequence";
 
 impl<A: Aggregate> Clone for CachedEventStore<A> {
@@ -72,7 +73,11 @@ impl<A: Aggregate + Clone> CachedEventStore<A> {
         self.inner.cache.lock().unwrap_or_else(PoisonError::into_inner).put(aggregate_id, (aggregate, sequence));
     }
 
-    async fn events_after(&self, aggregate_id: &str, sequence: usize) -> Result<Vec<SerializedEvent>, PersistenceError> {
+    async fn events_after(
+        &self,
+        aggregate_id: &str,
+        sequence: usize,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
         use sqlx::Row;
         let after = i64::try_from(sequence).map_err(|error| PersistenceError::UnknownError(Box::new(error)))?;
         let rows = sqlx::query(EVENTS_AFTER_SEQUENCE)
@@ -84,7 +89,8 @@ impl<A: Aggregate + Clone> CachedEventStore<A> {
             .map_err(|error| PersistenceError::ConnectionError(Box::new(error)))?;
         rows.iter()
             .map(|row| {
-                let sequence: i64 = row.try_get("sequence").map_err(|error| PersistenceError::UnknownError(Box::new(error)))?;
+                let sequence: i64 =
+                    row.try_get("sequence").map_err(|error| PersistenceError::UnknownError(Box::new(error)))?;
                 Ok(SerializedEvent::new(
                     row.get("aggregate_id"),
                     usize::try_from(sequence).map_err(|error| PersistenceError::UnknownError(Box::new(error)))?,

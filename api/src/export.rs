@@ -36,15 +36,22 @@ pub struct ExportedEvent {
 }
 
 /// Writes every sealed event after the one at `after` (0: from the start); answers how many.
-pub async fn export(reads: &Pool, after: i64, out: &mut impl Write, progress: &dyn Fn(u64, u64)) -> Result<u64, AppError> {
+pub async fn export(
+    reads: &Pool,
+    after: i64,
+    out: &mut impl Write,
+    progress: &dyn Fn(u64, u64),
+) -> Result<u64, AppError> {
     let client = reads.get().await?;
     let start: i64 = if after == 0 {
         0
     } else {
         let row = client.query_opt("SELECT chain_index FROM event_chain WHERE global_position = $1", &[&after]).await?;
-        row.map(|row| row.get(0)).ok_or_else(|| AppError::invalid("unknown_position", format!("event {after} is not sealed in the chain")))?
+        row.map(|row| row.get(0))
+            .ok_or_else(|| AppError::invalid("unknown_position", format!("event {after} is not sealed in the chain")))?
     };
-    let total: i64 = client.query_one("SELECT count(*) FROM event_chain WHERE chain_index > $1", &[&start]).await?.get(0);
+    let total: i64 =
+        client.query_one("SELECT count(*) FROM event_chain WHERE chain_index > $1", &[&start]).await?.get(0);
     let mut previous: Hash = if start == 0 {
         GENESIS
     } else {
@@ -66,7 +73,9 @@ pub async fn export(reads: &Pool, after: i64, out: &mut impl Write, progress: &d
             break;
         }
         for row in &rows {
-            let raw = |text: String| RawValue::from_string(text).map_err(|error| AppError::Internal(format!("stored JSON: {error}")));
+            let raw = |text: String| {
+                RawValue::from_string(text).map_err(|error| AppError::Internal(format!("stored JSON: {error}")))
+            };
             let chain_hash: Vec<u8> = row.get(11);
             let line = ExportedEvent {
                 chain_index: row.get(0),
@@ -136,7 +145,9 @@ pub fn verify(input: impl BufRead) -> Verdict {
         if hex::encode(event_hash) != event.event_hash {
             return broken(position, "the event does not match its hash".into());
         }
-        if previous.as_ref().is_some_and(|previous| *previous != event.previous_chain_hash) || index.is_some_and(|index| index + 1 != event.chain_index) {
+        if previous.as_ref().is_some_and(|previous| *previous != event.previous_chain_hash)
+            || index.is_some_and(|index| index + 1 != event.chain_index)
+        {
             return broken(position, "the event does not follow the line before it".into());
         }
         let anchor = match hex::decode(&event.previous_chain_hash).ok().and_then(|bytes| to_hash(&bytes)) {

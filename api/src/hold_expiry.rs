@@ -16,7 +16,10 @@ const SWEEP_INTERVAL_MS: u64 = 250;
 const MAX_EXPIRIES_PER_SWEEP: i64 = 500;
 
 pub async fn run(bus: CommandBus, reads: deadpool_postgres::Pool, shutdown: watch::Receiver<bool>) {
-    crate::periodic::every(Duration::from_millis(SWEEP_INTERVAL_MS), "hold expiry sweep", shutdown, || sweep(&bus, &reads)).await;
+    crate::periodic::every(Duration::from_millis(SWEEP_INTERVAL_MS), "hold expiry sweep", shutdown, || {
+        sweep(&bus, &reads)
+    })
+    .await;
 }
 
 async fn sweep(bus: &CommandBus, reads: &deadpool_postgres::Pool) -> Result<(), AppError> {

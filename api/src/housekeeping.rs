@@ -22,13 +22,22 @@ pub async fn run(reads: Pool, shutdown: watch::Receiver<bool>) {
 pub async fn purge_expired(reads: &Pool) -> Result<u64, AppError> {
     let client = reads.get().await?;
     let sessions = client
-        .execute("DELETE FROM sessions WHERE last_used_at < now() - $1::bigint * interval '1 second'", &[&SESSION_RETENTION_SECONDS])
+        .execute(
+            "DELETE FROM sessions WHERE last_used_at < now() - $1::bigint * interval '1 second'",
+            &[&SESSION_RETENTION_SECONDS],
+        )
         .await?;
     let web_sessions = client
-        .execute("DELETE FROM web_sessions WHERE last_used_at < now() - $1::bigint * interval '1 second'", &[&SESSION_RETENTION_SECONDS])
+        .execute(
+            "DELETE FROM web_sessions WHERE last_used_at < now() - $1::bigint * interval '1 second'",
+            &[&SESSION_RETENTION_SECONDS],
+        )
         .await?;
     let joy_sessions = client
-        .execute("DELETE FROM joy_sessions WHERE last_used_at < now() - $1::bigint * interval '1 second'", &[&SESSION_RETENTION_SECONDS])
+        .execute(
+            "DELETE FROM joy_sessions WHERE last_used_at < now() - $1::bigint * interval '1 second'",
+            &[&SESSION_RETENTION_SECONDS],
+        )
         .await?;
     let mut codes = client.execute("DELETE FROM email_verifications WHERE expires_at < now()", &[]).await?;
     for table in ["passport_codes", "joy_sms_codes", "joy_sms_tickets"] {

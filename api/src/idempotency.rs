@@ -17,21 +17,29 @@ const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 const OPERATION_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6c65_6467_6572_2d6f_7065_7261_7469_6f6e);
 
 /// The operation a request names. Without a key it is a fresh one, unless `required`.
-pub fn operation(headers: &HeaderMap, route: &str, request: &impl Serialize, required: bool) -> Result<Operation, AppError> {
+pub fn operation(
+    headers: &HeaderMap,
+    route: &str,
+    request: &impl Serialize,
+    required: bool,
+) -> Result<Operation, AppError> {
     keyed_operation(headers, &format!("native/{route}"), request, required)
 }
 
 /// The operation a request to `scope` (a dialect and route, such as `joyplus/withdraw-joy`)
 /// names by its `Idempotency-Key`.
-pub fn keyed_operation(headers: &HeaderMap, scope: &str, request: &impl Serialize, required: bool) -> Result<Operation, AppError> {
+pub fn keyed_operation(
+    headers: &HeaderMap,
+    scope: &str,
+    request: &impl Serialize,
+    required: bool,
+) -> Result<Operation, AppError> {
     let Some(key) = headers.get(IDEMPOTENCY_KEY) else {
         return if required { Err(AppError::IdempotencyKeyRequired) } else { Ok(Operation::fresh()) };
     };
-    let key = key
-        .to_str()
-        .ok()
-        .filter(|key| (1..=MAX_IDEMPOTENCY_KEY_LEN).contains(&key.len()))
-        .ok_or_else(|| AppError::invalid("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters"))?;
+    let key = key.to_str().ok().filter(|key| (1..=MAX_IDEMPOTENCY_KEY_LEN).contains(&key.len())).ok_or_else(|| {
+        AppError::invalid("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
+    })?;
     let body = serde_json::to_vec(request).map_err(|error| AppError::Internal(error.to_string()))?;
     Ok(Operation {
         id: uuid::Uuid::new_v5(&OPERATION_NAMESPACE, format!("{scope}/{key}").as_bytes()).to_string(),

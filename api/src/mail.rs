@@ -32,7 +32,10 @@ impl Mailer for OutboxMailer {
         Box::pin(async move {
             let client = self.pool.get().await?;
             client
-                .execute("INSERT INTO mail_outbox (recipient, subject, body) VALUES ($1, $2, $3)", &[&mail.to, &mail.subject, &mail.body])
+                .execute(
+                    "INSERT INTO mail_outbox (recipient, subject, body) VALUES ($1, $2, $3)",
+                    &[&mail.to, &mail.subject, &mail.body],
+                )
                 .await?;
             Ok(())
         })

@@ -78,17 +78,44 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     registry.register("commands", "Commands run, by aggregate, command and outcome", commands.clone());
     let requests = Family::<RequestLabels, Counter>::default();
     registry.register("http_requests", "HTTP requests, by method, route and status", requests.clone());
-    let request_seconds = Family::<RouteLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
-    registry.register("http_request_duration_seconds", "HTTP request latency, by method and route", request_seconds.clone());
-    let append_seconds = Family::<AggregateLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
-    registry.register("event_append_duration_seconds", "Event store append latency, by aggregate type", append_seconds.clone());
+    let request_seconds =
+        Family::<RouteLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+    registry.register(
+        "http_request_duration_seconds",
+        "HTTP request latency, by method and route",
+        request_seconds.clone(),
+    );
+    let append_seconds =
+        Family::<AggregateLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+    registry.register(
+        "event_append_duration_seconds",
+        "Event store append latency, by aggregate type",
+        append_seconds.clone(),
+    );
     let checkpoint_position = Family::<ProjectorLabels, Gauge>::default();
-    registry.register("projector_checkpoint_position", "Last event position each projector applied", checkpoint_position.clone());
+    registry.register(
+        "projector_checkpoint_position",
+        "Last event position each projector applied",
+        checkpoint_position.clone(),
+    );
     let lag_events = Family::<ProjectorLabels, Gauge>::default();
-    registry.register("projector_lag_events", "Positions between the log's head and each projector's checkpoint", lag_events.clone());
+    registry.register(
+        "projector_lag_events",
+        "Positions between the log's head and each projector's checkpoint",
+        lag_events.clone(),
+    );
     let head_position = Gauge::default();
     registry.register("event_log_head_position", "Position of the newest committed event", head_position.clone());
-    Metrics { registry, commands, requests, request_seconds, append_seconds, checkpoint_position, lag_events, head_position }
+    Metrics {
+        registry,
+        commands,
+        requests,
+        request_seconds,
+        append_seconds,
+        checkpoint_position,
+        lag_events,
+        head_position,
+    }
 });
 
 pub fn command_finished(labels: CommandLabels) {
@@ -96,14 +123,20 @@ pub fn command_finished(labels: CommandLabels) {
 }
 
 pub fn append_finished(aggregate: &str, took: Duration) {
-    METRICS.append_seconds.get_or_create(&AggregateLabels { aggregate: aggregate.to_string() }).observe(took.as_secs_f64());
+    METRICS
+        .append_seconds
+        .get_or_create(&AggregateLabels { aggregate: aggregate.to_string() })
+        .observe(took.as_secs_f64());
 }
 
 /// Counts and times every request, by its route pattern (never the raw path: ids would
 /// make unbounded label sets).
 pub async fn track_requests(request: Request, next: Next) -> Response {
     let method = request.method().to_string();
-    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |path| path.as_str().to_string());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |path| path.as_str().to_string());
     let started = Instant::now();
     let response = next.run(request).await;
     let took = started.elapsed().as_secs_f64();

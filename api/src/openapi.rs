@@ -30,12 +30,20 @@ struct SecuritySchemes;
 impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        let header = |description: &str| SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description("Authorization", description)));
-        let cookie = |name: &str, description: &str| SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(name, description)));
-        components.add_security_scheme("admin_bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        let header = |description: &str| {
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description("Authorization", description)))
+        };
+        let cookie = |name: &str, description: &str| {
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(name, description)))
+        };
+        components.add_security_scheme(
+            "admin_bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
         components.add_security_scheme("lightning_session", cookie("connect.sid", "Set by POST /rest/v1/login"));
         components.add_security_scheme("joy_session", cookie("joy.sid", "Set by GET /api/v1/sso.html"));
-        components.add_security_scheme("joy_api_key", header("An API key from POST /api/v1/api-key, as is (no scheme)"));
+        components
+            .add_security_scheme("joy_api_key", header("An API key from POST /api/v1/api-key, as is (no scheme)"));
         components.add_security_scheme("joy_admin_key", header("LEDGER_ADMIN_KEY, as is (no scheme)"));
     }
 }

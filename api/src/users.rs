@@ -72,7 +72,9 @@ pub async fn register(ledger: &Ledger, user: NewUser) -> Result<UserView, AppErr
     };
     bus.user(&user_id, command, &Operation::derived(format!("register:{user_id}"))).await?;
     let public_hex = new_public_key_hex();
-    let keyed = bus.user(&user_id, UserCommand::AssignKey { public_hex }, &Operation::derived(format!("key:{user_id}"))).await?;
+    let keyed = bus
+        .user(&user_id, UserCommand::AssignKey { public_hex }, &Operation::derived(format!("key:{user_id}")))
+        .await?;
     if let Some(event) = keyed.event() {
         ledger.await_read_models(event).await;
     }
@@ -97,7 +99,11 @@ fn new_public_key_hex() -> String {
 
 /// The id of the enabled user whose username or e-mail is `login` and whose password is
 /// `password`; `None` otherwise.
-pub async fn authenticate(reads: &deadpool_postgres::Pool, login: &str, password: String) -> Result<Option<String>, AppError> {
+pub async fn authenticate(
+    reads: &deadpool_postgres::Pool,
+    login: &str,
+    password: String,
+) -> Result<Option<String>, AppError> {
     let client = reads.get().await?;
     let row = client
         .query_opt(
@@ -117,7 +123,8 @@ pub async fn authenticate(reads: &deadpool_postgres::Pool, login: &str, password
 /// Whether `password` matches the stored argon2 hash (on a blocking thread: it is slow).
 pub async fn verify_password(hash: String, password: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        PasswordHash::new(&hash)
+            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     })
     .await
     .unwrap_or(false)

@@ -55,16 +55,28 @@ impl Asset {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum AssetCommand {
-    Define { code: AssetCode, scale: Scale },
+    Define {
+        code: AssetCode,
+        scale: Scale,
+    },
     /// Lists a defined asset in the Joy Plus wallet.
-    List { listing: AssetListing },
+    List {
+        listing: AssetListing,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum AssetEvent {
-    AssetDefined { code: AssetCode, scale: Scale },
+    AssetDefined {
+        code: AssetCode,
+        scale: Scale,
+    },
     /// Carries the code and scale too, so the listing reads on its own.
-    AssetListed { code: AssetCode, scale: Scale, listing: AssetListing },
+    AssetListed {
+        code: AssetCode,
+        scale: Scale,
+        listing: AssetListing,
+    },
 }
 
 impl DomainEvent for AssetEvent {
@@ -144,11 +156,7 @@ mod tests {
 
     #[tokio::test]
     async fn defining_an_asset_twice_with_the_same_scale_changes_nothing() {
-        TestFramework::<Asset>::with(())
-            .given(vec![defined(8)])
-            .when_async(define(8))
-            .await
-            .then_expect_events(vec![]);
+        TestFramework::<Asset>::with(()).given(vec![defined(8)]).when_async(define(8)).await.then_expect_events(vec![]);
     }
 
     fn listing(price: &str) -> AssetListing {
@@ -167,9 +175,20 @@ mod tests {
             .given(vec![defined(8)])
             .when_async(AssetCommand::List { listing: listing("0.500") })
             .await
-            .then_expect_events(vec![AssetEvent::AssetListed { code, scale: Scale::new(8).unwrap(), listing: listing("0.500") }]);
+            .then_expect_events(vec![AssetEvent::AssetListed {
+                code,
+                scale: Scale::new(8).unwrap(),
+                listing: listing("0.500"),
+            }]);
         TestFramework::<Asset>::with(())
-            .given(vec![defined(8), AssetEvent::AssetListed { code: AssetCode::parse("BTC").unwrap(), scale: Scale::new(8).unwrap(), listing: listing("1") }])
+            .given(vec![
+                defined(8),
+                AssetEvent::AssetListed {
+                    code: AssetCode::parse("BTC").unwrap(),
+                    scale: Scale::new(8).unwrap(),
+                    listing: listing("1"),
+                },
+            ])
             .when_async(AssetCommand::List { listing: listing("2") })
             .await
             .then_expect_error(DomainError::AssetAlreadyListed("BTC".into()));

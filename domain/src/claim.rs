@@ -21,8 +21,13 @@ pub struct UniqueClaim {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ClaimCommand {
     /// Takes the value for `owner`; taking it again for the same owner is a no-op.
-    Take { kind: String, owner: String },
-    Release { owner: String },
+    Take {
+        kind: String,
+        owner: String,
+    },
+    Release {
+        owner: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,7 +61,9 @@ impl Aggregate for UniqueClaim {
             (ClaimCommand::Take { owner, .. }, Some(current)) if *current == owner => return Ok(()),
             (ClaimCommand::Take { kind, .. }, Some(_)) => return Err(DomainError::ClaimTaken { kind }),
             (ClaimCommand::Take { owner, .. }, None) => ClaimEvent::ClaimTaken { owner },
-            (ClaimCommand::Release { owner }, Some(current)) if *current == owner => ClaimEvent::ClaimReleased { owner },
+            (ClaimCommand::Release { owner }, Some(current)) if *current == owner => {
+                ClaimEvent::ClaimReleased { owner }
+            }
             (ClaimCommand::Release { .. }, _) => return Ok(()),
         };
         sink.write(event, self).await;
@@ -102,7 +109,10 @@ mod tests {
     #[tokio::test]
     async fn a_released_value_can_be_taken_again() {
         TestFramework::<UniqueClaim>::with(())
-            .given(vec![ClaimEvent::ClaimTaken { owner: "u1".into() }, ClaimEvent::ClaimReleased { owner: "u1".into() }])
+            .given(vec![
+                ClaimEvent::ClaimTaken { owner: "u1".into() },
+                ClaimEvent::ClaimReleased { owner: "u1".into() },
+            ])
             .when_async(take("u2"))
             .await
             .then_expect_events(vec![ClaimEvent::ClaimTaken { owner: "u2".into() }]);

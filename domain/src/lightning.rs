@@ -40,15 +40,30 @@ impl Invoice {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum InvoiceCommand {
-    Create { payee: String, amount_msat: Option<u64>, description: String, payment_request: String, expires_at: DateTime<Utc> },
+    Create {
+        payee: String,
+        amount_msat: Option<u64>,
+        description: String,
+        payment_request: String,
+        expires_at: DateTime<Utc>,
+    },
     /// Records that `payer` paid it (the money moved under this payment's operation id).
     MarkPaid { payer: String, amount_msat: u64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum InvoiceEvent {
-    InvoiceCreated { payee: String, amount_msat: Option<u64>, description: String, payment_request: String, expires_at: DateTime<Utc> },
-    InvoicePaid { payer: String, amount_msat: u64 },
+    InvoiceCreated {
+        payee: String,
+        amount_msat: Option<u64>,
+        description: String,
+        payment_request: String,
+        expires_at: DateTime<Utc>,
+    },
+    InvoicePaid {
+        payer: String,
+        amount_msat: u64,
+    },
 }
 
 impl DomainEvent for InvoiceEvent {
@@ -235,12 +250,25 @@ impl Channel {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ChannelCommand {
-    Open { owner: String, remote_node: String, capacity_sat: u64, height: u64 },
+    Open {
+        owner: String,
+        remote_node: String,
+        capacity_sat: u64,
+        height: u64,
+    },
     /// The funding transaction has its confirmations at `height`.
-    Activate { height: u64 },
-    Close { owner: String, height: u64 },
+    Activate {
+        height: u64,
+    },
+    Close {
+        owner: String,
+        height: u64,
+    },
     /// The closing transaction has its confirmations; `returned_sat` went back on chain.
-    Finish { height: u64, returned_sat: u64 },
+    Finish {
+        height: u64,
+        returned_sat: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -303,7 +331,9 @@ impl Aggregate for Channel {
                 ChannelEvent::ChannelOpened { owner, remote_node, capacity_sat, height }
             }
             (ChannelCommand::Open { .. }, Some(_)) => return Err(DomainError::ChannelState("exists")),
-            (ChannelCommand::Activate { height }, Some(Pending)) if confirmed(height) => ChannelEvent::ChannelActivated { height },
+            (ChannelCommand::Activate { height }, Some(Pending)) if confirmed(height) => {
+                ChannelEvent::ChannelActivated { height }
+            }
             (ChannelCommand::Close { owner: closer, height }, Some(Active)) if owner == Some(closer.as_str()) => {
                 ChannelEvent::ChannelClosing { height }
             }
@@ -321,7 +351,11 @@ impl Aggregate for Channel {
 
     fn apply(&mut self, event: ChannelEvent) {
         if let ChannelEvent::ChannelOpened { owner, remote_node, capacity_sat, .. } = &event {
-            self.opened = Some(OpenedChannel { owner: owner.clone(), remote_node: remote_node.clone(), capacity_sat: *capacity_sat });
+            self.opened = Some(OpenedChannel {
+                owner: owner.clone(),
+                remote_node: remote_node.clone(),
+                capacity_sat: *capacity_sat,
+            });
         }
         self.changed_height = event.height();
         self.state = Some(event.state());
@@ -355,7 +389,12 @@ mod tests {
     }
 
     fn opened() -> ChannelEvent {
-        ChannelEvent::ChannelOpened { owner: "alice".into(), remote_node: "02ab".into(), capacity_sat: 50_000, height: 100 }
+        ChannelEvent::ChannelOpened {
+            owner: "alice".into(),
+            remote_node: "02ab".into(),
+            capacity_sat: 50_000,
+            height: 100,
+        }
     }
 
     #[tokio::test]
@@ -376,7 +415,12 @@ mod tests {
     async fn a_channel_capacity_must_be_within_bolt_limits() {
         TestFramework::<Channel>::with(())
             .given_no_previous_events()
-            .when_async(ChannelCommand::Open { owner: "a".into(), remote_node: "02".into(), capacity_sat: 19_999, height: 1 })
+            .when_async(ChannelCommand::Open {
+                owner: "a".into(),
+                remote_node: "02".into(),
+                capacity_sat: 19_999,
+                height: 1,
+            })
             .await
             .then_expect_error(DomainError::ChannelCapacity { min: MIN_CHANNEL_SAT, max: MAX_CHANNEL_SAT });
     }

@@ -210,10 +210,7 @@ mod tests {
     #[test]
     fn values_beyond_the_limit_are_out_of_range() {
         let joy = Scale::new(18).unwrap();
-        assert_eq!(
-            Amount::parse_positive("1000000000.000000000000000001", joy),
-            Err(DomainError::AmountOutOfRange)
-        );
+        assert_eq!(Amount::parse_positive("1000000000.000000000000000001", joy), Err(DomainError::AmountOutOfRange));
         assert_eq!(
             Amount::parse_positive("99999999999999999999999999999999", btc()),
             Err(DomainError::AmountOutOfRange)

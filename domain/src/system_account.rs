@@ -57,9 +57,7 @@ pub fn parse_system_account(account_id: &str) -> Option<(SystemAccountKind, Asse
 /// Validates the id of a user account: 1 to 128 of `A-Za-z0-9._:-`, not a system id.
 pub fn validate_user_account_id(account_id: &str) -> Result<(), DomainError> {
     let valid_length = (1..=MAX_ACCOUNT_ID_LEN).contains(&account_id.len());
-    let valid_chars = account_id
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+    let valid_chars = account_id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
     if !valid_length || !valid_chars {
         return Err(DomainError::AccountIdInvalid);
     }

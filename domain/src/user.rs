@@ -90,17 +90,31 @@ impl User {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum UserCommand {
-    SetDisabled { disabled: bool },
+    SetDisabled {
+        disabled: bool,
+    },
     /// The unit the Lightning wallet shows amounts in: `BTC`, `mBTC`, `bits` or `sat`.
-    SetDenomination { denomination: String },
+    SetDenomination {
+        denomination: String,
+    },
     VerifyEmail,
-    UpdateProfile { changes: ProfileChanges },
-    ChangePassword { password_hash: String },
+    UpdateProfile {
+        changes: ProfileChanges,
+    },
+    ChangePassword {
+        password_hash: String,
+    },
     /// Records the public half of the user's ed25519 key pair (once).
-    AssignKey { public_hex: String },
-    JoinGroup { group_alias: String },
+    AssignKey {
+        public_hex: String,
+    },
+    JoinGroup {
+        group_alias: String,
+    },
     /// The mobile number SMS verification codes go to.
-    SetMobile { mobile: String },
+    SetMobile {
+        mobile: String,
+    },
     Register {
         user_id: String,
         email: String,

@@ -81,7 +81,9 @@ impl EventHandler for ChainSealer {
         if events.is_empty() {
             return Ok(());
         }
-        let head = tx.query_opt("SELECT chain_index, chain_hash FROM event_chain ORDER BY chain_index DESC LIMIT 1", &[]).await?;
+        let head = tx
+            .query_opt("SELECT chain_index, chain_hash FROM event_chain ORDER BY chain_index DESC LIMIT 1", &[])
+            .await?;
         let (mut index, mut previous) = match head {
             Some(row) => (row.get::<_, i64>(0), to_hash(row.get::<_, &[u8]>(1)).ok_or_else(|| corrupt(0))?),
             None => (0, GENESIS),
@@ -111,5 +113,10 @@ impl EventHandler for ChainSealer {
 }
 
 fn corrupt(position: i64) -> ProjectionError {
-    ProjectionError::Undecodable { position, event_type: String::new(), version: String::new(), reason: "missing or malformed hash".into() }
+    ProjectionError::Undecodable {
+        position,
+        event_type: String::new(),
+        version: String::new(),
+        reason: "missing or malformed hash".into(),
+    }
 }

@@ -36,13 +36,21 @@ pub trait EventHandler: Send + Sync + 'static {
     /// Applies a batch of events, in log order, inside the batch transaction `tx`. Read models
     /// write only through `tx`; process managers may act elsewhere, idempotently, since a
     /// batch can be retried. The result must not depend on where batches start and end.
-    fn handle_batch(&self, tx: &Transaction<'_>, events: &[StoredEvent]) -> impl Future<Output = Result<(), ProjectionError>> + Send;
+    fn handle_batch(
+        &self,
+        tx: &Transaction<'_>,
+        events: &[StoredEvent],
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
 }
 
 /// A read model applied one event at a time; `PerEvent` makes it an `EventHandler`.
 pub trait EventProjector: Send + Sync + 'static {
     fn name(&self) -> &'static str;
-    fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> impl Future<Output = Result<(), ProjectionError>> + Send;
+    fn handle(
+        &self,
+        tx: &Transaction<'_>,
+        event: &StoredEvent,
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
 }
 
 /// Runs an `EventProjector` over each event of a batch in order.
@@ -254,12 +262,15 @@ pub(crate) async fn apply_next_batch<H: EventHandler>(
 /// The advisory-lock key of a projector: a stable hash of its name in the `ledger` space.
 fn lock_key(name: &str) -> i64 {
     // FNV-1a: stable across builds and platforms, unlike std's hasher.
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
+    let hash = name
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
     hash as i64
 }
 
 pub(crate) async fn try_lock_projector(client: &impl GenericClient, name: &str) -> Result<bool, ProjectionError> {
-    let row = client.query_one(&client.prepare_cached("SELECT pg_try_advisory_lock($1)").await?, &[&lock_key(name)]).await?;
+    let row =
+        client.query_one(&client.prepare_cached("SELECT pg_try_advisory_lock($1)").await?, &[&lock_key(name)]).await?;
     Ok(row.get(0))
 }
 
@@ -276,7 +287,9 @@ pub(crate) async fn ensure_checkpoint_row(client: &impl GenericClient, name: &st
 }
 
 pub(crate) async fn load_checkpoint(client: &impl GenericClient, name: &str) -> Result<Checkpoint, ProjectionError> {
-    let statement = client.prepare_cached("SELECT last_tx_id, last_position FROM projector_checkpoints WHERE projector = $1").await?;
+    let statement = client
+        .prepare_cached("SELECT last_tx_id, last_position FROM projector_checkpoints WHERE projector = $1")
+        .await?;
     let row = client.query_one(&statement, &[&name]).await?;
     Ok(Checkpoint { tx_id: row.get(0), position: row.get(1) })
 }

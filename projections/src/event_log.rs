@@ -3,9 +3,9 @@
 //! smaller tx_id, so it can never be passed over (docs/adr/0002-commit-order.md).
 
 use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use crate::checkpoint::Checkpoint;
@@ -90,14 +90,23 @@ pub async fn read_after(
     let rows = client
         .query(
             &client.prepare_cached(&sql).await?,
-            &[&after.tx_id.to_string(), &after.position, &until.tx_id.to_string(), &until.position, &limit.min(MAX_BATCH_EVENTS)],
+            &[
+                &after.tx_id.to_string(),
+                &after.position,
+                &until.tx_id.to_string(),
+                &until.position,
+                &limit.min(MAX_BATCH_EVENTS),
+            ],
         )
         .await?;
     Ok(rows.iter().map(StoredEvent::from_row).collect())
 }
 
 /// The event at `position`, if it exists and is final.
-pub async fn find_by_position(client: &impl GenericClient, position: i64) -> Result<Option<StoredEvent>, ProjectionError> {
+pub async fn find_by_position(
+    client: &impl GenericClient,
+    position: i64,
+) -> Result<Option<StoredEvent>, ProjectionError> {
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE global_position = $1 \
            AND tx_id < pg_snapshot_xmin(pg_current_snapshot())"
@@ -106,9 +115,16 @@ pub async fn find_by_position(client: &impl GenericClient, position: i64) -> Res
 }
 
 /// The event appended by operation `operation_id` (at most one exists; see migration 0001).
-pub async fn find_by_operation(client: &impl GenericClient, operation_id: &str) -> Result<Option<StoredEvent>, ProjectionError> {
+pub async fn find_by_operation(
+    client: &impl GenericClient,
+    operation_id: &str,
+) -> Result<Option<StoredEvent>, ProjectionError> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE metadata ->> 'operation_id' = $1");
-    Ok(client.query_opt(&client.prepare_cached(&sql).await?, &[&operation_id]).await?.as_ref().map(StoredEvent::from_row))
+    Ok(client
+        .query_opt(&client.prepare_cached(&sql).await?, &[&operation_id])
+        .await?
+        .as_ref()
+        .map(StoredEvent::from_row))
 }
 
 /// The last final checkpoint in the log: where a reader that has read everything stands.

@@ -11,12 +11,16 @@ use tokio_postgres::IsolationLevel;
 
 use crate::checkpoint::Checkpoint;
 use crate::connection::DedicatedConnection;
-use crate::engine::{apply_next_batch, ensure_checkpoint_row, load_checkpoint, try_lock_projector, unlock_projector, EventHandler, PerEvent};
+use crate::engine::{
+    apply_next_batch, ensure_checkpoint_row, load_checkpoint, try_lock_projector, unlock_projector, EventHandler,
+    PerEvent,
+};
 use crate::error::ProjectionError;
 use crate::event_log::{count_after, head};
 use crate::read_models::{
-    AssetsProjector, BalancesProjector, ChannelsProjector, GradidoTransactionsProjector, GroupsProjector, HoldsProjector, JoyPlusProjector, PostingsProjector,
-    QuickpayContactsProjector, ReadTable, UsersProjector, READ_MODELS,
+    AssetsProjector, BalancesProjector, ChannelsProjector, GradidoTransactionsProjector, GroupsProjector,
+    HoldsProjector, JoyPlusProjector, PostingsProjector, QuickpayContactsProjector, ReadTable, UsersProjector,
+    READ_MODELS,
 };
 
 const SCRATCH_SCHEMA: &str = "ledger_replay";
@@ -222,7 +226,11 @@ impl EventHandler for ReadModelProjector {
         }
     }
 
-    async fn handle_batch(&self, tx: &deadpool_postgres::Transaction<'_>, events: &[crate::StoredEvent]) -> Result<(), ProjectionError> {
+    async fn handle_batch(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        events: &[crate::StoredEvent],
+    ) -> Result<(), ProjectionError> {
         match self {
             Self::Balances(projector) => projector.handle_batch(tx, events).await,
             Self::Postings(projector) => projector.handle_batch(tx, events).await,

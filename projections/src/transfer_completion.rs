@@ -7,9 +7,9 @@
 use std::future::Future;
 use std::time::Duration;
 
+use deadpool_postgres::Transaction;
 use domain::account::AccountEvent;
 use rust_decimal::Decimal;
-use deadpool_postgres::Transaction;
 
 use crate::engine::EventHandler;
 use crate::error::ProjectionError;

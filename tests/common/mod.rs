@@ -88,14 +88,20 @@ impl TestApp {
     }
 
     /// Serves a database with Joy Plus withdrawals going to `chain`.
-    pub async fn spawn_with(database: DatabaseTarget, chain: Option<std::sync::Arc<dyn api::joyplus::chain::Chain>>) -> Self {
+    pub async fn spawn_with(
+        database: DatabaseTarget,
+        chain: Option<std::sync::Arc<dyn api::joyplus::chain::Chain>>,
+    ) -> Self {
         let service = Service::start(ServiceConfig {
             database: database.clone(),
             admin_key: AdminKey::from_secret(ADMIN_KEY),
             read_your_writes_timeout: Duration::from_secs(10),
             gradido_confirm_delay: Duration::from_millis(GRADIDO_CONFIRM_DELAY_MS),
             smtp_relay: None,
-            node: api::lightning::node::NodeSettings { block_interval: Duration::from_millis(BLOCK_INTERVAL_MS), ..Default::default() },
+            node: api::lightning::node::NodeSettings {
+                block_interval: Duration::from_millis(BLOCK_INTERVAL_MS),
+                ..Default::default()
+            },
             chain,
         })
         .await
@@ -141,7 +147,8 @@ impl TestApp {
 
     pub async fn deposit(&self, account: &str, amount: &str) {
         let key = uuid::Uuid::new_v4().to_string();
-        let reply = self.post("/v1/deposits", serde_json::json!({ "account": account, "amount": amount }), Some(&key)).await;
+        let reply =
+            self.post("/v1/deposits", serde_json::json!({ "account": account, "amount": amount }), Some(&key)).await;
         assert_eq!(reply.status, StatusCode::CREATED, "deposit to {account}: {}", reply.body);
     }
 
@@ -173,7 +180,9 @@ async fn reply(response: reqwest::Response) -> Reply {
 
 /// Per asset: the sum of every balance (system accounts included) and the transit balance.
 /// Conservation means the sum is exactly zero; at a quiescent point transit is zero too.
-pub async fn asset_totals(client: &tokio_postgres::Client) -> Vec<(String, rust_decimal::Decimal, rust_decimal::Decimal)> {
+pub async fn asset_totals(
+    client: &tokio_postgres::Client,
+) -> Vec<(String, rust_decimal::Decimal, rust_decimal::Decimal)> {
     let rows = client
         .query(
             "SELECT asset, sum(amount), coalesce(sum(amount) FILTER (WHERE account_id LIKE 'transit:%'), 0) \

@@ -7,8 +7,8 @@ use domain::gradido::GroupCommand;
 use serde_json::json;
 
 use super::sessions;
-use super::wire::{parse_object, success, text_field, GradidoError};
 use super::transactions::running_counts;
+use super::wire::{parse_object, success, text_field, GradidoError};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::users::verify_password;
@@ -97,7 +97,11 @@ pub async fn create_group(State(state): State<AppState>, body: Bytes) -> Result<
         return Err(GradidoError::new("error", "parameter format unknown"));
     };
     let description = text_field(&object, "description").map(str::to_string);
-    let outcome = state.ledger.bus.group(alias, GroupCommand::Create { alias: alias.to_string(), name: name.to_string(), description }).await?;
+    let outcome = state
+        .ledger
+        .bus
+        .group(alias, GroupCommand::Create { alias: alias.to_string(), name: name.to_string(), description })
+        .await?;
     if let Some(event) = outcome.event() {
         state.ledger.await_read_models(event).await;
     }

@@ -51,7 +51,10 @@ pub async fn require(state: &AppState, object: &Map<String, Value>) -> Result<Se
     match row {
         Some(row) => Ok(Session { session_id, user_id: row.get(0), client_ip: row.get(1) }),
         None => {
-            client.execute("DELETE FROM sessions WHERE session_id = $1", &[&session_id]).await.map_err(AppError::from)?;
+            client
+                .execute("DELETE FROM sessions WHERE session_id = $1", &[&session_id])
+                .await
+                .map_err(AppError::from)?;
             Err(GradidoError::new("error", "session not found"))
         }
     }

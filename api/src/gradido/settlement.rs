@@ -27,7 +27,12 @@ pub enum Verdict {
 
 /// The network Gradido transactions are sent to.
 pub trait GradidoNetwork: Send + Sync + 'static {
-    fn submit(&self, transaction_id: &str, signed_at: DateTime<Utc>, details: &Created) -> impl Future<Output = Verdict> + Send;
+    fn submit(
+        &self,
+        transaction_id: &str,
+        signed_at: DateTime<Utc>,
+        details: &Created,
+    ) -> impl Future<Output = Verdict> + Send;
 }
 
 /// The default network: confirms every transaction `confirm_delay` after it was signed.
@@ -73,7 +78,8 @@ impl<N: GradidoNetwork> GradidoSettlement<N> {
                 };
                 self.bus.gradido_transaction(id, command, &Operation::derived(format!("gradido-verdict:{id}"))).await?;
             }
-            TransactionEvent::GradidoTransactionRejected { .. } | TransactionEvent::GradidoTransactionCancelled { .. } => {
+            TransactionEvent::GradidoTransactionRejected { .. }
+            | TransactionEvent::GradidoTransactionCancelled { .. } => {
                 let state = self.bus.gradido_state(id).await?;
                 if let Some(details) = state.details() {
                     release(&self.bus, id, details).await?;
@@ -92,9 +98,10 @@ impl<N: GradidoNetwork> EventHandler for GradidoSettlement<N> {
 
     async fn handle_batch(&self, _tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<(), ProjectionError> {
         for event in events.iter().filter(|event| event.aggregate_type == "gradido_transaction") {
-            self.react(event)
-                .await
-                .map_err(|error| ProjectionError::CommandFailed { position: event.position, reason: error.to_string() })?;
+            self.react(event).await.map_err(|error| ProjectionError::CommandFailed {
+                position: event.position,
+                reason: error.to_string(),
+            })?;
         }
         Ok(())
     }
@@ -106,7 +113,9 @@ async fn settle(bus: &CommandBus, id: &str, details: &Created) -> Result<Verdict
     let operation = Operation::derived(format!("gradido-settle:{id}"));
     let outcome = match details.kind {
         GradidoKind::Transfer => {
-            let Some(from) = &details.from_account else { return Ok(Verdict::Rejected("transfer without a sender".into())) };
+            let Some(from) = &details.from_account else {
+                return Ok(Verdict::Rejected("transfer without a sender".into()));
+            };
             let to = bus.destination(&details.to_account).await?;
             let capture = AccountCommand::CaptureHold {
                 hold_id: id.to_string(),
@@ -126,7 +135,11 @@ async fn settle(bus: &CommandBus, id: &str, details: &Created) -> Result<Verdict
             }
         }
         GradidoKind::Creation => {
-            let deposit = AccountCommand::Deposit { amount: details.amount.value(), source: SystemAccountKind::Issuance, reference: Some(id.to_string()) };
+            let deposit = AccountCommand::Deposit {
+                amount: details.amount.value(),
+                source: SystemAccountKind::Issuance,
+                reference: Some(id.to_string()),
+            };
             bus.account(&details.to_account, deposit, &operation).await.map(drop)
         }
     };

@@ -54,7 +54,11 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Respon
     }
 }
 
-async fn create_transfer(state: &AppState, session: &Session, object: &Map<String, Value>) -> Result<Response, GradidoError> {
+async fn create_transfer(
+    state: &AppState,
+    session: &Session,
+    object: &Map<String, Value>,
+) -> Result<Response, GradidoError> {
     let receiver = find_receiver(state, object).await?;
     if let Some(group) = text_field(object, "target_group") {
         if !state.ledger.bus.group_exists(group).await? {
@@ -63,7 +67,11 @@ async fn create_transfer(state: &AppState, session: &Session, object: &Map<Strin
         match &receiver.group_alias {
             None => return Err(GradidoError::new("error", "receiver user hasn't group")),
             Some(alias) if alias != group => {
-                return Err(GradidoError::with_details("error", "user not in group", "receiver user isn't in target group"))
+                return Err(GradidoError::with_details(
+                    "error",
+                    "user not in group",
+                    "receiver user isn't in target group",
+                ))
             }
             Some(_) => {}
         }
@@ -108,9 +116,14 @@ async fn create_transfer(state: &AppState, session: &Session, object: &Map<Strin
     record(state, &id, command).await
 }
 
-async fn create_creation(state: &AppState, session: &Session, object: &Map<String, Value>) -> Result<Response, GradidoError> {
+async fn create_creation(
+    state: &AppState,
+    session: &Session,
+    object: &Map<String, Value>,
+) -> Result<Response, GradidoError> {
     require_admin(state, &session.user_id).await?;
-    let invalid_amount = || GradidoError::with_details("invalid parameter", "invalid amount", "GDD amount in GDD cent ]0,10000000]");
+    let invalid_amount =
+        || GradidoError::with_details("invalid parameter", "invalid amount", "GDD amount in GDD cent ]0,10000000]");
     let cents = object.get("amount").and_then(Value::as_i64).ok_or_else(invalid_amount)?;
     if !(1..=MAX_CREATION_CENTS).contains(&cents) {
         return Err(invalid_amount());
@@ -144,7 +157,11 @@ async fn create_creation(state: &AppState, session: &Session, object: &Map<Strin
     record(state, &id, command).await
 }
 
-async fn update_group(state: &AppState, session: &Session, object: &Map<String, Value>) -> Result<Response, GradidoError> {
+async fn update_group(
+    state: &AppState,
+    session: &Session,
+    object: &Map<String, Value>,
+) -> Result<Response, GradidoError> {
     let Some(group) = text_field(object, "target_group") else {
         return Err(GradidoError::new("error", "target_group not found"));
     };
@@ -160,7 +177,8 @@ async fn update_group(state: &AppState, session: &Session, object: &Map<String, 
 }
 
 async fn record(state: &AppState, id: &str, command: TransactionCommand) -> Result<Response, GradidoError> {
-    let outcome = state.ledger.bus.gradido_transaction(id, command, &Operation::derived(format!("gradido-create:{id}"))).await?;
+    let outcome =
+        state.ledger.bus.gradido_transaction(id, command, &Operation::derived(format!("gradido-create:{id}"))).await?;
     if let Some(event) = outcome.event() {
         state.ledger.await_read_models(event).await;
     }
@@ -174,7 +192,8 @@ pub async fn sign(State(state): State<AppState>, body: Bytes) -> Result<Response
     let session = sessions::require(&state, &object).await?;
     let id = transaction_id(&object)?;
     let command = TransactionCommand::Sign { user: session.user_id, at: Utc::now() };
-    let outcome = state.ledger.bus.gradido_transaction(id, command, &Operation::derived(format!("gradido-sign:{id}"))).await?;
+    let outcome =
+        state.ledger.bus.gradido_transaction(id, command, &Operation::derived(format!("gradido-sign:{id}"))).await?;
     if let Some(event) = outcome.event() {
         state.ledger.await_read_models(event).await;
     }
@@ -189,7 +208,8 @@ pub async fn cancel(State(state): State<AppState>, body: Bytes) -> Result<Respon
     let session = sessions::require(&state, &object).await?;
     let id = transaction_id(&object)?;
     let command = TransactionCommand::Cancel { user: session.user_id };
-    let outcome = state.ledger.bus.gradido_transaction(id, command, &Operation::derived(format!("gradido-cancel:{id}"))).await?;
+    let outcome =
+        state.ledger.bus.gradido_transaction(id, command, &Operation::derived(format!("gradido-cancel:{id}"))).await?;
     let transaction = state.ledger.bus.gradido_state(id).await?;
     let released = match transaction.details() {
         Some(details) => release(&state.ledger.bus, id, details).await?,
@@ -227,8 +247,10 @@ pub async fn list(State(state): State<AppState>, body: Bytes) -> Result<Response
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let rows = client
         .query(
-            &format!("SELECT {COLUMNS} FROM gradido_transactions WHERE initiator = $1 OR recipient = $1 \
-                      ORDER BY created_at DESC, transaction_id LIMIT $2"),
+            &format!(
+                "SELECT {COLUMNS} FROM gradido_transactions WHERE initiator = $1 OR recipient = $1 \
+                      ORDER BY created_at DESC, transaction_id LIMIT $2"
+            ),
             &[&session.user_id, &MAX_TRANSACTIONS_LISTED],
         )
         .await
@@ -249,7 +271,8 @@ pub async fn running_counts(state: &AppState, user_id: &str) -> Result<(i64, i64
     Ok((row.get(0), row.get(1)))
 }
 
-const COLUMNS: &str = "transaction_id, kind, initiator, recipient, amount, target_date, memo, status, reason, created_at";
+const COLUMNS: &str =
+    "transaction_id, kind, initiator, recipient, amount, target_date, memo, status, reason, created_at";
 
 fn transaction_view(row: &Row) -> Value {
     json!({
@@ -296,7 +319,11 @@ async fn guard_against_duplicates(state: &AppState, session: &Session, fingerpri
 fn memo(object: &Map<String, Value>) -> Result<String, GradidoError> {
     let memo = object.get("memo").and_then(Value::as_str).unwrap_or_default();
     if memo.len() > MAX_MEMO_LEN {
-        return Err(GradidoError::with_details("invalid parameter", "invalid memo", format!("at most {MAX_MEMO_LEN} bytes")));
+        return Err(GradidoError::with_details(
+            "invalid parameter",
+            "invalid memo",
+            format!("at most {MAX_MEMO_LEN} bytes"),
+        ));
     }
     Ok(memo.to_string())
 }
@@ -314,7 +341,13 @@ fn transaction_id(object: &Map<String, Value>) -> Result<&str, GradidoError> {
 /// `target_date` (`YYYY-MM-DD`, a time after it is ignored) within this month or the two
 /// before it.
 fn parse_target_date(object: &Map<String, Value>) -> Result<NaiveDate, GradidoError> {
-    let invalid = || GradidoError::with_details("invalid parameter", "invalid target_date", "within the current month or the two before");
+    let invalid = || {
+        GradidoError::with_details(
+            "invalid parameter",
+            "invalid target_date",
+            "within the current month or the two before",
+        )
+    };
     let text = text_field(object, "target_date").ok_or_else(invalid)?;
     let date = text.get(..10).and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()).ok_or_else(invalid)?;
     let this_month = month_start(Utc::now().date_naive());

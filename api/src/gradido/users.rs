@@ -66,7 +66,11 @@ pub async fn get_user_infos(State(state): State<AppState>, body: Bytes) -> Resul
         None => user_by_id(&state, &session.user_id).await?,
     };
     let all = user_view(&row);
-    let asked: Vec<&str> = object.get("ask").and_then(Value::as_array).map(|ask| ask.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let asked: Vec<&str> = object
+        .get("ask")
+        .and_then(Value::as_array)
+        .map(|ask| ask.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     let user_data: Map<String, Value> =
         asked.iter().filter_map(|field| all.get(*field).map(|value| (field.to_string(), value.clone()))).collect();
     Ok(success(json!({ "userData": user_data })))
@@ -103,7 +107,8 @@ pub async fn update_user_infos(State(state): State<AppState>, body: Bytes) -> Re
         let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
             .await
             .map_err(|error| AppError::Internal(error.to_string()))??;
-        let outcome = bus.user(&session.user_id, UserCommand::ChangePassword { password_hash }, &Operation::fresh()).await?;
+        let outcome =
+            bus.user(&session.user_id, UserCommand::ChangePassword { password_hash }, &Operation::fresh()).await?;
         if let Some(event) = outcome.event() {
             state.ledger.await_read_models(event).await;
         }
@@ -112,13 +117,19 @@ pub async fn update_user_infos(State(state): State<AppState>, body: Bytes) -> Re
     if let Some(username) = &changes.username {
         let previous: String = user_by_id(&state, &session.user_id).await?.get("username");
         let take = ClaimCommand::Take { kind: "username".into(), owner: session.user_id.clone() };
-        bus.claim(&claim_id("username", username), take).await.map_err(|_| GradidoError::new("error", "username already in use"))?;
+        bus.claim(&claim_id("username", username), take)
+            .await
+            .map_err(|_| GradidoError::new("error", "username already in use"))?;
         if !previous.eq_ignore_ascii_case(username) {
-            bus.claim(&claim_id("username", &previous), ClaimCommand::Release { owner: session.user_id.clone() }).await?;
+            bus.claim(&claim_id("username", &previous), ClaimCommand::Release { owner: session.user_id.clone() })
+                .await?;
         }
     }
     let profile_fields =
-        [&changes.first_name, &changes.last_name, &changes.username, &changes.description, &changes.language].iter().filter(|field| field.is_some()).count();
+        [&changes.first_name, &changes.last_name, &changes.username, &changes.description, &changes.language]
+            .iter()
+            .filter(|field| field.is_some())
+            .count();
     if profile_fields > 0 {
         let outcome = bus.user(&session.user_id, UserCommand::UpdateProfile { changes }, &Operation::fresh()).await?;
         if let Some(event) = outcome.event() {
@@ -162,7 +173,10 @@ pub async fn search(State(state): State<AppState>, body: Bytes) -> Result<Respon
 
 /// Admins: `{"session_id","email"}` -> the verification mail is sent again.
 #[utoipa::path(post, path = "/login_api/adminEmailVerificationResend", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn admin_email_verification_resend(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+pub async fn admin_email_verification_resend(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
     require_admin(&state, &session.user_id).await?;
@@ -179,7 +193,8 @@ pub async fn admin_set_user_disabled(State(state): State<AppState>, body: Bytes)
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
     require_admin(&state, &session.user_id).await?;
-    let (Some(email), Some(disabled)) = (text_field(&object, "email"), object.get("disabled").and_then(Value::as_bool)) else {
+    let (Some(email), Some(disabled)) = (text_field(&object, "email"), object.get("disabled").and_then(Value::as_bool))
+    else {
         return Err(GradidoError::new("error", "parameter format unknown"));
     };
     let user_id: String = user_by_email(&state, email).await?.get("user_id");
@@ -232,7 +247,11 @@ pub async fn verify_email(State(state): State<AppState>, body: Bytes) -> Result<
         return Err(GradidoError::new("error", "code not found"));
     };
     let user_id: String = row.get(0);
-    let outcome = state.ledger.bus.user(&user_id, UserCommand::VerifyEmail, &Operation::derived(format!("verify-email:{user_id}"))).await?;
+    let outcome = state
+        .ledger
+        .bus
+        .user(&user_id, UserCommand::VerifyEmail, &Operation::derived(format!("verify-email:{user_id}")))
+        .await?;
     if let Some(event) = outcome.event() {
         state.ledger.await_read_models(event).await;
     }
@@ -263,13 +282,21 @@ async fn find_users(state: &AppState, object: &Map<String, Value>) -> Result<Vec
 pub(super) async fn user_by_email(state: &AppState, email: &str) -> Result<Row, GradidoError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(email) = lower($1)");
-    client.query_opt(&sql, &[&email]).await.map_err(AppError::from)?.ok_or_else(|| GradidoError::new("error", "user not found"))
+    client
+        .query_opt(&sql, &[&email])
+        .await
+        .map_err(AppError::from)?
+        .ok_or_else(|| GradidoError::new("error", "user not found"))
 }
 
 async fn user_by_id(state: &AppState, user_id: &str) -> Result<Row, GradidoError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE user_id = $1");
-    client.query_opt(&sql, &[&user_id]).await.map_err(AppError::from)?.ok_or_else(|| GradidoError::new("error", "user not found"))
+    client
+        .query_opt(&sql, &[&user_id])
+        .await
+        .map_err(AppError::from)?
+        .ok_or_else(|| GradidoError::new("error", "user not found"))
 }
 
 /// Every field a client may ask for; never the password hash.

@@ -41,20 +41,26 @@ impl From<AppError> for GradidoError {
     fn from(error: AppError) -> Self {
         use domain::DomainError::*;
         match error {
-            AppError::Domain(InsufficientFunds { .. }) => {
-                GradidoError::with_details("invalid parameter", "invalid amount", "amount exceeds the available balance")
-            }
+            AppError::Domain(InsufficientFunds { .. }) => GradidoError::with_details(
+                "invalid parameter",
+                "invalid amount",
+                "amount exceeds the available balance",
+            ),
             AppError::Domain(CreationLimitExceeded { remaining }) => GradidoError::with_details(
                 "invalid parameter",
                 "invalid amount",
                 format!("at most 1000 GDD may be created per user and month; {remaining} GDD left"),
             ),
-            AppError::Domain(DuplicateTransaction) => {
-                GradidoError::with_details("error", "transaction already exists", "the same transaction was sent less than 100 seconds ago")
-            }
+            AppError::Domain(DuplicateTransaction) => GradidoError::with_details(
+                "error",
+                "transaction already exists",
+                "the same transaction was sent less than 100 seconds ago",
+            ),
             AppError::Domain(TransactionNotFound) => GradidoError::new("not found", "transaction not found"),
             AppError::Domain(NotTheInitiator) => GradidoError::new("error", "transaction belongs to another user"),
-            AppError::Domain(TransactionState(status)) => GradidoError::with_details("error", "transaction state invalid", status),
+            AppError::Domain(TransactionState(status)) => {
+                GradidoError::with_details("error", "transaction state invalid", status)
+            }
             AppError::Domain(GroupExists) => GradidoError::new("error", "group already exists"),
             AppError::Domain(other) => GradidoError::with_details("error", "invalid parameter", other.to_string()),
             AppError::Unavailable(detail) | AppError::Internal(detail) => {

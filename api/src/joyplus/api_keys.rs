@@ -36,7 +36,11 @@ fn new_key() -> String {
 }
 
 #[utoipa::path(post, path = "/api/v1/api-key", tag = "joyplus", request_body = CreateRequest, security(("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn create(State(state): State<AppState>, caller: Caller, JoyJson(request): JoyJson<CreateRequest>) -> Result<Response, JoyError> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    JoyJson(request): JoyJson<CreateRequest>,
+) -> Result<Response, JoyError> {
     caller.require_admin()?;
     validate_email(&request.email)?;
     let key = new_key();
@@ -56,7 +60,11 @@ pub struct ScopeRequest {
 }
 
 #[utoipa::path(put, path = "/api/v1/api-key", tag = "joyplus", request_body = ScopeRequest, security(("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn change_scope(State(state): State<AppState>, caller: Caller, JoyJson(request): JoyJson<ScopeRequest>) -> Result<Response, JoyError> {
+pub async fn change_scope(
+    State(state): State<AppState>,
+    caller: Caller,
+    JoyJson(request): JoyJson<ScopeRequest>,
+) -> Result<Response, JoyError> {
     caller.require_admin()?;
     let (command, message) = match (request.scope_add, request.scope_remove) {
         (Some(scope), None) => (ApiKeyCommand::AddScope { scope: scope.clone() }, format!("Scope added: {scope}")),

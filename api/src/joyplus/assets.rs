@@ -48,7 +48,13 @@ impl AssetView {
     }
 }
 
-async fn query_assets(state: &AppState, id: Option<i64>, symbol: Option<String>, decimals: Option<i64>, page: Page) -> Result<Vec<AssetView>, AppError> {
+async fn query_assets(
+    state: &AppState,
+    id: Option<i64>,
+    symbol: Option<String>,
+    decimals: Option<i64>,
+    page: Page,
+) -> Result<Vec<AssetView>, AppError> {
     let client = state.ledger.reads.get().await?;
     let rows = client
         .query(
@@ -74,7 +80,11 @@ pub struct AssetQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/asset", tag = "joyplus", params(AssetQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn list(State(state): State<AppState>, _caller: Caller, Query(query): Query<AssetQuery>) -> Result<Response, JoyError> {
+pub async fn list(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Query(query): Query<AssetQuery>,
+) -> Result<Response, JoyError> {
     let page_spec = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let id = id_filter(query.id.as_deref(), "id")?;
     let decimals = id_filter(query.decimals.as_deref(), "decimals")?;
@@ -83,7 +93,11 @@ pub async fn list(State(state): State<AppState>, _caller: Caller, Query(query): 
 }
 
 #[utoipa::path(get, path = "/api/v1/asset/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn get_one(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
+pub async fn get_one(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, JoyError> {
     let rows = query_assets(&state, Some(path_id(&id, "asset")?), None, None, Page::ONE).await?;
     Page::single(rows, "asset")
 }
@@ -106,11 +120,17 @@ fn price(value: &Value) -> Result<Decimal, JoyError> {
         Value::String(text) => text.clone(),
         _ => String::new(),
     };
-    Decimal::from_str_exact(&text).or_else(|_| Decimal::from_scientific(&text)).map_err(|_| JoyError::bad_request("usd_price must be a decimal number"))
+    Decimal::from_str_exact(&text)
+        .or_else(|_| Decimal::from_scientific(&text))
+        .map_err(|_| JoyError::bad_request("usd_price must be a decimal number"))
 }
 
 #[utoipa::path(post, path = "/api/v1/asset", tag = "joyplus", request_body = CreateAsset, security(("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn create(State(state): State<AppState>, caller: Caller, JoyJson(request): JoyJson<CreateAsset>) -> Result<Response, JoyError> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    JoyJson(request): JoyJson<CreateAsset>,
+) -> Result<Response, JoyError> {
     caller.require_admin()?;
     let code = AssetCode::parse(&request.symbol)?;
     let scale = Scale::new(request.decimals)?;

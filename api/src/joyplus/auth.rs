@@ -20,9 +20,14 @@ const MAX_AUTHORIZATION_LEN: usize = 256;
 pub enum Caller {
     Admin,
     /// A signed-in user: the ledger's user id.
-    User { user_id: String },
+    User {
+        user_id: String,
+    },
     /// An integrator's key, issued for `email`, with its scopes.
-    ApiKey { email: String, scopes: Vec<String> },
+    ApiKey {
+        email: String,
+        scopes: Vec<String>,
+    },
 }
 
 /// Whose rows a caller may read.

@@ -71,7 +71,11 @@ pub struct BalanceFilter {
     pub user_ids: Option<Vec<String>>,
 }
 
-pub async fn query_balances(state: &AppState, filter: &BalanceFilter, page: Page) -> Result<Vec<BalanceView>, AppError> {
+pub async fn query_balances(
+    state: &AppState,
+    filter: &BalanceFilter,
+    page: Page,
+) -> Result<Vec<BalanceView>, AppError> {
     let client = state.ledger.reads.get().await?;
     let rows = client
         .query(
@@ -85,7 +89,15 @@ pub async fn query_balances(state: &AppState, filter: &BalanceFilter, page: Page
                AND ($3::text IS NULL OR jb.asset = $3) AND ($4::text IS NULL OR jb.user_id = $4) \
                AND ($5::text[] IS NULL OR jb.user_id = ANY($5)) AND jb.balance_id > $6 \
              ORDER BY jb.balance_id LIMIT $7",
-            &[&filter.balance_id, &filter.address, &filter.symbol, &filter.user_id, &filter.user_ids, &page.after_id, &page.limit],
+            &[
+                &filter.balance_id,
+                &filter.address,
+                &filter.symbol,
+                &filter.user_id,
+                &filter.user_ids,
+                &page.after_id,
+                &page.limit,
+            ],
         )
         .await?;
     Ok(rows.iter().map(BalanceView::from_row).collect())
@@ -104,7 +116,11 @@ pub struct BalanceQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/balance", tag = "joyplus", params(BalanceQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn list(State(state): State<AppState>, caller: Caller, Query(query): Query<BalanceQuery>) -> Result<Response, JoyError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<BalanceQuery>,
+) -> Result<Response, JoyError> {
     let page_spec = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let filter = BalanceFilter {
         balance_id: id_filter(query.id.as_deref(), "id")?,
@@ -118,8 +134,16 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(query): Q
 }
 
 #[utoipa::path(get, path = "/api/v1/balance/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn get_one(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
-    let filter = BalanceFilter { balance_id: Some(path_id(&id, "balance")?), user_id: caller.sees(&state).await?.user_filter(), ..Default::default() };
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, JoyError> {
+    let filter = BalanceFilter {
+        balance_id: Some(path_id(&id, "balance")?),
+        user_id: caller.sees(&state).await?.user_filter(),
+        ..Default::default()
+    };
     let rows = query_balances(&state, &filter, Page::ONE).await?;
     Page::single(rows, "balance")
 }

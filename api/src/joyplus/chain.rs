@@ -40,7 +40,13 @@ pub struct SimulatedChain {
 impl Chain for SimulatedChain {
     fn transaction_id(&self, withdrawal: &ChainWithdrawal) -> String {
         let mut hasher = Keccak256::new();
-        for field in [&withdrawal.withdrawal_id, &withdrawal.from_address, &withdrawal.to_address, &withdrawal.asset, &withdrawal.amount] {
+        for field in [
+            &withdrawal.withdrawal_id,
+            &withdrawal.from_address,
+            &withdrawal.to_address,
+            &withdrawal.asset,
+            &withdrawal.amount,
+        ] {
             // Length-prefixed, so no two field lists hash alike.
             hasher.update((field.len() as u64).to_be_bytes());
             hasher.update(field.as_bytes());
@@ -58,7 +64,13 @@ impl Chain for SimulatedChain {
                     &[&txid, &withdrawal.from_address, &withdrawal.to_address, &withdrawal.asset, &withdrawal.amount],
                 )
                 .await?;
-            info!(txid, to = withdrawal.to_address, amount = withdrawal.amount, asset = withdrawal.asset, "simulated chain: withdrawal sent");
+            info!(
+                txid,
+                to = withdrawal.to_address,
+                amount = withdrawal.amount,
+                asset = withdrawal.asset,
+                "simulated chain: withdrawal sent"
+            );
             Ok(())
         })
     }

@@ -29,7 +29,11 @@ pub struct RecordDeposit {
 }
 
 #[utoipa::path(post, path = "/api/v1/deposit", tag = "joyplus", request_body = RecordDeposit, security(("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn record_deposit(State(state): State<AppState>, caller: Caller, JoyJson(request): JoyJson<RecordDeposit>) -> Result<Response, JoyError> {
+pub async fn record_deposit(
+    State(state): State<AppState>,
+    caller: Caller,
+    JoyJson(request): JoyJson<RecordDeposit>,
+) -> Result<Response, JoyError> {
     caller.require_admin()?;
     let txid = txid_filter(Some(&request.txid))?.ok_or_else(|| JoyError::bad_request("txid is required"))?;
     let from_address = required_address(&request.from_address, "from_address")?;
@@ -39,16 +43,18 @@ pub async fn record_deposit(State(state): State<AppState>, caller: Caller, JoyJs
     let user_id = user_of_address(&state, &to_address).await?;
     open_balances(&state, &user_id).await?;
     let normalized = json!({ "txid": txid, "from": from_address, "to": to_address, "symbol": symbol, "amount": amount.normalize().to_string() });
-    let operation = Operation {
-        id: format!("joyplus/deposit/{txid}"),
-        request_hash: Some(sha256_hex(&normalized.to_string())),
-    };
+    let operation =
+        Operation { id: format!("joyplus/deposit/{txid}"), request_hash: Some(sha256_hex(&normalized.to_string())) };
     let command = AccountCommand::CreditChainDeposit { amount, txid, from_address, to_address };
-    let outcome = state.ledger.bus.account(&balance_account_id(&user_id, &symbol), command, &operation).await.map_err(|error| match error {
-        AppError::Domain(domain::DomainError::AccountNotOpened) => JoyError::not_found("asset"),
-        AppError::IdempotencyKeyReused => JoyError::new(axum::http::StatusCode::CONFLICT, "this txid was recorded with other details"),
-        other => other.into(),
-    })?;
+    let outcome = state.ledger.bus.account(&balance_account_id(&user_id, &symbol), command, &operation).await.map_err(
+        |error| match error {
+            AppError::Domain(domain::DomainError::AccountNotOpened) => JoyError::not_found("asset"),
+            AppError::IdempotencyKeyReused => {
+                JoyError::new(axum::http::StatusCode::CONFLICT, "this txid was recorded with other details")
+            }
+            other => other.into(),
+        },
+    )?;
     let event = outcome.event().ok_or_else(|| AppError::Internal("a deposit appended nothing".into()))?;
     state.ledger.await_read_models(event).await;
     let filter = MovementFilter { id: Some(event.position), ..Default::default() };

@@ -27,7 +27,9 @@ pub fn address_filter(text: Option<&str>, name: &str) -> Result<Option<String>, 
 pub fn symbol_filter(text: Option<&str>) -> Result<Option<String>, JoyError> {
     match text {
         None | Some("") => Ok(None),
-        Some(text) => AssetCode::parse(text).map(|code| Some(code.to_string())).map_err(|_| JoyError::bad_request("symbol is not an asset code")),
+        Some(text) => AssetCode::parse(text)
+            .map(|code| Some(code.to_string()))
+            .map_err(|_| JoyError::bad_request("symbol is not an asset code")),
     }
 }
 
@@ -51,7 +53,8 @@ const MAX_AMOUNT_TEXT_LEN: usize = 64;
 /// A plain decimal (`"1"`, `"0.5"`): no sign, no exponent. Range and scale are the
 /// account's to check.
 pub fn parse_value(text: &str, name: &str) -> Result<Decimal, JoyError> {
-    let plain = !text.is_empty() && text.len() <= MAX_AMOUNT_TEXT_LEN && text.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let plain =
+        !text.is_empty() && text.len() <= MAX_AMOUNT_TEXT_LEN && text.bytes().all(|b| b.is_ascii_digit() || b == b'.');
     let value = plain.then(|| Decimal::from_str_exact(text).ok()).flatten();
     value.ok_or_else(|| JoyError::bad_request(format!("{name} must be a decimal number such as \"1.5\"")))
 }
@@ -62,7 +65,9 @@ pub fn txid_filter(text: Option<&str>) -> Result<Option<String>, JoyError> {
         None | Some("") => Ok(None),
         Some(text) => {
             let lower = text.to_lowercase();
-            let valid = lower.strip_prefix("0x").is_some_and(|digits| digits.len() == TXID_HEX_DIGITS && digits.bytes().all(|b| b.is_ascii_hexdigit()));
+            let valid = lower
+                .strip_prefix("0x")
+                .is_some_and(|digits| digits.len() == TXID_HEX_DIGITS && digits.bytes().all(|b| b.is_ascii_hexdigit()));
             valid.then_some(Some(lower)).ok_or_else(|| JoyError::bad_request("txid must be 0x and 64 hex digits"))
         }
     }

@@ -95,7 +95,11 @@ pub struct LockQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/locked-balance", tag = "joyplus", params(LockQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn list(State(state): State<AppState>, caller: Caller, Query(query): Query<LockQuery>) -> Result<Response, JoyError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<LockQuery>,
+) -> Result<Response, JoyError> {
     let page_spec = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let filter = LockFilter {
         id: id_filter(query.id.as_deref(), "id")?,
@@ -109,8 +113,16 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(query): Q
 }
 
 #[utoipa::path(get, path = "/api/v1/locked-balance/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn get_one(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
-    let filter = LockFilter { id: Some(path_id(&id, "locked balance")?), user_id: caller.sees(&state).await?.user_filter(), ..Default::default() };
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, JoyError> {
+    let filter = LockFilter {
+        id: Some(path_id(&id, "locked balance")?),
+        user_id: caller.sees(&state).await?.user_filter(),
+        ..Default::default()
+    };
     let rows = query_locks(&state, &filter, Page::ONE).await?;
     Page::single(rows, "locked balance")
 }
@@ -143,7 +155,13 @@ pub async fn create(
     let user_id = super::sso::user_of_address(&state, &address).await?;
     let account_id = balance_account_id(&user_id, &symbol);
     let operation = keyed_operation(&headers, "joyplus/locked-balance", &request, false)?;
-    let command = AccountCommand::PlaceHold { hold_id: operation.id.clone(), amount, expires_at: Some(expires_at), memo: None, now };
+    let command = AccountCommand::PlaceHold {
+        hold_id: operation.id.clone(),
+        amount,
+        expires_at: Some(expires_at),
+        memo: None,
+        now,
+    };
     let outcome = state.ledger.bus.account(&account_id, command, &operation).await.map_err(|error| match error {
         AppError::Domain(domain::DomainError::AccountNotOpened) => JoyError::not_found("balance"),
         other => other.into(),

@@ -17,8 +17,8 @@
 mod api_keys;
 mod assets;
 mod auth;
-pub mod broadcaster;
 mod balances;
+pub mod broadcaster;
 pub mod chain;
 mod deposits;
 mod filters;
@@ -29,9 +29,9 @@ pub mod passport;
 pub mod sms;
 mod sso;
 mod totp;
-mod withdrawals;
 mod users;
 mod wire;
+mod withdrawals;
 
 use std::sync::Arc;
 

@@ -91,7 +91,12 @@ pub struct MovementFilter {
     pub own_address: Option<String>,
 }
 
-pub async fn query_movements(state: &AppState, filter: &MovementFilter, page: Page, shape: Shape) -> Result<Vec<MovementView>, AppError> {
+pub async fn query_movements(
+    state: &AppState,
+    filter: &MovementFilter,
+    page: Page,
+    shape: Shape,
+) -> Result<Vec<MovementView>, AppError> {
     let client = state.ledger.reads.get().await?;
     let rows = client
         .query(
@@ -137,7 +142,12 @@ pub struct MovementQuery {
     cursor: Option<String>,
 }
 
-async fn list(state: &AppState, caller: &Caller, query: MovementQuery, direction: Option<Direction>) -> Result<Response, JoyError> {
+async fn list(
+    state: &AppState,
+    caller: &Caller,
+    query: MovementQuery,
+    direction: Option<Direction>,
+) -> Result<Response, JoyError> {
     let page_spec = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let shape = match direction {
         Some(Direction::Deposit) => Shape::Deposits,
@@ -171,26 +181,46 @@ async fn get_one(state: &AppState, caller: &Caller, id: &str, direction: Directi
 }
 
 #[utoipa::path(get, path = "/api/v1/deposit", tag = "joyplus", params(MovementQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn list_deposits(State(state): State<AppState>, caller: Caller, Query(query): Query<MovementQuery>) -> Result<Response, JoyError> {
+pub async fn list_deposits(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<MovementQuery>,
+) -> Result<Response, JoyError> {
     list(&state, &caller, query, Some(Direction::Deposit)).await
 }
 
 #[utoipa::path(get, path = "/api/v1/withdraw", tag = "joyplus", params(MovementQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn list_withdraws(State(state): State<AppState>, caller: Caller, Query(query): Query<MovementQuery>) -> Result<Response, JoyError> {
+pub async fn list_withdraws(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<MovementQuery>,
+) -> Result<Response, JoyError> {
     list(&state, &caller, query, Some(Direction::Withdraw)).await
 }
 
 #[utoipa::path(get, path = "/api/v1/transaction", tag = "joyplus", params(MovementQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn list_transactions(State(state): State<AppState>, caller: Caller, Query(query): Query<MovementQuery>) -> Result<Response, JoyError> {
+pub async fn list_transactions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<MovementQuery>,
+) -> Result<Response, JoyError> {
     list(&state, &caller, query, None).await
 }
 
 #[utoipa::path(get, path = "/api/v1/deposit/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn get_deposit(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
+pub async fn get_deposit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, JoyError> {
     get_one(&state, &caller, &id, Direction::Deposit).await
 }
 
 #[utoipa::path(get, path = "/api/v1/withdraw/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn get_withdraw(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
+pub async fn get_withdraw(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, JoyError> {
     get_one(&state, &caller, &id, Direction::Withdraw).await
 }

@@ -9,7 +9,6 @@ use super::wire::{page, JoyError};
 pub const DEFAULT_PAGE_ROWS: i64 = 100;
 pub const MAX_PAGE_ROWS: i64 = 500;
 
-
 #[derive(Debug, Clone, Copy)]
 pub struct Page {
     pub limit: i64,
@@ -21,9 +20,11 @@ impl Page {
     pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<Self, JoyError> {
         let limit = match limit {
             None | Some("") => DEFAULT_PAGE_ROWS,
-            Some(text) => text.parse().ok().filter(|limit| (1..=MAX_PAGE_ROWS).contains(limit)).ok_or_else(|| {
-                JoyError::bad_request(format!("limit must be 1 to {MAX_PAGE_ROWS}"))
-            })?,
+            Some(text) => text
+                .parse()
+                .ok()
+                .filter(|limit| (1..=MAX_PAGE_ROWS).contains(limit))
+                .ok_or_else(|| JoyError::bad_request(format!("limit must be 1 to {MAX_PAGE_ROWS}")))?,
         };
         let after_id = match cursor {
             None | Some("") => 0,

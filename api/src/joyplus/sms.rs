@@ -57,9 +57,14 @@ fn code_digest(user_id: &str, code: &str) -> String {
 pub async fn request(State(state): State<AppState>, caller: Caller) -> Result<Response, JoyError> {
     let user_id = caller.require_user()?;
     let client = state.ledger.reads.get().await?;
-    let mobile: Option<String> = client.query_opt("SELECT mobile FROM users WHERE user_id = $1", &[&user_id]).await?.and_then(|row| row.get(0));
+    let mobile: Option<String> =
+        client.query_opt("SELECT mobile FROM users WHERE user_id = $1", &[&user_id]).await?.and_then(|row| row.get(0));
     let mobile = mobile.ok_or_else(|| JoyError::bad_request("no mobile number on file"))?;
-    let code = format!("{:0width$}", rand::thread_rng().gen_range(0..10_u32.pow(SMS_CODE_DIGITS as u32)), width = SMS_CODE_DIGITS);
+    let code = format!(
+        "{:0width$}",
+        rand::thread_rng().gen_range(0..10_u32.pow(SMS_CODE_DIGITS as u32)),
+        width = SMS_CODE_DIGITS
+    );
     let stored = client
         .execute(
             "INSERT INTO joy_sms_codes (user_id, code_sha256, attempts, expires_at) \
@@ -84,7 +89,11 @@ pub struct ConfirmRequest {
 }
 
 #[utoipa::path(post, path = "/api/v1/sms/confirm", tag = "joyplus", request_body = ConfirmRequest, security(("joy_session" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn confirm(State(state): State<AppState>, caller: Caller, JoyJson(request): JoyJson<ConfirmRequest>) -> Result<Response, JoyError> {
+pub async fn confirm(
+    State(state): State<AppState>,
+    caller: Caller,
+    JoyJson(request): JoyJson<ConfirmRequest>,
+) -> Result<Response, JoyError> {
     let user_id = caller.require_user()?;
     let code = match request.code {
         Value::Number(number) => number.as_u64().map(|code| format!("{code:0width$}", width = SMS_CODE_DIGITS)),

@@ -36,17 +36,30 @@ pub fn balance_account_id(user_id: &str, asset: &str) -> String {
 
 #[utoipa::path(get, path = "/api/v1/sso.html", tag = "joyplus", params(SsoQuery), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn sso(State(state): State<AppState>, Query(query): Query<SsoQuery>) -> Result<Response, JoyError> {
-    let code = query.code.filter(|code| !code.is_empty() && code.len() <= MAX_CODE_LEN).ok_or_else(|| JoyError::bad_request("code is required"))?;
-    let profile = state.joy.passport.redeem(&code).await?.ok_or_else(|| JoyError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid or expired code"))?;
+    let code = query
+        .code
+        .filter(|code| !code.is_empty() && code.len() <= MAX_CODE_LEN)
+        .ok_or_else(|| JoyError::bad_request("code is required"))?;
+    let profile = state
+        .joy
+        .passport
+        .redeem(&code)
+        .await?
+        .ok_or_else(|| JoyError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid or expired code"))?;
     let wallet_id = enroll(&state, &profile).await?;
     let token = random_token();
     let client = state.ledger.reads.get().await?;
     client
-        .execute("INSERT INTO joy_sessions (token_sha256, user_id) VALUES ($1, $2)", &[&sha256_hex(&token), &profile.user_id])
+        .execute(
+            "INSERT INTO joy_sessions (token_sha256, user_id) VALUES ($1, $2)",
+            &[&sha256_hex(&token), &profile.user_id],
+        )
         .await?;
     let mut response = data(json!({ "id": wallet_id.0, "address": wallet_id.1 }));
     let cookie = format!("{SESSION_COOKIE}={token}; Path=/api/v1; HttpOnly; SameSite=Strict");
-    response.headers_mut().insert(SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|error| AppError::Internal(error.to_string()))?);
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|error| AppError::Internal(error.to_string()))?);
     Ok(response)
 }
 
@@ -100,7 +113,10 @@ pub async fn open_balances(state: &AppState, user_id: &str) -> Result<(), AppErr
     for row in missing {
         let (code, decimals): (String, i32) = (row.get(0), row.get(1));
         let decimals = u32::try_from(decimals).map_err(|_| AppError::Internal("negative decimals".into()))?;
-        state.ledger.open_user_account(&balance_account_id(user_id, &code), &code, decimals, user_id, JOY_PLUS_PURPOSE).await?;
+        state
+            .ledger
+            .open_user_account(&balance_account_id(user_id, &code), &code, decimals, user_id, JOY_PLUS_PURPOSE)
+            .await?;
     }
     Ok(())
 }

@@ -30,9 +30,19 @@ const MAX_TOTP_FAILURES: i32 = 5;
 const TOTP_FAILURE_WINDOW_SECONDS: i64 = 5 * 60;
 
 fn totp(secret_base32: &str, account: &str) -> Result<TOTP, AppError> {
-    let bytes = Secret::Encoded(secret_base32.to_string()).to_bytes().map_err(|_| AppError::invalid("invalid_secret", "secret is not base32"))?;
-    TOTP::new(Algorithm::SHA1, TOTP_DIGITS, 1, TOTP_STEP_SECONDS, bytes, Some(TOTP_ISSUER.to_string()), account.to_string())
-        .map_err(|error| AppError::invalid("invalid_secret", error.to_string()))
+    let bytes = Secret::Encoded(secret_base32.to_string())
+        .to_bytes()
+        .map_err(|_| AppError::invalid("invalid_secret", "secret is not base32"))?;
+    TOTP::new(
+        Algorithm::SHA1,
+        TOTP_DIGITS,
+        1,
+        TOTP_STEP_SECONDS,
+        bytes,
+        Some(TOTP_ISSUER.to_string()),
+        account.to_string(),
+    )
+    .map_err(|error| AppError::invalid("invalid_secret", error.to_string()))
 }
 
 /// The time step whose code `code` is (within the skew), if any.
@@ -71,12 +81,17 @@ async fn verify_registered(state: &AppState, user_id: &str, code: &str) -> Resul
         Some(step) => {
             // Compare-and-set: of two requests with the same code, one wins.
             let spent = client
-                .execute("UPDATE joy_totp SET last_used_step = $2 WHERE user_id = $1 AND last_used_step < $2", &[&user_id, &step])
+                .execute(
+                    "UPDATE joy_totp SET last_used_step = $2 WHERE user_id = $1 AND last_used_step < $2",
+                    &[&user_id, &step],
+                )
                 .await?;
             Ok(spent == 1)
         }
         None => {
-            client.execute("UPDATE joy_totp SET failed_attempts = failed_attempts + 1 WHERE user_id = $1", &[&user_id]).await?;
+            client
+                .execute("UPDATE joy_totp SET failed_attempts = failed_attempts + 1 WHERE user_id = $1", &[&user_id])
+                .await?;
             Ok(false)
         }
     }
@@ -102,7 +117,11 @@ pub struct RequestBody {
 
 /// The body is optional: empty, or JSON.
 #[utoipa::path(post, path = "/api/v1/google/request", tag = "joyplus", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("joy_session" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn request(State(state): State<AppState>, caller: Caller, body: axum::body::Bytes) -> Result<Response, JoyError> {
+pub async fn request(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> Result<Response, JoyError> {
     let user_id = caller.require_user()?;
     let body: RequestBody = if body.is_empty() {
         RequestBody { code: None }
@@ -143,17 +162,25 @@ pub struct RegisterBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/google/register", tag = "joyplus", request_body = RegisterBody, security(("joy_session" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn register(State(state): State<AppState>, caller: Caller, JoyJson(body): JoyJson<RegisterBody>) -> Result<Response, JoyError> {
+pub async fn register(
+    State(state): State<AppState>,
+    caller: Caller,
+    JoyJson(body): JoyJson<RegisterBody>,
+) -> Result<Response, JoyError> {
     let user_id = caller.require_user()?;
     let client = state.ledger.reads.get().await?;
-    let pending: Option<String> = client.query_opt("SELECT pending_secret FROM joy_totp WHERE user_id = $1", &[&user_id]).await?.and_then(|row| row.get(0));
+    let pending: Option<String> = client
+        .query_opt("SELECT pending_secret FROM joy_totp WHERE user_id = $1", &[&user_id])
+        .await?
+        .and_then(|row| row.get(0));
     if pending.as_deref() != Some(body.secret.as_str()) {
         return Err(JoyError::bad_request("secret does not match the one requested last"));
     }
     let mut first_step = 0_i64;
     match (&body.code, &body.sms_code) {
         (Some(code), _) => {
-            first_step = matching_step(&totp(&body.secret, "")?, code).ok_or_else(|| JoyError::bad_request("wrong authenticator code"))?;
+            first_step = matching_step(&totp(&body.secret, "")?, code)
+                .ok_or_else(|| JoyError::bad_request("wrong authenticator code"))?;
         }
         (None, Some(sms_code)) => consume_sms_code(&state, user_id, sms_code).await?,
         (None, None) => return Err(JoyError::bad_request("either code or sms_code is required")),
@@ -177,7 +204,11 @@ pub struct ConfirmBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/google/confirm", tag = "joyplus", request_body = ConfirmBody, security(("joy_session" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn confirm(State(state): State<AppState>, caller: Caller, JoyJson(body): JoyJson<ConfirmBody>) -> Result<Response, JoyError> {
+pub async fn confirm(
+    State(state): State<AppState>,
+    caller: Caller,
+    JoyJson(body): JoyJson<ConfirmBody>,
+) -> Result<Response, JoyError> {
     let user_id = caller.require_user()?;
     let confirmed = verify_registered(&state, user_id, &body.code).await?;
     Ok(data(json!({ "confirmed": confirmed })))

@@ -129,7 +129,11 @@ async fn user_entries(state: &AppState, wallets: Vec<WalletRow>) -> Result<Vec<U
     }
     Ok(wallets
         .into_iter()
-        .map(|wallet| UserEntry { balance: balances.remove(&wallet.user_id).unwrap_or_default(), user: wallet.user, wallet: wallet.wallet })
+        .map(|wallet| UserEntry {
+            balance: balances.remove(&wallet.user_id).unwrap_or_default(),
+            user: wallet.user,
+            wallet: wallet.wallet,
+        })
         .collect())
 }
 
@@ -149,7 +153,11 @@ pub struct UserQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/user", tag = "joyplus", params(UserQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn list_users(State(state): State<AppState>, caller: Caller, Query(query): Query<UserQuery>) -> Result<Response, JoyError> {
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<UserQuery>,
+) -> Result<Response, JoyError> {
     let page_spec = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let filter = WalletFilter {
         id: id_filter(query.id.as_deref(), "id")?,
@@ -166,8 +174,16 @@ pub async fn list_users(State(state): State<AppState>, caller: Caller, Query(que
 }
 
 #[utoipa::path(get, path = "/api/v1/user/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
-    let filter = WalletFilter { id: Some(path_id(&id, "user")?), user_id: caller.sees(&state).await?.user_filter(), ..Default::default() };
+pub async fn get_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, JoyError> {
+    let filter = WalletFilter {
+        id: Some(path_id(&id, "user")?),
+        user_id: caller.sees(&state).await?.user_filter(),
+        ..Default::default()
+    };
     let wallets = query_wallets(&state, &filter, Page::ONE).await?;
     Page::single(user_entries(&state, wallets).await?, "user")
 }
@@ -183,7 +199,11 @@ pub struct WalletQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/wallet", tag = "joyplus", params(WalletQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn list_wallets(State(state): State<AppState>, caller: Caller, Query(query): Query<WalletQuery>) -> Result<Response, JoyError> {
+pub async fn list_wallets(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<WalletQuery>,
+) -> Result<Response, JoyError> {
     let page_spec = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let filter = WalletFilter {
         address: address_filter(query.address.as_deref(), "address")?,
@@ -195,8 +215,16 @@ pub async fn list_wallets(State(state): State<AppState>, caller: Caller, Query(q
 }
 
 #[utoipa::path(get, path = "/api/v1/wallet/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn get_wallet(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, JoyError> {
-    let filter = WalletFilter { id: Some(path_id(&id, "wallet")?), user_id: caller.sees(&state).await?.user_filter(), ..Default::default() };
+pub async fn get_wallet(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, JoyError> {
+    let filter = WalletFilter {
+        id: Some(path_id(&id, "wallet")?),
+        user_id: caller.sees(&state).await?.user_filter(),
+        ..Default::default()
+    };
     let wallets = query_wallets(&state, &filter, Page::ONE).await?;
     Page::single(wallets.into_iter().map(|wallet| wallet.wallet).collect(), "wallet")
 }

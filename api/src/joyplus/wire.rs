@@ -60,11 +60,18 @@ impl From<AppError> for JoyError {
         use domain::DomainError::*;
         let status = match &error {
             AppError::Domain(InsufficientFunds { .. }) => return Self::bad_request("insufficient funds"),
-            AppError::Domain(AccountNotOpened | UserNotRegistered | ApiKeyNotIssued | AssetNotDefined(_)) => StatusCode::NOT_FOUND,
-            AppError::Domain(AssetAlreadyListed(_) | AssetAlreadyDefinedWithOtherScale { .. } | ClaimTaken { .. } | UserAlreadyRegistered) => {
-                StatusCode::CONFLICT
+            AppError::Domain(AccountNotOpened | UserNotRegistered | ApiKeyNotIssued | AssetNotDefined(_)) => {
+                StatusCode::NOT_FOUND
             }
-            AppError::Domain(BalanceLimitExceeded | TooManyHolds(_) | TooManyScopes(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Domain(
+                AssetAlreadyListed(_)
+                | AssetAlreadyDefinedWithOtherScale { .. }
+                | ClaimTaken { .. }
+                | UserAlreadyRegistered,
+            ) => StatusCode::CONFLICT,
+            AppError::Domain(BalanceLimitExceeded | TooManyHolds(_) | TooManyScopes(_)) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::Domain(AccountStateInconsistent) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Domain(_) | AppError::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::NotFound(_) | AppError::UnknownAsset(_) => StatusCode::NOT_FOUND,
@@ -127,7 +134,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JoyJson<T> {
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(request, state).await {
             Ok(Json(value)) => Ok(Self(value)),
-            Err(JsonRejection::BytesRejection(rejection)) => Err(JoyError::new(rejection.status(), rejection.body_text())),
+            Err(JsonRejection::BytesRejection(rejection)) => {
+                Err(JoyError::new(rejection.status(), rejection.body_text()))
+            }
             Err(rejection) => Err(JoyError::bad_request(rejection.body_text())),
         }
     }

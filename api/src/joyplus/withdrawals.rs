@@ -46,7 +46,9 @@ pub async fn withdraw_joy(
         Caller::Admin => {}
         Caller::User { user_id: own } if *own == user_id => {}
         Caller::User { .. } => return Err(JoyError::forbidden("from is not your address")),
-        Caller::ApiKey { .. } => return Err(JoyError::forbidden("this endpoint requires a signed-in user or the admin key")),
+        Caller::ApiKey { .. } => {
+            return Err(JoyError::forbidden("this endpoint requires a signed-in user or the admin key"))
+        }
     }
     let operation = keyed_operation(&headers, "joyplus/withdraw-joy", &request, false)?;
     let withdrawal = ChainWithdrawal {
@@ -58,10 +60,13 @@ pub async fn withdraw_joy(
     };
     let txid = state.joy.chain.transaction_id(&withdrawal);
     let command = AccountCommand::DebitChainWithdrawal { amount, txid, from_address: from, to_address: to };
-    let outcome = state.ledger.bus.account(&balance_account_id(&user_id, JOY), command, &operation).await.map_err(|error| match error {
-        AppError::Domain(domain::DomainError::AccountNotOpened) => JoyError::bad_request("insufficient funds"),
-        other => other.into(),
-    })?;
+    let outcome =
+        state.ledger.bus.account(&balance_account_id(&user_id, JOY), command, &operation).await.map_err(|error| {
+            match error {
+                AppError::Domain(domain::DomainError::AccountNotOpened) => JoyError::bad_request("insufficient funds"),
+                other => other.into(),
+            }
+        })?;
     let event = outcome.event().ok_or_else(|| AppError::Internal("a withdrawal appended nothing".into()))?;
     let AccountEvent::ChainWithdrawalDebited { txid, .. } = event.decode().map_err(AppError::from)? else {
         return Err(AppError::Internal("operation id names another kind of event".into()).into());

@@ -56,9 +56,13 @@ fn btc_of_sat(sat: u64) -> Decimal {
 }
 
 #[utoipa::path(post, path = "/rest/v1/openchannel", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
-pub async fn open_channel(State(state): State<AppState>, session: WebSession, body: Bytes) -> Result<Json<Value>, LightningError> {
-    let request: OpenChannelRequest =
-        serde_json::from_slice(&body).map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;
+pub async fn open_channel(
+    State(state): State<AppState>,
+    session: WebSession,
+    body: Bytes,
+) -> Result<Json<Value>, LightningError> {
+    let request: OpenChannelRequest = serde_json::from_slice(&body)
+        .map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;
     let remote = request.remotenode.unwrap_or_default();
     PublicKey::from_str(remote.trim()).map_err(|_| LightningError::business("invalid remote node"))?;
     let unit = denomination::of_user(&state, &session.user_id).await?;
@@ -78,11 +82,22 @@ pub async fn open_channel(State(state): State<AppState>, session: WebSession, bo
         memo: Some(format!("funding of channel {channelpoint}")),
         now: Utc::now(),
     };
-    let command = ChannelCommand::Open { owner: session.user_id.clone(), remote_node: remote.trim().to_string(), capacity_sat, height: state.node.block_height() };
+    let command = ChannelCommand::Open {
+        owner: session.user_id.clone(),
+        remote_node: remote.trim().to_string(),
+        capacity_sat,
+        height: state.node.block_height(),
+    };
     // The channel decides its capacity bounds before any money is held.
     domain::lightning::validate_capacity(capacity_sat)?;
-    bus.account(&account_id(&session.user_id, Purpose::Onchain), hold, &Operation::derived(format!("channel-hold:{channelpoint}"))).await?;
-    let outcome = bus.channel(&channelpoint, command, &Operation::derived(format!("channel-open:{channelpoint}"))).await?;
+    bus.account(
+        &account_id(&session.user_id, Purpose::Onchain),
+        hold,
+        &Operation::derived(format!("channel-hold:{channelpoint}")),
+    )
+    .await?;
+    let outcome =
+        bus.channel(&channelpoint, command, &Operation::derived(format!("channel-open:{channelpoint}"))).await?;
     if let Some(event) = outcome.event() {
         state.ledger.await_read_models(event).await;
     }
@@ -90,13 +105,21 @@ pub async fn open_channel(State(state): State<AppState>, session: WebSession, bo
 }
 
 #[utoipa::path(post, path = "/rest/v1/closechannel", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
-pub async fn close_channel(State(state): State<AppState>, session: WebSession, body: Bytes) -> Result<Json<Value>, LightningError> {
-    let request: CloseChannelRequest =
-        serde_json::from_slice(&body).map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;
+pub async fn close_channel(
+    State(state): State<AppState>,
+    session: WebSession,
+    body: Bytes,
+) -> Result<Json<Value>, LightningError> {
+    let request: CloseChannelRequest = serde_json::from_slice(&body)
+        .map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;
     require_password(&state, &session, request.password).await?;
     let channelpoint = request.channelpoint.unwrap_or_default();
     let command = ChannelCommand::Close { owner: session.user_id.clone(), height: state.node.block_height() };
-    let outcome = state.ledger.bus.channel(&channelpoint, command, &Operation::derived(format!("channel-close:{channelpoint}"))).await?;
+    let outcome = state
+        .ledger
+        .bus
+        .channel(&channelpoint, command, &Operation::derived(format!("channel-close:{channelpoint}")))
+        .await?;
     if let Some(event) = outcome.event() {
         state.ledger.await_read_models(event).await;
     }
@@ -104,15 +127,26 @@ pub async fn close_channel(State(state): State<AppState>, session: WebSession, b
 }
 
 /// Moves channels on as blocks pass, until shutdown.
-pub async fn watch_channels(bus: CommandBus, reads: deadpool_postgres::Pool, node: Arc<EmbeddedNode>, shutdown: watch::Receiver<bool>) {
-    crate::periodic::every(Duration::from_millis(WATCH_INTERVAL_MS), "channel watch", shutdown, || advance(&bus, &reads, &node)).await;
+pub async fn watch_channels(
+    bus: CommandBus,
+    reads: deadpool_postgres::Pool,
+    node: Arc<EmbeddedNode>,
+    shutdown: watch::Receiver<bool>,
+) {
+    crate::periodic::every(Duration::from_millis(WATCH_INTERVAL_MS), "channel watch", shutdown, || {
+        advance(&bus, &reads, &node)
+    })
+    .await;
 }
 
 async fn advance(bus: &CommandBus, reads: &deadpool_postgres::Pool, node: &EmbeddedNode) -> Result<(), AppError> {
     let in_flight = {
         let client = reads.get().await?;
         client
-            .query("SELECT channelpoint FROM channels WHERE state IN ('pending', 'closing') LIMIT $1", &[&MAX_CHANNELS_PER_ROUND])
+            .query(
+                "SELECT channelpoint FROM channels WHERE state IN ('pending', 'closing') LIMIT $1",
+                &[&MAX_CHANNELS_PER_ROUND],
+            )
             .await?
     };
     let height = node.block_height();
@@ -133,16 +167,29 @@ async fn advance(bus: &CommandBus, reads: &deadpool_postgres::Pool, node: &Embed
                     memo: None,
                     now: Utc::now(),
                 };
-                let funded = bus.account(&account_id(&opened.owner, Purpose::Onchain), capture, &Operation::derived(format!("channel-fund:{channelpoint}"))).await?;
+                let funded = bus
+                    .account(
+                        &account_id(&opened.owner, Purpose::Onchain),
+                        capture,
+                        &Operation::derived(format!("channel-fund:{channelpoint}")),
+                    )
+                    .await?;
                 if let Some(debit) = funded.event() {
                     bus.complete_transfer(debit).await;
                 }
-                bus.channel(&channelpoint, ChannelCommand::Activate { height }, &Operation::derived(format!("channel-active:{channelpoint}"))).await?;
+                bus.channel(
+                    &channelpoint,
+                    ChannelCommand::Activate { height },
+                    &Operation::derived(format!("channel-active:{channelpoint}")),
+                )
+                .await?;
             }
             Some(ChannelState::Closing) => {
-                let returned_sat = return_on_chain(bus, reads, &channelpoint, &opened.owner, opened.capacity_sat).await?;
+                let returned_sat =
+                    return_on_chain(bus, reads, &channelpoint, &opened.owner, opened.capacity_sat).await?;
                 let finish = ChannelCommand::Finish { height, returned_sat };
-                bus.channel(&channelpoint, finish, &Operation::derived(format!("channel-closed:{channelpoint}"))).await?;
+                bus.channel(&channelpoint, finish, &Operation::derived(format!("channel-closed:{channelpoint}")))
+                    .await?;
             }
             _ => {}
         }
@@ -152,7 +199,13 @@ async fn advance(bus: &CommandBus, reads: &deadpool_postgres::Pool, node: &Embed
 
 /// Moves the channel's balance (its capacity, or the Lightning funds left if less) back on
 /// chain, once; answers how much moved.
-async fn return_on_chain(bus: &CommandBus, reads: &deadpool_postgres::Pool, channelpoint: &str, owner: &str, capacity_sat: u64) -> Result<u64, AppError> {
+async fn return_on_chain(
+    bus: &CommandBus,
+    reads: &deadpool_postgres::Pool,
+    channelpoint: &str,
+    owner: &str,
+    capacity_sat: u64,
+) -> Result<u64, AppError> {
     let operation = Operation::derived(format!("channel-return:{channelpoint}"));
     if let Some(done) = bus.find_operation(&operation.id).await? {
         return Ok(returned_sat(&done));
@@ -170,7 +223,12 @@ async fn return_on_chain(bus: &CommandBus, reads: &deadpool_postgres::Pool, chan
         return Ok(0);
     }
     let to = bus.destination(&account_id(owner, Purpose::Onchain)).await?;
-    let command = AccountCommand::SendTransfer { transfer_id: operation.id.clone(), to, amount, memo: Some(format!("close of {channelpoint}")) };
+    let command = AccountCommand::SendTransfer {
+        transfer_id: operation.id.clone(),
+        to,
+        amount,
+        memo: Some(format!("close of {channelpoint}")),
+    };
     let outcome = bus.account(&lightning, command, &operation).await?;
     let event = outcome.event().ok_or_else(|| AppError::Internal("a channel return appended nothing".into()))?;
     bus.complete_transfer(event).await;

@@ -47,9 +47,13 @@ pub struct DenominationRequest {
 
 /// `{"denomination": "BTC" | "mBTC" | "bits" | "sat"}`.
 #[utoipa::path(post, path = "/rest/v1/setdenomination", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
-pub async fn set_denomination(State(state): State<AppState>, session: WebSession, body: Bytes) -> Result<Json<Value>, LightningError> {
-    let request: DenominationRequest =
-        serde_json::from_slice(&body).map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;
+pub async fn set_denomination(
+    State(state): State<AppState>,
+    session: WebSession,
+    body: Bytes,
+) -> Result<Json<Value>, LightningError> {
+    let request: DenominationRequest = serde_json::from_slice(&body)
+        .map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;
     let denomination = request.denomination.unwrap_or_default();
     let command = UserCommand::SetDenomination { denomination };
     let outcome = state.ledger.bus.user(&session.user_id, command, &Operation::fresh()).await?;

@@ -85,8 +85,11 @@ impl EmbeddedNode {
                 &[&hex::encode(fresh), &settings.alias, &port, &BASE_HEIGHT],
             )
             .await?;
-        let row = client.query_one("SELECT secret_key_hex, alias, port, base_height, genesis_at FROM lightning_node", &[]).await?;
-        let secret = SecretKey::from_str(row.get::<_, &str>(0)).map_err(|error| AppError::Internal(format!("node key: {error}")))?;
+        let row = client
+            .query_one("SELECT secret_key_hex, alias, port, base_height, genesis_at FROM lightning_node", &[])
+            .await?;
+        let secret = SecretKey::from_str(row.get::<_, &str>(0))
+            .map_err(|error| AppError::Internal(format!("node key: {error}")))?;
         let public = PublicKey::from_secret_key(&Secp256k1::new(), &secret);
         Ok(Self {
             secret,
@@ -136,7 +139,8 @@ impl LightningNode for EmbeddedNode {
         derivation.update(self.secret.secret_bytes());
         derivation.update(b"/onchain/");
         derivation.update(user_id.as_bytes());
-        let child = SecretKey::from_slice(&derivation.finalize()).map_err(|error| AppError::Internal(error.to_string()))?;
+        let child =
+            SecretKey::from_slice(&derivation.finalize()).map_err(|error| AppError::Internal(error.to_string()))?;
         let public = CompressedPublicKey(PublicKey::from_secret_key(&Secp256k1::new(), &child));
         Ok(Address::p2wpkh(&public, self.network).to_string())
     }

@@ -108,7 +108,11 @@ fn btc_from_msat(msat: u64) -> Result<Decimal, LightningError> {
     Ok(Decimal::new(sats, BTC_DECIMALS))
 }
 
-pub(super) async fn require_password(state: &AppState, session: &WebSession, password: Option<String>) -> Result<(), LightningError> {
+pub(super) async fn require_password(
+    state: &AppState,
+    session: &WebSession,
+    password: Option<String>,
+) -> Result<(), LightningError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let hash: String = client
         .query_one("SELECT password_hash FROM users WHERE user_id = $1", &[&session.user_id])
@@ -122,7 +126,11 @@ pub(super) async fn require_password(state: &AppState, session: &WebSession, pas
 }
 
 #[utoipa::path(post, path = "/rest/v1/createinvoice", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
-pub async fn create_invoice(State(state): State<AppState>, session: WebSession, body: Bytes) -> Result<Json<Value>, LightningError> {
+pub async fn create_invoice(
+    State(state): State<AppState>,
+    session: WebSession,
+    body: Bytes,
+) -> Result<Json<Value>, LightningError> {
     let request: CreateInvoiceRequest = parse(&body)?;
     let unit = denomination::of_user(&state, &session.user_id).await?;
     let amount = exact(request.amount.as_deref())?.filter(|amount| !amount.is_zero());
@@ -159,7 +167,8 @@ pub async fn create_invoice(State(state): State<AppState>, session: WebSession, 
         expires_at: Utc::now() + chrono::Duration::seconds(DEFAULT_INVOICE_EXPIRY_SECONDS as i64),
     };
     let hash_hex = payment_hash.to_string();
-    let outcome = state.ledger.bus.invoice(&hash_hex, command, &Operation::derived(format!("invoice:{hash_hex}"))).await?;
+    let outcome =
+        state.ledger.bus.invoice(&hash_hex, command, &Operation::derived(format!("invoice:{hash_hex}"))).await?;
     if let Some(event) = outcome.event() {
         state.ledger.await_read_models(event).await;
     }
@@ -167,7 +176,11 @@ pub async fn create_invoice(State(state): State<AppState>, session: WebSession, 
 }
 
 #[utoipa::path(post, path = "/rest/v1/sendinvoice", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
-pub async fn send_invoice(State(state): State<AppState>, session: WebSession, body: Bytes) -> Result<Json<Value>, LightningError> {
+pub async fn send_invoice(
+    State(state): State<AppState>,
+    session: WebSession,
+    body: Bytes,
+) -> Result<Json<Value>, LightningError> {
     let request: SendInvoiceRequest = parse(&body)?;
     require_password(&state, &session, request.password).await?;
     let text = request.invoiceid.unwrap_or_default();
@@ -178,14 +191,18 @@ pub async fn send_invoice(State(state): State<AppState>, session: WebSession, bo
     if invoice.is_expired() {
         return Err(LightningError::business("invoice is expired"));
     }
-    let amount_msat = invoice.amount_milli_satoshis().ok_or_else(|| LightningError::business("invoice has no amount"))?;
+    let amount_msat =
+        invoice.amount_milli_satoshis().ok_or_else(|| LightningError::business("invoice has no amount"))?;
     if invoice.recover_payee_pub_key() != state.node.public_key() {
         let hash_hex = invoice.payment_hash().to_string();
         return pay_external(&state, &session.user_id, text.trim(), &hash_hex, amount_msat).await;
     }
     let hash_hex = invoice.payment_hash().to_string();
     let known = state.ledger.bus.invoice_state(&hash_hex).await?;
-    let payee = known.created().map(|created| created.payee.clone()).ok_or_else(|| LightningError::business("invoice not found"))?;
+    let payee = known
+        .created()
+        .map(|created| created.payee.clone())
+        .ok_or_else(|| LightningError::business("invoice not found"))?;
     let memo = match invoice.description() {
         Bolt11InvoiceDescriptionRef::Direct(description) => Some(description.to_string()),
         Bolt11InvoiceDescriptionRef::Hash(_) => None,
@@ -200,15 +217,21 @@ pub async fn send_invoice(State(state): State<AppState>, session: WebSession, bo
         Ok(Outcome::Appended(_)) => {}
         // The hash was paid before: by this user (a retry) or by someone else.
         Ok(_) | Err(AppError::IdempotencyKeyReused) => {
-            let _ = state.ledger.bus.invoice(&hash_hex, mark_paid, &Operation::derived(format!("invoice-paid:{hash_hex}"))).await;
+            let _ = state
+                .ledger
+                .bus
+                .invoice(&hash_hex, mark_paid, &Operation::derived(format!("invoice-paid:{hash_hex}")))
+                .await;
             return Err(LightningError::business("invoice is already paid"));
         }
         Err(error) => return Err(error.into()),
     }
-    let outcome = state.ledger.bus.invoice(&hash_hex, mark_paid, &Operation::derived(format!("invoice-paid:{hash_hex}"))).await?;
+    let outcome =
+        state.ledger.bus.invoice(&hash_hex, mark_paid, &Operation::derived(format!("invoice-paid:{hash_hex}"))).await?;
     if let Some(alias) = request.alias.filter(|alias| !alias.is_empty()) {
         let contact = Contact { payee_user: Some(payee), node_id: hex::encode(state.node.public_key().serialize()) };
-        let saved = state.ledger.bus.address_book(&session.user_id, AddressBookCommand::Save { alias, contact }).await?;
+        let saved =
+            state.ledger.bus.address_book(&session.user_id, AddressBookCommand::Save { alias, contact }).await?;
         if let Some(event) = saved.event() {
             state.ledger.await_read_models(event).await;
         }
@@ -220,7 +243,11 @@ pub async fn send_invoice(State(state): State<AppState>, session: WebSession, bo
 }
 
 #[utoipa::path(post, path = "/rest/v1/quickpay", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
-pub async fn quickpay(State(state): State<AppState>, session: WebSession, body: Bytes) -> Result<Json<Value>, LightningError> {
+pub async fn quickpay(
+    State(state): State<AppState>,
+    session: WebSession,
+    body: Bytes,
+) -> Result<Json<Value>, LightningError> {
     let request: QuickPayRequest = parse(&body)?;
     require_password(&state, &session, request.password).await?;
     let dest = request.dest.unwrap_or_default();
@@ -239,7 +266,13 @@ pub async fn quickpay(State(state): State<AppState>, session: WebSession, body: 
 /// Pays an invoice of another node through the node. The amount is held on the payer's
 /// Lightning funds first, so whatever the node does, money can only leave once and only if
 /// it was there: captured to `world` when the node paid, released when it did not.
-async fn pay_external(state: &AppState, payer: &str, payment_request: &str, hash_hex: &str, amount_msat: u64) -> Result<Json<Value>, LightningError> {
+async fn pay_external(
+    state: &AppState,
+    payer: &str,
+    payment_request: &str,
+    hash_hex: &str,
+    amount_msat: u64,
+) -> Result<Json<Value>, LightningError> {
     let bus = &state.ledger.bus;
     let lightning = account_id(payer, Purpose::Lightning);
     let hold = AccountCommand::PlaceHold {
@@ -252,7 +285,10 @@ async fn pay_external(state: &AppState, payer: &str, payment_request: &str, hash
     bus.account(&lightning, hold, &Operation::derived(format!("external-hold:{hash_hex}"))).await?;
     let (command, operation, answer) = match state.node.pay_external(payment_request, amount_msat) {
         Ok(()) => {
-            let world = domain::account::TransferDestination::system(domain::system_account::SystemAccountKind::World, &domain::AssetCode::parse("BTC")?);
+            let world = domain::account::TransferDestination::system(
+                domain::system_account::SystemAccountKind::World,
+                &domain::AssetCode::parse("BTC")?,
+            );
             let capture = AccountCommand::CaptureHold {
                 hold_id: hash_hex.to_string(),
                 transfer_id: format!("external:{hash_hex}"),

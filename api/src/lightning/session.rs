@@ -74,11 +74,15 @@ pub struct LoginRequest {
 /// `{"username","password"}` (the username or the e-mail address) -> 200 and the cookie.
 #[utoipa::path(post, path = "/rest/v1/login", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn login(State(state): State<AppState>, body: axum::body::Bytes) -> Result<Response, LightningError> {
-    let request: LoginRequest = serde_json::from_slice(&body).map_err(|error| LightningError::bad_request(error.to_string()))?;
+    let request: LoginRequest =
+        serde_json::from_slice(&body).map_err(|error| LightningError::bad_request(error.to_string()))?;
     let (Some(username), Some(password)) = (request.username, request.password) else {
         return Err(LightningError::bad_request("username and password are required"));
     };
-    let invalid = || LightningError { status: axum::http::StatusCode::UNAUTHORIZED, message: "invalid username or password".into() };
+    let invalid = || LightningError {
+        status: axum::http::StatusCode::UNAUTHORIZED,
+        message: "invalid username or password".into(),
+    };
     let user_id = authenticate(&state.ledger.reads, &username, password).await?.ok_or_else(invalid)?;
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     super::wallet::ensure_accounts(&state, &user_id).await?;
@@ -92,17 +96,24 @@ pub async fn login(State(state): State<AppState>, body: axum::body::Bytes) -> Re
         .map_err(AppError::from)?;
     let cookie = format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Strict");
     let mut response = Json(json!({})).into_response();
-    response.headers_mut().insert(SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|error| AppError::Internal(error.to_string()))?);
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|error| AppError::Internal(error.to_string()))?);
     Ok(response)
 }
 
 #[utoipa::path(post, path = "/rest/v1/logout", tag = "mylightning", security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn logout(State(state): State<AppState>, session: WebSession) -> Result<Response, LightningError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
-    client.execute("DELETE FROM web_sessions WHERE token_sha256 = $1", &[&session.token_sha256]).await.map_err(AppError::from)?;
+    client
+        .execute("DELETE FROM web_sessions WHERE token_sha256 = $1", &[&session.token_sha256])
+        .await
+        .map_err(AppError::from)?;
     let mut response = Json(json!({})).into_response();
     let expired = format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-    response.headers_mut().insert(SET_COOKIE, HeaderValue::from_str(&expired).map_err(|error| AppError::Internal(error.to_string()))?);
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, HeaderValue::from_str(&expired).map_err(|error| AppError::Internal(error.to_string()))?);
     Ok(response)
 }
 

@@ -37,14 +37,18 @@ pub fn account_id(user_id: &str, purpose: Purpose) -> String {
 
 pub async fn ensure_accounts(state: &AppState, user_id: &str) -> Result<(), AppError> {
     for purpose in [Purpose::Onchain, Purpose::Lightning] {
-        state.ledger.open_user_account(&account_id(user_id, purpose), "BTC", BTC_DECIMALS, user_id, purpose.name()).await?;
+        state
+            .ledger
+            .open_user_account(&account_id(user_id, purpose), "BTC", BTC_DECIMALS, user_id, purpose.name())
+            .await?;
     }
     Ok(())
 }
 
 /// A BTC amount in the user's unit as an exact JSON number (the spec's BigDecimal).
 fn number(btc: Decimal, unit: &str) -> Result<Box<RawValue>, AppError> {
-    let value = super::denomination::from_btc(btc, unit).ok_or_else(|| AppError::Internal("amount out of range".into()))?;
+    let value =
+        super::denomination::from_btc(btc, unit).ok_or_else(|| AppError::Internal("amount out of range".into()))?;
     RawValue::from_string(value.normalize().to_string()).map_err(|error| AppError::Internal(error.to_string()))
 }
 
@@ -102,7 +106,10 @@ pub struct TransactionView {
 }
 
 #[utoipa::path(get, path = "/rest/v1/getalldata", tag = "mylightning", security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
-pub async fn get_all_data(State(state): State<AppState>, session: WebSession) -> Result<Json<DataResponse>, LightningError> {
+pub async fn get_all_data(
+    State(state): State<AppState>,
+    session: WebSession,
+) -> Result<Json<DataResponse>, LightningError> {
     ensure_accounts(&state, &session.user_id).await?;
     let unit = super::denomination::of_user(&state, &session.user_id).await?;
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
@@ -115,7 +122,10 @@ pub async fn get_all_data(State(state): State<AppState>, session: WebSession) ->
         .await
         .map_err(AppError::from)?;
     let balance_of = |purpose: Purpose| {
-        rows.iter().find(|row| row.get::<_, String>(0) == funds(purpose)).map(|row| row.get::<_, Decimal>(1)).unwrap_or_default()
+        rows.iter()
+            .find(|row| row.get::<_, String>(0) == funds(purpose))
+            .map(|row| row.get::<_, Decimal>(1))
+            .unwrap_or_default()
     };
     let channel_rows = client
         .query(

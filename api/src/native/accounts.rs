@@ -12,10 +12,10 @@ use projections::event_log::find_by_position;
 
 use super::dto::{AccountView, CreateAccountRequest};
 use super::error::NativeError;
-use crate::idempotency::{created, operation};
 use super::json::NativeJson;
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::idempotency::{created, operation};
 
 const DEFAULT_PAGE_SIZE: i64 = 100;
 const MAX_PAGE_SIZE: i64 = 1_000;
@@ -46,7 +46,15 @@ pub async fn create(
         return Err(AppError::Internal("operation id names another kind of event".into()).into());
     };
     let zero = Decimal::new(0, scale.decimals());
-    let view = AccountView { id: account_id, asset: asset.to_string(), owner, purpose, balance: zero, locked: zero, available: zero };
+    let view = AccountView {
+        id: account_id,
+        asset: asset.to_string(),
+        owner,
+        purpose,
+        balance: zero,
+        locked: zero,
+        available: zero,
+    };
     Ok(created(view, outcome.is_replay()))
 }
 
@@ -89,7 +97,12 @@ pub async fn show(
             let time = chrono::DateTime::parse_from_rfc3339(&at)
                 .map_err(|_| AppError::invalid("invalid_at", "at must be an event position or an RFC 3339 time"))?
                 .with_timezone(&chrono::Utc);
-            client.query_one("SELECT coalesce(sum(amount), 0) FROM postings WHERE account_id = $1 AND recorded_at <= $2", &[&id, &time]).await
+            client
+                .query_one(
+                    "SELECT coalesce(sum(amount), 0) FROM postings WHERE account_id = $1 AND recorded_at <= $2",
+                    &[&id, &time],
+                )
+                .await
         }
     };
     let mut balance: Decimal = row.map_err(AppError::from)?.get(0);
@@ -114,7 +127,10 @@ pub struct AccountPage {
 }
 
 #[utoipa::path(get, path = "/v1/accounts", tag = "native", params(ListQuery), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
-pub async fn list(State(state): State<AppState>, Query(query): Query<ListQuery>) -> Result<Json<AccountPage>, NativeError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<AccountPage>, NativeError> {
     let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=MAX_PAGE_SIZE).contains(&limit) {
         return Err(AppError::invalid("invalid_limit", format!("limit must be 1 to {MAX_PAGE_SIZE}")).into());

@@ -6,7 +6,11 @@ use super::error::NativeError;
 use crate::app::AppState;
 use crate::error::AppError;
 
-pub async fn require_admin(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, NativeError> {
+pub async fn require_admin(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, NativeError> {
     if state.admin_key.verify_bearer(request.headers()) {
         Ok(next.run(request).await)
     } else {

@@ -20,9 +20,17 @@ impl<E: Into<AppError>> From<E> for NativeError {
 fn domain_status(error: &DomainError) -> (StatusCode, &'static str) {
     use DomainError::*;
     match error {
-        AmountMalformed | AmountNotPositive | AmountTooPrecise { .. } | AmountOutOfRange => (StatusCode::BAD_REQUEST, "invalid_amount"),
-        AssetCodeInvalid | AssetScaleInvalid | AccountIdInvalid | AccountIdReserved(_) | TextTooLong { .. } | EmailInvalid
-        | UsernameInvalid | HoldExpiryInPast => (StatusCode::BAD_REQUEST, "invalid_request"),
+        AmountMalformed | AmountNotPositive | AmountTooPrecise { .. } | AmountOutOfRange => {
+            (StatusCode::BAD_REQUEST, "invalid_amount")
+        }
+        AssetCodeInvalid
+        | AssetScaleInvalid
+        | AccountIdInvalid
+        | AccountIdReserved(_)
+        | TextTooLong { .. }
+        | EmailInvalid
+        | UsernameInvalid
+        | HoldExpiryInPast => (StatusCode::BAD_REQUEST, "invalid_request"),
         BalanceLimitExceeded => (StatusCode::UNPROCESSABLE_ENTITY, "balance_limit_exceeded"),
         AssetAlreadyDefinedWithOtherScale { .. } => (StatusCode::CONFLICT, "asset_exists"),
         AccountAlreadyOpened => (StatusCode::CONFLICT, "account_exists"),
@@ -52,7 +60,9 @@ fn domain_status(error: &DomainError) -> (StatusCode, &'static str) {
         InvoiceNotFound => (StatusCode::NOT_FOUND, "invoice_not_found"),
         InvoiceAlreadyPaid => (StatusCode::CONFLICT, "invoice_paid"),
         AddressBookFull(_) => (StatusCode::UNPROCESSABLE_ENTITY, "address_book_full"),
-        MobileInvalid | AddressInvalid | AddressChecksumInvalid | ScopeInvalid | PriceInvalid => (StatusCode::BAD_REQUEST, "invalid_request"),
+        MobileInvalid | AddressInvalid | AddressChecksumInvalid | ScopeInvalid | PriceInvalid => {
+            (StatusCode::BAD_REQUEST, "invalid_request")
+        }
         ApiKeyNotIssued => (StatusCode::NOT_FOUND, "api_key_not_found"),
         TooManyScopes(_) => (StatusCode::UNPROCESSABLE_ENTITY, "too_many_scopes"),
         AssetNotDefined(_) => (StatusCode::NOT_FOUND, "asset_not_found"),
@@ -79,8 +89,12 @@ impl IntoResponse for NativeError {
             // Details of storage and internal failures go to the log, not to clients.
             AppError::Unavailable(detail) | AppError::Internal(detail) => {
                 error!(detail, code, "request failed");
-                if status == StatusCode::SERVICE_UNAVAILABLE { "storage temporarily unavailable; retry" } else { "internal error" }
-                    .to_string()
+                if status == StatusCode::SERVICE_UNAVAILABLE {
+                    "storage temporarily unavailable; retry"
+                } else {
+                    "internal error"
+                }
+                .to_string()
             }
             other => other.to_string(),
         };

@@ -27,7 +27,10 @@ pub struct EventPage {
 }
 
 /// Where reading resumes after the event at `position` (0: the beginning).
-pub async fn checkpoint_of(client: &impl deadpool_postgres::GenericClient, position: i64) -> Result<Checkpoint, AppError> {
+pub async fn checkpoint_of(
+    client: &impl deadpool_postgres::GenericClient,
+    position: i64,
+) -> Result<Checkpoint, AppError> {
     if position == 0 {
         return Ok(Checkpoint::START);
     }
@@ -39,7 +42,10 @@ pub async fn checkpoint_of(client: &impl deadpool_postgres::GenericClient, posit
 
 /// The event log in commit-safe order; only final events, so paging never skips one.
 #[utoipa::path(get, path = "/v1/events", tag = "native", params(EventsQuery), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
-pub async fn list(State(state): State<AppState>, Query(query): Query<EventsQuery>) -> Result<Json<EventPage>, NativeError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<EventsQuery>,
+) -> Result<Json<EventPage>, NativeError> {
     let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=MAX_BATCH_EVENTS).contains(&limit) {
         return Err(AppError::invalid("invalid_limit", format!("limit must be 1 to {MAX_BATCH_EVENTS}")).into());

@@ -11,11 +11,11 @@ use serde::Serialize;
 
 use super::dto::{parse_amount, CaptureRequest, HoldRequest, HoldView, TransferView};
 use super::error::NativeError;
-use crate::idempotency::{created, operation};
 use super::json::NativeJson;
 use crate::app::AppState;
 use crate::commands::Operation;
 use crate::error::AppError;
+use crate::idempotency::{created, operation};
 
 /// Most holds listed for one account.
 const MAX_HOLDS_LISTED: i64 = 1_000;
@@ -40,12 +40,22 @@ pub async fn place(
     let AccountEvent::FundsHeld { hold_id, amount, expires_at, memo } = event.decode()? else {
         return Err(AppError::Internal("operation id names another kind of event".into()).into());
     };
-    let view = HoldView { id: hold_id, account: event.aggregate_id.clone(), amount: amount.to_string(), expires_at, memo, status: "active".into() };
+    let view = HoldView {
+        id: hold_id,
+        account: event.aggregate_id.clone(),
+        amount: amount.to_string(),
+        expires_at,
+        memo,
+        status: "active".into(),
+    };
     Ok(created(view, outcome.is_replay()))
 }
 
 #[utoipa::path(post, path = "/v1/accounts/{id}/holds/{hold}/release", tag = "native", params(("id" = String, Path, description = "The id"), ("hold" = String, Path, description = "The hold")), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
-pub async fn release(State(state): State<AppState>, Path((account, hold_id)): Path<(String, String)>) -> Result<Json<HoldView>, NativeError> {
+pub async fn release(
+    State(state): State<AppState>,
+    Path((account, hold_id)): Path<(String, String)>,
+) -> Result<Json<HoldView>, NativeError> {
     let operation = Operation::derived(format!("release:{account}:{hold_id}"));
     let outcome = state.ledger.bus.account(&account, AccountCommand::ReleaseHold { hold_id }, &operation).await?;
     let event = outcome.event().ok_or_else(|| AppError::Internal("a release appended nothing".into()))?;
@@ -62,7 +72,13 @@ pub async fn capture(
     let operation = Operation::derived(format!("capture:{account}:{hold_id}"));
     let bus = &state.ledger.bus;
     let to = bus.destination(&request.to).await?;
-    let command = AccountCommand::CaptureHold { hold_id, transfer_id: operation.id.clone(), to, memo: request.memo, now: chrono::Utc::now() };
+    let command = AccountCommand::CaptureHold {
+        hold_id,
+        transfer_id: operation.id.clone(),
+        to,
+        memo: request.memo,
+        now: chrono::Utc::now(),
+    };
     let outcome = bus.account(&account, command, &operation).await?;
     let debit = outcome.event().ok_or_else(|| AppError::Internal("a capture appended nothing".into()))?;
     let (status, last_event) = bus.complete_transfer(debit).await;
@@ -70,7 +86,15 @@ pub async fn capture(
     let AccountEvent::HoldCaptured { transfer_id, to, amount, memo, .. } = debit.decode()? else {
         return Err(AppError::Internal("operation id names another kind of event".into()).into());
     };
-    let view = TransferView { id: transfer_id, from: account, to, amount: amount.to_string(), memo, status, position: debit.position };
+    let view = TransferView {
+        id: transfer_id,
+        from: account,
+        to,
+        amount: amount.to_string(),
+        memo,
+        status,
+        position: debit.position,
+    };
     Ok(created(view, outcome.is_replay()))
 }
 

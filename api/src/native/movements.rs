@@ -7,10 +7,10 @@ use projections::StoredEvent;
 
 use super::dto::{parse_amount, MovementRequest, MovementView, TransferRequest, TransferView};
 use super::error::NativeError;
-use crate::idempotency::{created, operation};
 use super::json::NativeJson;
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::idempotency::{created, operation};
 
 #[utoipa::path(post, path = "/v1/deposits", tag = "native", request_body = MovementRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn deposit(
@@ -54,9 +54,8 @@ async fn movement(
     let event = outcome.event().ok_or_else(|| AppError::Internal("a movement appended nothing".into()))?;
     state.ledger.await_read_models(event).await;
     let (amount, reference) = match event.decode()? {
-        AccountEvent::FundsDeposited { amount, reference, .. } | AccountEvent::FundsWithdrawn { amount, reference, .. } => {
-            (amount, reference)
-        }
+        AccountEvent::FundsDeposited { amount, reference, .. }
+        | AccountEvent::FundsWithdrawn { amount, reference, .. } => (amount, reference),
         _ => return Err(AppError::Internal("operation id names another kind of event".into()).into()),
     };
     let view = MovementView {
@@ -79,7 +78,12 @@ pub async fn transfer(
     let amount = parse_amount(&request.amount)?;
     let bus = &state.ledger.bus;
     let destination = bus.destination(&request.to).await?;
-    let command = AccountCommand::SendTransfer { transfer_id: operation.id.clone(), to: destination, amount, memo: request.memo.clone() };
+    let command = AccountCommand::SendTransfer {
+        transfer_id: operation.id.clone(),
+        to: destination,
+        amount,
+        memo: request.memo.clone(),
+    };
     let outcome = bus.account(&request.from, command, &operation).await?;
     let debit = outcome.event().ok_or_else(|| AppError::Internal("a transfer appended nothing".into()))?;
     let (status, last_event) = bus.complete_transfer(debit).await;

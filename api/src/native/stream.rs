@@ -50,10 +50,16 @@ struct Cursor {
 }
 
 #[utoipa::path(get, path = "/v1/events/stream", tag = "native", params(StreamQuery), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
-pub async fn stream(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<StreamQuery>) -> Result<Response, NativeError> {
+pub async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<StreamQuery>,
+) -> Result<Response, NativeError> {
     let last_event_id = headers.get("last-event-id").and_then(|value| value.to_str().ok()).map(str::trim);
     let after = match last_event_id {
-        Some(id) => id.parse().map_err(|_| AppError::invalid("invalid_last_event_id", "Last-Event-ID must be an event position"))?,
+        Some(id) => id
+            .parse()
+            .map_err(|_| AppError::invalid("invalid_last_event_id", "Last-Event-ID must be an event position"))?,
         None => query.after.unwrap_or(0),
     };
     let permit = OPEN_STREAMS
@@ -64,7 +70,9 @@ pub async fn stream(State(state): State<AppState>, headers: HeaderMap, Query(que
     let checkpoint = checkpoint_of(&client, after).await?;
     drop(client);
     let cursor = Cursor { reads: state.ledger.reads.clone(), checkpoint, pending: VecDeque::new(), _permit: permit };
-    Ok(Sse::new(events(cursor)).keep_alive(KeepAlive::new().interval(Duration::from_secs(KEEP_ALIVE_SECONDS))).into_response())
+    Ok(Sse::new(events(cursor))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(KEEP_ALIVE_SECONDS)))
+        .into_response())
 }
 
 fn events(cursor: Cursor) -> impl Stream<Item = Result<Event, Infallible>> {

@@ -202,10 +202,7 @@ impl OpenAccount {
     fn require_available(&self, amount: Amount) -> Result<(), DomainError> {
         let available = self.available();
         if amount > available {
-            return Err(DomainError::InsufficientFunds {
-                available: available.value(),
-                requested: amount.value(),
-            });
+            return Err(DomainError::InsufficientFunds { available: available.value(), requested: amount.value() });
         }
         Ok(())
     }
@@ -237,9 +234,7 @@ impl OpenAccount {
             | AccountEvent::TransferReturned { amount, .. } => self.credit(amount),
             AccountEvent::FundsWithdrawn { amount, .. }
             | AccountEvent::ChainWithdrawalDebited { amount, .. }
-            | AccountEvent::TransferSent { amount, .. } => {
-                self.debit(amount)
-            }
+            | AccountEvent::TransferSent { amount, .. } => self.debit(amount),
             AccountEvent::TransferRefused { .. } => true,
             AccountEvent::FundsHeld { hold_id, amount, expires_at, .. } => {
                 let locked = self.locked.checked_add(amount, scale).ok();

@@ -15,10 +15,9 @@ pub fn postings(event: &AccountEvent, account_id: &str, asset: &AssetCode) -> Ve
         | AccountEvent::TransferRefused { .. }
         | AccountEvent::FundsHeld { .. }
         | AccountEvent::HoldReleased { .. } => vec![],
-        AccountEvent::FundsDeposited { amount, source, .. } => vec![
-            Posting::debit(source.account_id(asset), amount.value()),
-            Posting::credit(account_id, amount.value()),
-        ],
+        AccountEvent::FundsDeposited { amount, source, .. } => {
+            vec![Posting::debit(source.account_id(asset), amount.value()), Posting::credit(account_id, amount.value())]
+        }
         AccountEvent::ChainDepositCredited { amount, .. } => vec![
             Posting::debit(SystemAccountKind::World.account_id(asset), amount.value()),
             Posting::credit(account_id, amount.value()),
@@ -36,10 +35,9 @@ pub fn postings(event: &AccountEvent, account_id: &str, asset: &AssetCode) -> Ve
             Posting::debit(account_id, amount.value()),
             Posting::credit(destination(to, *to_is_system), amount.value()),
         ],
-        AccountEvent::TransferReceived { amount, .. } | AccountEvent::TransferReturned { amount, .. } => vec![
-            Posting::debit(transit(), amount.value()),
-            Posting::credit(account_id, amount.value()),
-        ],
+        AccountEvent::TransferReceived { amount, .. } | AccountEvent::TransferReturned { amount, .. } => {
+            vec![Posting::debit(transit(), amount.value()), Posting::credit(account_id, amount.value())]
+        }
     }
 }
 

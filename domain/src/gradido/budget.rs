@@ -60,11 +60,16 @@ impl Aggregate for CreationBudget {
 
     async fn handle(&mut self, command: BudgetCommand, _: &(), sink: &EventSink<Self>) -> Result<(), DomainError> {
         let event = match command {
-            BudgetCommand::Reserve { transaction_id, .. } if self.reserved.contains_key(&transaction_id) => return Ok(()),
+            BudgetCommand::Reserve { transaction_id, .. } if self.reserved.contains_key(&transaction_id) => {
+                return Ok(())
+            }
             BudgetCommand::Reserve { transaction_id, amount } => {
                 let used: Decimal = self.reserved.values().sum();
-                if used + amount.value() > MONTHLY_CREATION_LIMIT_GDD || self.reserved.len() >= MAX_CREATIONS_PER_MONTH {
-                    return Err(DomainError::CreationLimitExceeded { remaining: (MONTHLY_CREATION_LIMIT_GDD - used).max(Decimal::ZERO) });
+                if used + amount.value() > MONTHLY_CREATION_LIMIT_GDD || self.reserved.len() >= MAX_CREATIONS_PER_MONTH
+                {
+                    return Err(DomainError::CreationLimitExceeded {
+                        remaining: (MONTHLY_CREATION_LIMIT_GDD - used).max(Decimal::ZERO),
+                    });
                 }
                 BudgetEvent::CreationReserved { transaction_id, amount }
             }
@@ -118,6 +123,9 @@ mod tests {
             ])
             .when_async(BudgetCommand::Reserve { transaction_id: "t2".into(), amount: gdd("1000") })
             .await
-            .then_expect_events(vec![BudgetEvent::CreationReserved { transaction_id: "t2".into(), amount: gdd("1000") }]);
+            .then_expect_events(vec![BudgetEvent::CreationReserved {
+                transaction_id: "t2".into(),
+                amount: gdd("1000"),
+            }]);
     }
 }

@@ -78,10 +78,17 @@ pub enum TransactionCommand {
         target_date: Option<NaiveDate>,
         memo: String,
     },
-    Sign { user: String, at: DateTime<Utc> },
-    Cancel { user: String },
+    Sign {
+        user: String,
+        at: DateTime<Utc>,
+    },
+    Cancel {
+        user: String,
+    },
     Confirm,
-    Reject { reason: String },
+    Reject {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,10 +103,17 @@ pub enum TransactionEvent {
         target_date: Option<NaiveDate>,
         memo: String,
     },
-    GradidoTransactionSigned { user: String, at: DateTime<Utc> },
-    GradidoTransactionCancelled { user: String },
+    GradidoTransactionSigned {
+        user: String,
+        at: DateTime<Utc>,
+    },
+    GradidoTransactionCancelled {
+        user: String,
+    },
     GradidoTransactionConfirmed,
-    GradidoTransactionRejected { reason: String },
+    GradidoTransactionRejected {
+        reason: String,
+    },
 }
 
 impl TransactionEvent {
@@ -136,21 +150,43 @@ impl GradidoTransaction {
         let status = self.status;
         let initiator = self.created.as_ref().map(|created| created.initiator.as_str());
         let event = match command {
-            TransactionCommand::Create { kind, initiator, from_account, recipient, to_account, amount, target_date, memo } => {
+            TransactionCommand::Create {
+                kind,
+                initiator,
+                from_account,
+                recipient,
+                to_account,
+                amount,
+                target_date,
+                memo,
+            } => {
                 if status.is_some() {
                     return Err(DomainError::TransactionExists);
                 }
-                TransactionEvent::GradidoTransactionCreated { kind, initiator, from_account, recipient, to_account, amount, target_date, memo }
+                TransactionEvent::GradidoTransactionCreated {
+                    kind,
+                    initiator,
+                    from_account,
+                    recipient,
+                    to_account,
+                    amount,
+                    target_date,
+                    memo,
+                }
             }
             TransactionCommand::Sign { user, at } => match status {
-                Some(Pending) if initiator == Some(user.as_str()) => TransactionEvent::GradidoTransactionSigned { user, at },
+                Some(Pending) if initiator == Some(user.as_str()) => {
+                    TransactionEvent::GradidoTransactionSigned { user, at }
+                }
                 Some(Pending) => return Err(DomainError::NotTheInitiator),
                 Some(Executing) if initiator == Some(user.as_str()) => return Ok(None),
                 Some(other) => return Err(DomainError::TransactionState(other.name())),
                 None => return Err(DomainError::TransactionNotFound),
             },
             TransactionCommand::Cancel { user } => match status {
-                Some(Pending) if initiator == Some(user.as_str()) => TransactionEvent::GradidoTransactionCancelled { user },
+                Some(Pending) if initiator == Some(user.as_str()) => {
+                    TransactionEvent::GradidoTransactionCancelled { user }
+                }
                 Some(Pending) => return Err(DomainError::NotTheInitiator),
                 Some(Cancelled) => return Ok(None),
                 Some(other) => return Err(DomainError::TransactionState(other.name())),
@@ -188,8 +224,16 @@ impl Aggregate for GradidoTransaction {
     }
 
     fn apply(&mut self, event: TransactionEvent) {
-        if let TransactionEvent::GradidoTransactionCreated { kind, initiator, from_account, recipient, to_account, amount, target_date, .. } =
-            &event
+        if let TransactionEvent::GradidoTransactionCreated {
+            kind,
+            initiator,
+            from_account,
+            recipient,
+            to_account,
+            amount,
+            target_date,
+            ..
+        } = &event
         {
             self.created = Some(Created {
                 kind: *kind,

@@ -28,7 +28,8 @@ impl EthAddress {
         let mut bytes = [0_u8; ADDRESS_BYTES];
         hex::decode_to_slice(digits, &mut bytes).map_err(|_| DomainError::AddressInvalid)?;
         let address = Self(bytes);
-        let mixed_case = digits.bytes().any(|b| b.is_ascii_lowercase()) && digits.bytes().any(|b| b.is_ascii_uppercase());
+        let mixed_case =
+            digits.bytes().any(|b| b.is_ascii_lowercase()) && digits.bytes().any(|b| b.is_ascii_uppercase());
         if mixed_case && address.checksummed() != text {
             return Err(DomainError::AddressChecksumInvalid);
         }
@@ -117,7 +118,13 @@ mod tests {
 
     #[test]
     fn malformed_addresses_are_refused() {
-        for text in ["", "0x", "5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", "0x5aaeb6053f3e94c9b9a09f33669435e7ef1bea", "0xzzaeb6053f3e94c9b9a09f33669435e7ef1beaed"] {
+        for text in [
+            "",
+            "0x",
+            "5aaeb6053f3e94c9b9a09f33669435e7ef1beaed",
+            "0x5aaeb6053f3e94c9b9a09f33669435e7ef1bea",
+            "0xzzaeb6053f3e94c9b9a09f33669435e7ef1beaed",
+        ] {
             assert_eq!(EthAddress::parse(text), Err(DomainError::AddressInvalid), "{text}");
         }
     }
@@ -131,6 +138,9 @@ mod tests {
         )
         .unwrap();
         let key: [u8; 65] = generator.try_into().unwrap();
-        assert_eq!(EthAddress::from_uncompressed_public_key(&key).checksummed(), "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf");
+        assert_eq!(
+            EthAddress::from_uncompressed_public_key(&key).checksummed(),
+            "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"
+        );
     }
 }

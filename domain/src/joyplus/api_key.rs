@@ -18,7 +18,9 @@ pub const MAX_SCOPE_LEN: usize = 64;
 
 /// `resource.action`: lower-case letters, digits and `_`, one dot.
 pub fn validate_scope(scope: &str) -> Result<(), DomainError> {
-    let part_ok = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let part_ok = |part: &str| {
+        !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
     match scope.split_once('.') {
         Some((resource, action)) if scope.len() <= MAX_SCOPE_LEN && part_ok(resource) && part_ok(action) => Ok(()),
         _ => Err(DomainError::ScopeInvalid),
@@ -34,9 +36,16 @@ pub struct ApiKey {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ApiKeyCommand {
     /// Issues a key (or rotates it: the previous key stops working, its scopes stay).
-    Issue { email: String, key_sha256: String },
-    AddScope { scope: String },
-    RemoveScope { scope: String },
+    Issue {
+        email: String,
+        key_sha256: String,
+    },
+    AddScope {
+        scope: String,
+    },
+    RemoveScope {
+        scope: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,5 +1,5 @@
-use domain::asset::AssetEvent;
 use deadpool_postgres::Transaction;
+use domain::asset::AssetEvent;
 
 use super::execute;
 use crate::engine::EventProjector;
@@ -26,7 +26,8 @@ impl EventProjector for AssetsProjector {
             return Ok(());
         };
         let scale = i32::try_from(scale.decimals()).expect("scales are at most 18");
-        execute(tx, 
+        execute(
+            tx,
             "INSERT INTO assets (code, scale, last_tx_id, last_position, defined_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
             &[&code.as_str(), &scale, &event.tx_id, &event.position, &event.recorded_at],

@@ -109,7 +109,8 @@ impl EventHandler for BalancesProjector {
         if changes.is_empty() {
             return Ok(());
         }
-        let is_system: Vec<bool> = changes.keys().map(|account_id| parse_system_account(account_id).is_some()).collect();
+        let is_system: Vec<bool> =
+            changes.keys().map(|account_id| parse_system_account(account_id).is_some()).collect();
         let account_ids: Vec<&String> = changes.keys().collect();
         let changes: Vec<&Change> = changes.values().collect();
         let assets: Vec<&str> = changes.iter().map(|change| change.asset.as_str()).collect();

@@ -29,7 +29,17 @@ impl EventProjector for GradidoTransactionsProjector {
             TransactionEvent::GradidoTransactionRejected { reason } => Some(reason.clone()),
             _ => None,
         };
-        if let TransactionEvent::GradidoTransactionCreated { kind, initiator, from_account, recipient, to_account, amount, target_date, memo } = decoded {
+        if let TransactionEvent::GradidoTransactionCreated {
+            kind,
+            initiator,
+            from_account,
+            recipient,
+            to_account,
+            amount,
+            target_date,
+            memo,
+        } = decoded
+        {
             let kind = match kind {
                 GradidoKind::Transfer => "transfer",
                 GradidoKind::Creation => "creation",

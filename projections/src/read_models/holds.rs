@@ -1,5 +1,5 @@
-use domain::account::AccountEvent;
 use deadpool_postgres::Transaction;
+use domain::account::AccountEvent;
 
 use super::execute;
 use crate::engine::EventProjector;
@@ -24,11 +24,21 @@ impl EventProjector for HoldsProjector {
         }
         let (hold_id, status) = match event.decode()? {
             AccountEvent::FundsHeld { hold_id, amount, expires_at, memo } => {
-                execute(tx, 
+                execute(
+                    tx,
                     "INSERT INTO holds (account_id, hold_id, amount, expires_at, memo, status, \
                                         last_tx_id, last_position, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8) ON CONFLICT DO NOTHING",
-                    &[&event.aggregate_id, &hold_id, &amount.value(), &expires_at, &memo, &event.tx_id, &event.position, &event.recorded_at],
+                    &[
+                        &event.aggregate_id,
+                        &hold_id,
+                        &amount.value(),
+                        &expires_at,
+                        &memo,
+                        &event.tx_id,
+                        &event.position,
+                        &event.recorded_at,
+                    ],
                 )
                 .await?;
                 return Ok(());
@@ -38,7 +48,8 @@ impl EventProjector for HoldsProjector {
             AccountEvent::HoldCaptured { hold_id, .. } => (hold_id, "captured"),
             _ => return Ok(()),
         };
-        execute(tx, 
+        execute(
+            tx,
             "UPDATE holds SET status = $3, last_tx_id = $4, last_position = $5, updated_at = $6 \
              WHERE account_id = $1 AND hold_id = $2 AND (last_tx_id, last_position) < ($4, $5)",
             &[&event.aggregate_id, &hold_id, &status, &event.tx_id, &event.position, &event.recorded_at],

@@ -60,10 +60,16 @@ impl JoyPlusProjector {
                 .await?;
                 return Ok(());
             }
-            ApiKeyEvent::ApiKeyScopeAdded { scope } => ("UPDATE joy_api_keys SET scopes = array_append(scopes, $2)", scope),
-            ApiKeyEvent::ApiKeyScopeRemoved { scope } => ("UPDATE joy_api_keys SET scopes = array_remove(scopes, $2)", scope),
+            ApiKeyEvent::ApiKeyScopeAdded { scope } => {
+                ("UPDATE joy_api_keys SET scopes = array_append(scopes, $2)", scope)
+            }
+            ApiKeyEvent::ApiKeyScopeRemoved { scope } => {
+                ("UPDATE joy_api_keys SET scopes = array_remove(scopes, $2)", scope)
+            }
         };
-        let sql = format!("{sql}, last_tx_id = $3, last_position = $4 WHERE email = $1 AND (last_tx_id, last_position) < ($3, $4)");
+        let sql = format!(
+            "{sql}, last_tx_id = $3, last_position = $4 WHERE email = $1 AND (last_tx_id, last_position) < ($3, $4)"
+        );
         execute(tx, &sql, &[&event.aggregate_id, &value, &event.tx_id, &event.position]).await?;
         Ok(())
     }
@@ -96,7 +102,9 @@ impl JoyPlusProjector {
     async fn account(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
         let decoded: AccountEvent = event.decode()?;
         match decoded {
-            AccountEvent::AccountOpened { account_id, asset, owner: Some(owner), purpose: Some(purpose), .. } if purpose == JOY_PLUS_PURPOSE => {
+            AccountEvent::AccountOpened { account_id, asset, owner: Some(owner), purpose: Some(purpose), .. }
+                if purpose == JOY_PLUS_PURPOSE =>
+            {
                 execute(
                     tx,
                     "INSERT INTO joy_balances (balance_id, account_id, user_id, asset, last_tx_id, last_position, created_at) \

@@ -79,7 +79,11 @@ pub const READ_YOUR_WRITES: [&str; 10] = [
 ];
 
 /// Runs one statement, prepared once per connection.
-pub(crate) async fn execute(tx: &Transaction<'_>, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, ProjectionError> {
+pub(crate) async fn execute(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, ProjectionError> {
     let statement = tx.prepare_cached(sql).await?;
     Ok(tx.execute(&statement, params).await?)
 }
@@ -105,7 +109,11 @@ pub struct AccountAssets {
 }
 
 impl AccountAssets {
-    pub(crate) async fn of(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(AssetCode, Scale), ProjectionError> {
+    pub(crate) async fn of(
+        &self,
+        tx: &Transaction<'_>,
+        event: &StoredEvent,
+    ) -> Result<(AssetCode, Scale), ProjectionError> {
         let known = self.known.lock().unwrap_or_else(PoisonError::into_inner).get(&event.aggregate_id).cloned();
         if let Some(asset) = known {
             return Ok(asset);
@@ -117,12 +125,16 @@ impl AccountAssets {
             )
             .await?;
         let row = tx.query_opt(&statement, &[&event.aggregate_id]).await?;
-        let unknown = || ProjectionError::UnknownAccount { position: event.position, account_id: event.aggregate_id.clone() };
+        let unknown =
+            || ProjectionError::UnknownAccount { position: event.position, account_id: event.aggregate_id.clone() };
         let row = row.ok_or_else(unknown)?;
         let code: Option<String> = row.get(0);
         let scale: Option<i32> = row.get(1);
         let asset = AssetCode::parse(&code.ok_or_else(unknown)?).map_err(|_| unknown())?;
-        let scale = scale.and_then(|scale| u32::try_from(scale).ok()).and_then(|scale| Scale::new(scale).ok()).ok_or_else(unknown)?;
+        let scale = scale
+            .and_then(|scale| u32::try_from(scale).ok())
+            .and_then(|scale| Scale::new(scale).ok())
+            .ok_or_else(unknown)?;
         let asset = (asset, scale);
         let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
         if known.len() >= MAX_CACHED_ACCOUNT_ASSETS {

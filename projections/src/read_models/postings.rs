@@ -23,8 +23,12 @@ fn reference(event: &AccountEvent) -> Option<String> {
         | AccountEvent::TransferReceived { transfer_id, .. }
         | AccountEvent::TransferReturned { transfer_id, .. }
         | AccountEvent::HoldCaptured { transfer_id, .. } => Some(transfer_id.clone()),
-        AccountEvent::FundsDeposited { reference, .. } | AccountEvent::FundsWithdrawn { reference, .. } => reference.clone(),
-        AccountEvent::ChainDepositCredited { txid, .. } | AccountEvent::ChainWithdrawalDebited { txid, .. } => Some(txid.clone()),
+        AccountEvent::FundsDeposited { reference, .. } | AccountEvent::FundsWithdrawn { reference, .. } => {
+            reference.clone()
+        }
+        AccountEvent::ChainDepositCredited { txid, .. } | AccountEvent::ChainWithdrawalDebited { txid, .. } => {
+            Some(txid.clone())
+        }
         _ => None,
     }
 }

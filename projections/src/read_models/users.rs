@@ -30,7 +30,18 @@ impl EventProjector for UsersProjector {
                     "INSERT INTO users (user_id, email, username, first_name, last_name, role, password_hash, \
                                         last_tx_id, last_position, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
-                    &[&user_id, &email, &username, &first_name, &last_name, &role, &password_hash, &event.tx_id, &event.position, &event.recorded_at],
+                    &[
+                        &user_id,
+                        &email,
+                        &username,
+                        &first_name,
+                        &last_name,
+                        &role,
+                        &password_hash,
+                        &event.tx_id,
+                        &event.position,
+                        &event.recorded_at,
+                    ],
                 )
                 .await?;
                 return Ok(());
