@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use api::admin_key::AdminKey;
-use api::app::{router, Service, ServiceConfig};
 use api::embedded_pg::{Durability, EmbeddedPostgres};
+use api::router::{router, Service, ServiceConfig};
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
@@ -57,7 +57,7 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = router(service.state.clone());
-    tokio::spawn(async move { api::app::serve(listener, app, std::future::pending()).await.unwrap() });
+    tokio::spawn(async move { api::router::serve(listener, app, std::future::pending()).await.unwrap() });
     let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     for account in 0..ACCOUNTS {
         post(
@@ -96,7 +96,7 @@ async fn main() {
     }
 
     service.stop().await;
-    let reads = api::database::connect(&target).await.expect("pools").reads;
+    let reads = store::connect(&target).await.expect("pools").reads;
     let events: i64 = reads.get().await.unwrap().query_one("SELECT count(*) FROM events", &[]).await.unwrap().get(0);
     let started = Instant::now();
     let applications = projections::rebuild::rebuild_in_place(&reads, &|_, _| {}).await.expect("replay");
@@ -178,7 +178,7 @@ async fn run_http(http: &reqwest::Client, base: &str, clients: usize) -> Run {
     summarise(clients, latencies, started.elapsed())
 }
 
-async fn run_sql(target: &api::database::DatabaseTarget, clients: usize) -> Run {
+async fn run_sql(target: &store::DatabaseTarget, clients: usize) -> Run {
     let deadline = Instant::now() + Duration::from_secs(SECONDS_PER_RUN);
     let started = Instant::now();
     let done = Arc::new(AtomicU64::new(0));
@@ -239,7 +239,7 @@ fn summarise(clients: usize, mut latencies: Vec<Duration>, elapsed: Duration) ->
     }
 }
 
-async fn connect(target: &api::database::DatabaseTarget) -> tokio_postgres::Client {
+async fn connect(target: &store::DatabaseTarget) -> tokio_postgres::Client {
     let (client, connection) = target.postgres_config().unwrap().connect(tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
     client

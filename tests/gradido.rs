@@ -3,7 +3,7 @@
 
 mod common;
 
-use api::users::{register, NewUser};
+use app::use_cases::users::{register, NewUser};
 use common::{eventually, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -116,7 +116,7 @@ async fn housekeeping_removes_sessions_long_expired_and_keeps_live_ones() {
     sql.execute("UPDATE sessions SET last_used_at = now() - interval '2 days' WHERE session_id = $1", &[&old])
         .await
         .unwrap();
-    let removed = api::housekeeping::purge_expired(&app.service().state.ledger.reads).await.unwrap();
+    let removed = app::housekeeping::purge_expired(&app.service().state.ledger.reads).await.unwrap();
     assert_eq!(removed, 1);
     assert_eq!(call(&app, "login", json!({"session_id": live})).await["state"], "success");
 }
@@ -286,6 +286,45 @@ async fn the_same_transaction_within_100_seconds_is_refused_as_a_duplicate() {
     assert_eq!(retried["state"], "success", "a refused transfer does not count as a duplicate: {retried}");
 }
 
+async fn event_count(app: &TestApp) -> i64 {
+    app.sql().await.query_one("SELECT count(*) FROM events", &[]).await.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn a_refused_create_transaction_appends_no_event() {
+    let app = TestApp::spawn().await;
+    let alice = user(&app, "alice", false).await;
+    user(&app, "bob", false).await;
+    user(&app, "admin", true).await;
+    fund(&app, &alice, "10").await;
+    let alice_session = session(&app, "alice").await;
+    let admin_session = session(&app, "admin").await;
+    let first = call(&app, "createTransaction", transfer(alice_session, "bob", 1_000)).await;
+    assert_eq!(first["state"], "success", "{first}");
+    let today = chrono::Utc::now().date_naive().to_string();
+    let creation = |cents: i64| {
+        json!({"session_id": admin_session, "transaction_type": "creation", "amount": cents, "target_date": today,
+               "target_email": "bob@example.com", "memo": "monthly creation"})
+    };
+    let created = call(&app, "createTransaction", creation(10_000)).await;
+    assert_eq!(created["state"], "success", "{created}");
+
+    let refusals = [
+        ("a duplicate transfer", transfer(alice_session, "bob", 1_000), "transaction already exists"),
+        ("an overdraft", transfer(alice_session, "bob", 200_000), "invalid amount"),
+        ("a duplicate creation", creation(10_000), "transaction already exists"),
+        ("a creation over the monthly limit", creation(9_999_999), "invalid amount"),
+    ];
+    for (what, request, msg) in refusals {
+        let before = event_count(&app).await;
+        let refused = call(&app, "createTransaction", request).await;
+        assert_ne!(refused["state"], "success", "{what} is refused: {refused}");
+        assert_eq!(refused["msg"], msg, "{what}: {refused}");
+        assert_eq!(event_count(&app).await, before, "{what} appended an event");
+    }
+    assert_eq!(balance_cents(&app, alice_session).await, (100_000, 99_000), "only the first transfer holds money");
+}
+
 #[tokio::test]
 async fn creations_are_for_admins_within_three_months_and_1000_gdd_per_user_and_month() {
     let app = TestApp::spawn().await;
@@ -338,7 +377,9 @@ async fn creations_are_for_admins_within_three_months_and_1000_gdd_per_user_and_
         call(&app, "cancelTransaction", json!({"session_id": admin_session, "transaction_id": rest["transaction_id"]}))
             .await;
     assert_eq!(cancel["state"], "success");
-    let again = call(&app, "createTransaction", creation(admin_session, 4_000_000, today)).await;
+    // Not 4,000,000 again: on the first of a month `today` is `month_start`, and the same
+    // creation within 100 s would be refused as a duplicate.
+    let again = call(&app, "createTransaction", creation(admin_session, 3_999_999, today)).await;
     assert_eq!(again["state"], "success", "a cancelled creation gives its budget back: {again}");
 }
 

@@ -6,7 +6,7 @@ mod common;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use api::joyplus::chain::{Chain, ChainFuture, ChainWithdrawal, SimulatedChain};
+use app::ports::chain::{Chain, ChainFuture, ChainWithdrawal, SimulatedChain};
 use common::{eventually, TestApp, ADMIN_KEY};
 use domain::joyplus::EthAddress;
 use reqwest::{Method, StatusCode};
@@ -786,7 +786,7 @@ impl Chain for FlakyChain {
 #[tokio::test]
 async fn a_withdrawal_reaches_the_chain_after_an_outage_without_a_second_debit() {
     let database = common::fresh_database().await;
-    let pools = api::database::connect(&database).await.unwrap();
+    let pools = store::connect(&database).await.unwrap();
     let chain = Arc::new(FlakyChain {
         ids: SimulatedChain { pool: pools.reads.clone() },
         outage: AtomicU32::new(3),

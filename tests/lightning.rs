@@ -4,7 +4,7 @@ mod common;
 
 use std::str::FromStr;
 
-use api::users::{register, NewUser};
+use app::use_cases::users::{register, NewUser};
 use common::TestApp;
 use reqwest::StatusCode;
 use serde_json::{json, Value};

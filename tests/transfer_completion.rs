@@ -2,13 +2,13 @@
 
 mod common;
 
-use api::commands::Operation;
 use common::{eventually, TestApp};
 use domain::account::{AccountCommand, TransferDestination};
 use domain::AssetCode;
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::json;
+use store::Operation;
 
 #[tokio::test]
 async fn a_debited_transfer_whose_credit_never_ran_is_completed_by_the_process_manager() {
@@ -23,7 +23,7 @@ async fn a_debited_transfer_whose_credit_never_ran_is_completed_by_the_process_m
         TransferDestination { account_id: "bob".into(), asset: AssetCode::parse("GDD").unwrap(), is_system: false };
     let command =
         AccountCommand::SendTransfer { transfer_id: "orphan-1".into(), to, amount: Decimal::new(2, 0), memo: None };
-    bus.account("alice", command, &Operation::fresh()).await.unwrap();
+    bus.execute("alice", command, &Operation::fresh()).await.unwrap();
 
     eventually(10, "bob is credited", || async { app.balance("bob").await == "2.0000" }).await;
     assert_eq!(app.balance("alice").await, "3.0000");

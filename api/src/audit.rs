@@ -17,7 +17,7 @@ use projections::chain::{content_hash, link, to_hash, EventContent, Hash, GENESI
 use projections::rebuild::Progress;
 use rust_decimal::Decimal;
 
-use crate::error::AppError;
+use app::AppError;
 
 /// Events read per round trip.
 const AUDIT_PAGE_EVENTS: i64 = 2_000;

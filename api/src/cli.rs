@@ -10,13 +10,13 @@ use tracing::{error, info};
 use tracing_subscriber::EnvFilter;
 
 use crate::admin_key::{load_or_generate, AdminKey};
-use crate::app::{
+use crate::embedded_pg::{Durability, EmbeddedPostgres};
+use crate::router::{
     router, Service, ServiceConfig, DEFAULT_GRADIDO_CONFIRM_DELAY_MS, DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS,
 };
-use crate::database::{self, DatabaseTarget};
-use crate::embedded_pg::{Durability, EmbeddedPostgres};
-use crate::error::AppError;
-use crate::users::{register, NewUser};
+use app::use_cases::users::{register, NewUser};
+use app::AppError;
+use store::DatabaseTarget;
 
 #[derive(Debug, Parser)]
 #[command(name = "ledger", version, about = "Event-sourced wallet ledger")]
@@ -274,7 +274,7 @@ async fn serve(
     let address = listener.local_addr().map_err(|error| AppError::Internal(error.to_string()))?;
     info!("listening on http://{address}");
     println!("listening on http://{address}");
-    crate::app::serve(listener, router(service.state.clone()), shutdown_signal())
+    crate::router::serve(listener, router(service.state.clone()), shutdown_signal())
         .await
         .map_err(|error| AppError::Internal(error.to_string()))?;
     info!("shutting down");
@@ -302,8 +302,8 @@ async fn shutdown_signal() {
 }
 
 async fn migrate(storage: &Storage) -> Result<std::process::ExitCode, AppError> {
-    let pools = database::connect(&storage.target).await?;
-    database::migrate(&pools.events).await?;
+    let pools = store::connect(&storage.target).await?;
+    store::migrate(&pools.events).await?;
     println!("migrations applied");
     Ok(std::process::ExitCode::SUCCESS)
 }
@@ -318,8 +318,8 @@ fn progress_bar() -> ProgressBar {
 }
 
 async fn audit(storage: &Storage) -> Result<std::process::ExitCode, AppError> {
-    let pools = database::connect(&storage.target).await?;
-    database::migrate(&pools.events).await?;
+    let pools = store::connect(&storage.target).await?;
+    store::migrate(&pools.events).await?;
     let bar = progress_bar();
     bar.set_message("auditing");
     let progress = |done: u64, total: u64| {
@@ -352,8 +352,8 @@ async fn audit(storage: &Storage) -> Result<std::process::ExitCode, AppError> {
 }
 
 async fn export(storage: &Storage, after: i64, output: Option<PathBuf>) -> Result<std::process::ExitCode, AppError> {
-    let pools = database::connect(&storage.target).await?;
-    database::migrate(&pools.events).await?;
+    let pools = store::connect(&storage.target).await?;
+    store::migrate(&pools.events).await?;
     let bar = progress_bar();
     bar.set_message("exporting");
     let progress = |done: u64, total: u64| {
@@ -394,8 +394,8 @@ fn verify_export(file: &std::path::Path) -> Result<std::process::ExitCode, AppEr
 }
 
 async fn replay(storage: &Storage, rebuild: bool) -> Result<std::process::ExitCode, AppError> {
-    let pools = database::connect(&storage.target).await?;
-    database::migrate(&pools.events).await?;
+    let pools = store::connect(&storage.target).await?;
+    store::migrate(&pools.events).await?;
     let bar = progress_bar();
     let progress = |done: u64, total: u64| {
         bar.set_length(total);
@@ -433,8 +433,8 @@ async fn replay(storage: &Storage, rebuild: bool) -> Result<std::process::ExitCo
 const ANALYST_ROLE: &str = "ledger_analyst";
 
 async fn analyst_url(storage: &Storage) -> Result<std::process::ExitCode, AppError> {
-    let pools = database::connect(&storage.target).await?;
-    database::migrate(&pools.events).await?;
+    let pools = store::connect(&storage.target).await?;
+    store::migrate(&pools.events).await?;
     let client = pools.reads.get().await?;
     let exists = client.query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&ANALYST_ROLE]).await?.is_some();
     if !exists {
@@ -475,7 +475,7 @@ async fn create_group(
         name: name.clone(),
         description: description.clone(),
     };
-    let result = service.state.ledger.bus.group(&alias, command).await;
+    let result = service.state.ledger.bus.execute(&alias, command, &store::Operation::fresh()).await;
     if let Ok(Some(event)) = result.as_ref().map(|outcome| outcome.event().cloned()) {
         service.state.ledger.await_read_models(&event).await;
     }

@@ -13,7 +13,7 @@ use thiserror::Error;
 use tokio::process::Command;
 use tracing::info;
 
-use crate::database::DatabaseTarget;
+use store::DatabaseTarget;
 
 /// The cluster's port: only names the socket file, since TCP is off.
 const SOCKET_PORT: u16 = 5432;

@@ -10,7 +10,7 @@ use projections::chain::{content_hash, link, to_hash, EventContent, Hash, GENESI
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::error::AppError;
+use app::AppError;
 
 /// Events read per round trip.
 const EXPORT_PAGE_EVENTS: i64 = 2_000;

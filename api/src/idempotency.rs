@@ -8,13 +8,12 @@ use axum::Json;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::commands::Operation;
-use crate::error::AppError;
+use app::AppError;
+use store::{ids, Operation};
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 pub const IDEMPOTENCY_REPLAYED: &str = "idempotency-replayed";
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
-const OPERATION_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6c65_6467_6572_2d6f_7065_7261_7469_6f6e);
 
 /// The operation a request names. Without a key it is a fresh one, unless `required`.
 pub fn operation(
@@ -41,10 +40,7 @@ pub fn keyed_operation(
         AppError::invalid("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
     })?;
     let body = serde_json::to_vec(request).map_err(|error| AppError::Internal(error.to_string()))?;
-    Ok(Operation {
-        id: uuid::Uuid::new_v5(&OPERATION_NAMESPACE, format!("{scope}/{key}").as_bytes()).to_string(),
-        request_hash: Some(hex::encode(Sha256::digest(&body))),
-    })
+    Ok(Operation::keyed(ids::client_keyed(scope, key), hex::encode(Sha256::digest(&body))))
 }
 
 /// `201 Created`, marked when it repeats the first response to the same operation.

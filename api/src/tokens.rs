@@ -1,21 +1,9 @@
-//! Secrets handed to browsers and clients (session cookies, one-time codes, tickets): random,
-//! and kept server-side only as SHA-256 digests.
+//! Cookies, and the token helpers the dialects share (from `app::tokens`).
 
 use axum::http::header::COOKIE;
 use axum::http::request::Parts;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 
-/// 32 random bytes as hex.
-pub fn random_token() -> String {
-    let mut bytes = [0_u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
-pub fn sha256_hex(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
-}
+pub use app::tokens::{random_token, sha256_hex};
 
 /// The value of the cookie `name`, if the request carries it.
 pub fn cookie_value(parts: &Parts, name: &str) -> Option<String> {

@@ -53,7 +53,7 @@ impl Asset {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 pub enum AssetCommand {
     Define {
         code: AssetCode,

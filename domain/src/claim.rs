@@ -18,7 +18,7 @@ pub struct UniqueClaim {
     owner: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 pub enum ClaimCommand {
     /// Takes the value for `owner`; taking it again for the same owner is a no-op.
     Take {

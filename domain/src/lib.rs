@@ -6,6 +6,7 @@
 pub mod account;
 pub mod asset;
 pub mod claim;
+pub mod command;
 pub mod error;
 pub mod gradido;
 pub mod joyplus;
@@ -16,5 +17,6 @@ pub mod posting;
 pub mod system_account;
 pub mod user;
 
+pub use command::Command;
 pub use error::DomainError;
 pub use money::{Amount, AssetCode, Scale};

@@ -38,7 +38,7 @@ impl Invoice {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 pub enum InvoiceCommand {
     Create {
         payee: String,
@@ -135,7 +135,7 @@ impl AddressBook {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 pub enum AddressBookCommand {
     Save { alias: String, contact: Contact },
 }
@@ -248,7 +248,7 @@ impl Channel {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 pub enum ChannelCommand {
     Open {
         owner: String,

@@ -88,7 +88,7 @@ impl User {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 pub enum UserCommand {
     SetDisabled {
         disabled: bool,

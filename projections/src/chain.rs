@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::EventHandler;
 use crate::error::ProjectionError;
-use crate::event_log::StoredEvent;
+use store::StoredEvent;
 
 pub type Hash = [u8; 32];
 
@@ -113,10 +113,10 @@ impl EventHandler for ChainSealer {
 }
 
 fn corrupt(position: i64) -> ProjectionError {
-    ProjectionError::Undecodable {
+    ProjectionError::Store(store::StoreError::Undecodable {
         position,
         event_type: String::new(),
         version: String::new(),
         reason: "missing or malformed hash".into(),
-    }
+    })
 }

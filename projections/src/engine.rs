@@ -14,10 +14,10 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tracing::{debug, error, info, warn};
 
-use crate::checkpoint::Checkpoint;
 use crate::connection::DedicatedConnection;
 use crate::error::ProjectionError;
-use crate::event_log::{read_after, StoredEvent, MAX_BATCH_EVENTS};
+use store::log::{read_after, StoredEvent, MAX_BATCH_EVENTS};
+use store::Checkpoint;
 
 /// How long an idle handler waits for a wake-up before looking at the log anyway (events
 /// appended by other processes, such as the CLI or another server, wake nobody here).

@@ -7,8 +7,8 @@ pub enum ProjectionError {
     Database(#[from] tokio_postgres::Error),
     #[error("connection pool: {0}")]
     Pool(#[from] deadpool_postgres::PoolError),
-    #[error("event {position} ({event_type} v{version}) cannot be decoded: {reason}")]
-    Undecodable { position: i64, event_type: String, version: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
     #[error("event {position} belongs to account {account_id}, which was never opened")]
     UnknownAccount { position: i64, account_id: String },
     #[error("command for event {position} failed: {reason}")]

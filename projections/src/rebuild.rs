@@ -9,19 +9,19 @@
 use deadpool_postgres::{GenericClient, Object, Pool};
 use tokio_postgres::IsolationLevel;
 
-use crate::checkpoint::Checkpoint;
 use crate::connection::DedicatedConnection;
 use crate::engine::{
     apply_next_batch, ensure_checkpoint_row, load_checkpoint, try_lock_projector, unlock_projector, EventHandler,
     PerEvent,
 };
 use crate::error::ProjectionError;
-use crate::event_log::{count_after, head};
 use crate::read_models::{
     AssetsProjector, BalancesProjector, ChannelsProjector, GradidoTransactionsProjector, GroupsProjector,
     HoldsProjector, JoyPlusProjector, PostingsProjector, QuickpayContactsProjector, ReadTable, UsersProjector,
     READ_MODELS,
 };
+use store::log::{count_after, head};
+use store::Checkpoint;
 
 const SCRATCH_SCHEMA: &str = "ledger_replay";
 /// How many times verification re-catches-up with a live projector that keeps moving.

@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use api::admin_key::AdminKey;
-use api::app::{router, Service, ServiceConfig};
-use api::database::DatabaseTarget;
 use api::embedded_pg::{Durability, EmbeddedPostgres};
+use api::router::{router, Service, ServiceConfig};
 use reqwest::StatusCode;
 use serde_json::Value;
+use store::DatabaseTarget;
 use tokio::sync::OnceCell;
 
 pub const ADMIN_KEY: &str = "test-admin-key";
@@ -90,7 +90,7 @@ impl TestApp {
     /// Serves a database with Joy Plus withdrawals going to `chain`.
     pub async fn spawn_with(
         database: DatabaseTarget,
-        chain: Option<std::sync::Arc<dyn api::joyplus::chain::Chain>>,
+        chain: Option<std::sync::Arc<dyn app::ports::chain::Chain>>,
     ) -> Self {
         let service = Service::start(ServiceConfig {
             database: database.clone(),
@@ -98,7 +98,7 @@ impl TestApp {
             read_your_writes_timeout: Duration::from_secs(10),
             gradido_confirm_delay: Duration::from_millis(GRADIDO_CONFIRM_DELAY_MS),
             smtp_relay: None,
-            node: api::lightning::node::NodeSettings {
+            node: app::ports::node::NodeSettings {
                 block_interval: Duration::from_millis(BLOCK_INTERVAL_MS),
                 ..Default::default()
             },
@@ -110,7 +110,7 @@ impl TestApp {
         let base_url = format!("http://{}", listener.local_addr().expect("address"));
         let app = router(service.state.clone());
         let server = tokio::spawn(async move {
-            api::app::serve(listener, app, std::future::pending()).await.expect("serve");
+            api::router::serve(listener, app, std::future::pending()).await.expect("serve");
         });
         let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("client");
         Self { base_url, database, http, service: Some(service), server }
@@ -220,7 +220,7 @@ pub async fn assert_sequences_contiguous(client: &tokio_postgres::Client) {
 
 /// Fails unless every read table equals a fresh rebuild from the events.
 pub async fn assert_read_models_equal_replay(database: &DatabaseTarget) {
-    let pools = api::database::connect(database).await.expect("pools");
+    let pools = store::connect(database).await.expect("pools");
     let comparisons = projections::rebuild::verify(&pools.reads, &|_, _| {}).await.expect("replay");
     for comparison in comparisons {
         assert!(comparison.identical, "{} differs from its rebuild: {comparison:?}", comparison.table);

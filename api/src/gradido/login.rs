@@ -9,9 +9,9 @@ use serde_json::json;
 use super::sessions;
 use super::transactions::running_counts;
 use super::wire::{parse_object, success, text_field, GradidoError};
-use crate::app::AppState;
-use crate::error::AppError;
-use crate::users::verify_password;
+use crate::router::AppState;
+use app::use_cases::users::verify_password;
+use app::AppError;
 
 /// `{"email","password"}` -> a session id. Unknown e-mail and wrong password answer
 /// differently, as the original server did.
@@ -100,7 +100,11 @@ pub async fn create_group(State(state): State<AppState>, body: Bytes) -> Result<
     let outcome = state
         .ledger
         .bus
-        .group(alias, GroupCommand::Create { alias: alias.to_string(), name: name.to_string(), description })
+        .execute(
+            alias,
+            GroupCommand::Create { alias: alias.to_string(), name: name.to_string(), description },
+            &store::Operation::fresh(),
+        )
         .await?;
     if let Some(event) = outcome.event() {
         state.ledger.await_read_models(event).await;
@@ -109,7 +113,7 @@ pub async fn create_group(State(state): State<AppState>, body: Bytes) -> Result<
 }
 
 pub(super) async fn require_admin(state: &AppState, user_id: &str) -> Result<(), GradidoError> {
-    let user = state.ledger.bus.registered_user(user_id).await?;
+    let user = state.ledger.bus.load::<domain::user::User>(user_id).await?.registered().cloned();
     match user.and_then(|user| user.role) {
         Some(domain::user::Role::Admin) => Ok(()),
         None => Err(GradidoError::new("error", "user is not admin")),

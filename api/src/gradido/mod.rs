@@ -4,7 +4,6 @@
 
 mod login;
 mod sessions;
-pub mod settlement;
 mod transactions;
 mod users;
 mod wallet;
@@ -13,7 +12,7 @@ mod wire;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
+use crate::router::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -4,8 +4,8 @@ use rand::Rng;
 use serde_json::{Map, Value};
 
 use super::wire::GradidoError;
-use crate::app::AppState;
-use crate::error::AppError;
+use crate::router::AppState;
+use app::AppError;
 
 pub const SESSION_IDLE_TIMEOUT_SECONDS: i64 = 15 * 60;
 const DIALECT: &str = "gradido";

@@ -5,9 +5,8 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
-use chrono::{Datelike, Duration, NaiveDate, Utc};
-use domain::account::AccountCommand;
-use domain::gradido::{creation_budget_id, BudgetCommand, GradidoKind, GuardCommand, TransactionCommand};
+use chrono::{Datelike, NaiveDate, Utc};
+use domain::gradido::TransactionCommand;
 use domain::user::UserCommand;
 use domain::{Amount, Scale};
 use serde_json::{json, Map, Value};
@@ -15,17 +14,16 @@ use tokio_postgres::Row;
 
 use super::login::require_admin;
 use super::sessions::{self, Session};
-use super::settlement::{release, release_budget, release_hold};
 use super::wallet::{cents_from_gdd, ensure_account, gdd_from_cents, GDD_DECIMALS};
 use super::wire::{parse_object, success, text_field, GradidoError};
-use crate::app::AppState;
-use crate::commands::Operation;
-use crate::error::AppError;
+use crate::router::AppState;
+use app::process_managers::gradido_settlement::release;
+use app::use_cases::gradido;
+use app::AppError;
+use store::{ids, Operation};
 
 /// A creation's amount must lie in ]0, MAX_CREATION_CENTS] GDD-cent.
 const MAX_CREATION_CENTS: i64 = 10_000_000;
-/// A pending transfer reserves its amount for at most this long; the hold then expires.
-const PENDING_RESERVATION_DAYS: i64 = 7;
 const MAX_MEMO_LEN: usize = 512;
 const MAX_TRANSACTIONS_LISTED: i64 = 100;
 
@@ -61,7 +59,7 @@ async fn create_transfer(
 ) -> Result<Response, GradidoError> {
     let receiver = find_receiver(state, object).await?;
     if let Some(group) = text_field(object, "target_group") {
-        if !state.ledger.bus.group_exists(group).await? {
+        if !state.ledger.bus.load::<domain::gradido::Group>(group).await?.exists() {
             return Err(GradidoError::new("error", "target_group not found"));
         }
         match &receiver.group_alias {
@@ -85,35 +83,18 @@ async fn create_transfer(
     }
     let memo = memo(object)?;
     let amount = gdd_amount(cents)?;
-    let from = ensure_account(state, &session.user_id).await?;
-    let to = ensure_account(state, &receiver.user_id).await?;
-
-    // Reserve first, then fingerprint: a refused transfer must not count as sent.
-    let id = uuid::Uuid::new_v4().to_string();
-    let hold = AccountCommand::PlaceHold {
-        hold_id: id.clone(),
-        amount: amount.value(),
-        expires_at: Some(Utc::now() + Duration::days(PENDING_RESERVATION_DAYS)),
-        memo: Some(format!("gradido transaction {id}")),
-        now: Utc::now(),
-    };
-    state.ledger.bus.account(&from, hold, &Operation::derived(format!("gradido-hold:{id}"))).await?;
-    let fingerprint = format!("transfer|{}|{cents}|{memo}", receiver.user_id);
-    if let Err(duplicate) = guard_against_duplicates(state, session, &fingerprint).await {
-        release_hold(&state.ledger.bus, &from, &id).await?;
-        return Err(duplicate);
-    }
-    let command = TransactionCommand::Create {
-        kind: GradidoKind::Transfer,
+    let from_account = ensure_account(state, &session.user_id).await?;
+    let to_account = ensure_account(state, &receiver.user_id).await?;
+    let transfer = gradido::NewTransfer {
         initiator: session.user_id.clone(),
-        from_account: Some(from),
+        from_account,
+        fingerprint: format!("transfer|{}|{cents}|{memo}", receiver.user_id),
         recipient: receiver.user_id,
-        to_account: to,
+        to_account,
         amount,
-        target_date: None,
         memo,
     };
-    record(state, &id, command).await
+    answer(state, gradido::create_transfer(&state.ledger.bus, transfer).await?).await
 }
 
 async fn create_creation(
@@ -132,29 +113,17 @@ async fn create_creation(
     let receiver = find_receiver(state, object).await?;
     let memo = memo(object)?;
     let amount = gdd_amount(cents)?;
-    let to = ensure_account(state, &receiver.user_id).await?;
-
-    // Reserve first, then fingerprint: a refused creation must not count as sent.
-    let id = uuid::Uuid::new_v4().to_string();
-    let budget = creation_budget_id(&receiver.user_id, month_start(target_date));
-    let reserve = BudgetCommand::Reserve { transaction_id: id.clone(), amount };
-    state.ledger.bus.creation_budget(&budget, reserve, &Operation::derived(format!("gradido-budget:{id}"))).await?;
-    let fingerprint = format!("creation|{}|{cents}|{target_date}|{memo}", receiver.user_id);
-    if let Err(duplicate) = guard_against_duplicates(state, session, &fingerprint).await {
-        release_budget(&state.ledger.bus, &budget, &id).await?;
-        return Err(duplicate);
-    }
-    let command = TransactionCommand::Create {
-        kind: GradidoKind::Creation,
+    let to_account = ensure_account(state, &receiver.user_id).await?;
+    let creation = gradido::NewCreation {
         initiator: session.user_id.clone(),
-        from_account: None,
+        fingerprint: format!("creation|{}|{cents}|{target_date}|{memo}", receiver.user_id),
         recipient: receiver.user_id,
-        to_account: to,
+        to_account,
         amount,
-        target_date: Some(month_start(target_date)),
+        target_month: month_start(target_date),
         memo,
     };
-    record(state, &id, command).await
+    answer(state, gradido::create_creation(&state.ledger.bus, creation).await?).await
 }
 
 async fn update_group(
@@ -165,24 +134,22 @@ async fn update_group(
     let Some(group) = text_field(object, "target_group") else {
         return Err(GradidoError::new("error", "target_group not found"));
     };
-    if !state.ledger.bus.group_exists(group).await? {
+    if !state.ledger.bus.load::<domain::gradido::Group>(group).await?.exists() {
         return Err(GradidoError::new("error", "target_group not found"));
     }
     let command = UserCommand::JoinGroup { group_alias: group.to_string() };
-    let outcome = state.ledger.bus.user(&session.user_id, command, &Operation::fresh()).await?;
+    let outcome = state.ledger.bus.execute(&session.user_id, command, &Operation::fresh()).await?;
     if let Some(event) = outcome.event() {
         state.ledger.await_read_models(event).await;
     }
     Ok(success(json!({})))
 }
 
-async fn record(state: &AppState, id: &str, command: TransactionCommand) -> Result<Response, GradidoError> {
-    let outcome =
-        state.ledger.bus.gradido_transaction(id, command, &Operation::derived(format!("gradido-create:{id}"))).await?;
-    if let Some(event) = outcome.event() {
+async fn answer(state: &AppState, created: gradido::CreatedTransaction) -> Result<Response, GradidoError> {
+    if let Some(event) = &created.event {
         state.ledger.await_read_models(event).await;
     }
-    Ok(success(json!({ "transaction_id": id })))
+    Ok(success(json!({ "transaction_id": created.id })))
 }
 
 /// `{"session_id","transaction_id"}`: the initiator signs; the transaction goes to the network.
@@ -192,8 +159,7 @@ pub async fn sign(State(state): State<AppState>, body: Bytes) -> Result<Response
     let session = sessions::require(&state, &object).await?;
     let id = transaction_id(&object)?;
     let command = TransactionCommand::Sign { user: session.user_id, at: Utc::now() };
-    let outcome =
-        state.ledger.bus.gradido_transaction(id, command, &Operation::derived(format!("gradido-sign:{id}"))).await?;
+    let outcome = state.ledger.bus.execute(id, command, &Operation::derived(ids::gradido_sign(id))).await?;
     if let Some(event) = outcome.event() {
         state.ledger.await_read_models(event).await;
     }
@@ -208,9 +174,8 @@ pub async fn cancel(State(state): State<AppState>, body: Bytes) -> Result<Respon
     let session = sessions::require(&state, &object).await?;
     let id = transaction_id(&object)?;
     let command = TransactionCommand::Cancel { user: session.user_id };
-    let outcome =
-        state.ledger.bus.gradido_transaction(id, command, &Operation::derived(format!("gradido-cancel:{id}"))).await?;
-    let transaction = state.ledger.bus.gradido_state(id).await?;
+    let outcome = state.ledger.bus.execute(id, command, &Operation::derived(ids::gradido_cancel(id))).await?;
+    let transaction = state.ledger.bus.load::<domain::gradido::GradidoTransaction>(id).await?;
     let released = match transaction.details() {
         Some(details) => release(&state.ledger.bus, id, details).await?,
         None => None,
@@ -308,12 +273,6 @@ async fn find_receiver(state: &AppState, object: &Map<String, Value>) -> Result<
     let row = row.ok_or_else(|| GradidoError::new("not found", "receiver not found"))?;
     require_enabled(&row)?;
     Ok(Receiver { user_id: row.get("user_id"), group_alias: row.get("group_alias") })
-}
-
-async fn guard_against_duplicates(state: &AppState, session: &Session, fingerprint: &str) -> Result<(), GradidoError> {
-    let command = GuardCommand::Record { fingerprint: fingerprint.to_string(), now: Utc::now() };
-    state.ledger.bus.duplicate_guard(&session.user_id, command).await?;
-    Ok(())
 }
 
 fn memo(object: &Map<String, Value>) -> Result<String, GradidoError> {

@@ -12,11 +12,11 @@ use tokio_postgres::Row;
 use super::login::require_admin;
 use super::sessions;
 use super::wire::{parse_object, success, text_field, GradidoError};
-use crate::app::AppState;
-use crate::commands::Operation;
-use crate::error::AppError;
-use crate::mail::Mail;
-use crate::users::{hash_password, register, verify_password, NewUser, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
+use crate::router::AppState;
+use app::ports::mail::Mail;
+use app::use_cases::users::{hash_password, register, verify_password, NewUser, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
+use app::AppError;
+use store::{ids, Operation};
 
 const MAX_USERS_LISTED: i64 = 100;
 const VERIFICATION_CODE_DAYS: i64 = 7;
@@ -108,7 +108,7 @@ pub async fn update_user_infos(State(state): State<AppState>, body: Bytes) -> Re
             .await
             .map_err(|error| AppError::Internal(error.to_string()))??;
         let outcome =
-            bus.user(&session.user_id, UserCommand::ChangePassword { password_hash }, &Operation::fresh()).await?;
+            bus.execute(&session.user_id, UserCommand::ChangePassword { password_hash }, &Operation::fresh()).await?;
         if let Some(event) = outcome.event() {
             state.ledger.await_read_models(event).await;
         }
@@ -117,12 +117,16 @@ pub async fn update_user_infos(State(state): State<AppState>, body: Bytes) -> Re
     if let Some(username) = &changes.username {
         let previous: String = user_by_id(&state, &session.user_id).await?.get("username");
         let take = ClaimCommand::Take { kind: "username".into(), owner: session.user_id.clone() };
-        bus.claim(&claim_id("username", username), take)
+        bus.execute(&claim_id("username", username), take, &Operation::fresh())
             .await
             .map_err(|_| GradidoError::new("error", "username already in use"))?;
         if !previous.eq_ignore_ascii_case(username) {
-            bus.claim(&claim_id("username", &previous), ClaimCommand::Release { owner: session.user_id.clone() })
-                .await?;
+            bus.execute(
+                &claim_id("username", &previous),
+                ClaimCommand::Release { owner: session.user_id.clone() },
+                &Operation::fresh(),
+            )
+            .await?;
         }
     }
     let profile_fields =
@@ -131,7 +135,8 @@ pub async fn update_user_infos(State(state): State<AppState>, body: Bytes) -> Re
             .filter(|field| field.is_some())
             .count();
     if profile_fields > 0 {
-        let outcome = bus.user(&session.user_id, UserCommand::UpdateProfile { changes }, &Operation::fresh()).await?;
+        let outcome =
+            bus.execute(&session.user_id, UserCommand::UpdateProfile { changes }, &Operation::fresh()).await?;
         if let Some(event) = outcome.event() {
             state.ledger.await_read_models(event).await;
         }
@@ -198,7 +203,8 @@ pub async fn admin_set_user_disabled(State(state): State<AppState>, body: Bytes)
         return Err(GradidoError::new("error", "parameter format unknown"));
     };
     let user_id: String = user_by_email(&state, email).await?.get("user_id");
-    let outcome = state.ledger.bus.user(&user_id, UserCommand::SetDisabled { disabled }, &Operation::fresh()).await?;
+    let outcome =
+        state.ledger.bus.execute(&user_id, UserCommand::SetDisabled { disabled }, &Operation::fresh()).await?;
     if let Some(event) = outcome.event() {
         state.ledger.await_read_models(event).await;
     }
@@ -250,7 +256,7 @@ pub async fn verify_email(State(state): State<AppState>, body: Bytes) -> Result<
     let outcome = state
         .ledger
         .bus
-        .user(&user_id, UserCommand::VerifyEmail, &Operation::derived(format!("verify-email:{user_id}")))
+        .execute(&user_id, UserCommand::VerifyEmail, &Operation::derived(ids::verify_email(&user_id)))
         .await?;
     if let Some(event) = outcome.event() {
         state.ledger.await_read_models(event).await;

@@ -9,14 +9,10 @@ use serde_json::json;
 
 use super::sessions;
 use super::wire::{parse_object, success, GradidoError};
-use crate::app::AppState;
-use crate::error::AppError;
+use crate::router::AppState;
+use app::AppError;
 
-pub const GDD_DECIMALS: u32 = 4;
-
-pub fn account_id(user_id: &str) -> String {
-    format!("gdd:{user_id}")
-}
+pub use app::accounts::gradido::{account_id, GDD_DECIMALS};
 
 /// GDD-cent (an integer) to GDD.
 pub fn gdd_from_cents(cents: i64) -> Decimal {

@@ -7,7 +7,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 use tracing::error;
 
-use crate::error::AppError;
+use app::AppError;
 
 /// A Gradido answer that is not `success`.
 #[derive(Debug)]

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::auth::Caller;
 use super::wire::{data, JoyError, JoyJson};
-use crate::app::AppState;
+use crate::router::AppState;
 use crate::tokens::sha256_hex;
 
 /// Groups of random hex in a key: five of eight, 160 bits.
@@ -45,7 +45,7 @@ pub async fn create(
     validate_email(&request.email)?;
     let key = new_key();
     let command = ApiKeyCommand::Issue { email: request.email.clone(), key_sha256: sha256_hex(&key) };
-    let outcome = state.ledger.bus.api_key(&request.email.to_lowercase(), command).await?;
+    let outcome = state.ledger.bus.execute(&request.email.to_lowercase(), command, &store::Operation::fresh()).await?;
     if let Some(event) = outcome.event() {
         state.ledger.await_read_models(event).await;
     }
@@ -71,7 +71,7 @@ pub async fn change_scope(
         (None, Some(scope)) => (ApiKeyCommand::RemoveScope { scope: scope.clone() }, format!("Scope removed: {scope}")),
         _ => return Err(JoyError::bad_request("exactly one of scope_add and scope_remove is required")),
     };
-    let outcome = state.ledger.bus.api_key(&request.email.to_lowercase(), command).await?;
+    let outcome = state.ledger.bus.execute(&request.email.to_lowercase(), command, &store::Operation::fresh()).await?;
     if let Some(event) = outcome.event() {
         state.ledger.await_read_models(event).await;
     }

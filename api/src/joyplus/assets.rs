@@ -17,8 +17,8 @@ use super::auth::Caller;
 use super::filters::{id_filter, symbol_filter};
 use super::paging::{path_id, Page};
 use super::wire::{data, millis, price_text, JoyError, JoyJson};
-use crate::app::AppState;
-use crate::error::AppError;
+use crate::router::AppState;
+use app::AppError;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -141,8 +141,8 @@ pub async fn create(
         icon_url: request.icon_url,
     };
     let bus = &state.ledger.bus;
-    bus.asset(&code, AssetCommand::Define { code: code.clone(), scale }).await?;
-    let outcome = bus.asset(&code, AssetCommand::List { listing }).await?;
+    bus.execute(code.as_str(), AssetCommand::Define { code: code.clone(), scale }, &store::Operation::fresh()).await?;
+    let outcome = bus.execute(code.as_str(), AssetCommand::List { listing }, &store::Operation::fresh()).await?;
     let event = outcome.event().ok_or_else(|| AppError::Internal("a listing appended nothing".into()))?;
     state.ledger.await_read_models(event).await;
     Ok(data(json!({ "message": format!("Asset {} added", event.position) })))

@@ -7,7 +7,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use super::wire::JoyError;
-use crate::app::AppState;
+use crate::router::AppState;
 use crate::tokens::{cookie_value, sha256_hex};
 
 pub const SESSION_COOKIE: &str = "joy.sid";

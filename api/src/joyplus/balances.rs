@@ -14,8 +14,8 @@ use super::auth::Caller;
 use super::filters::{address_filter, id_filter, symbol_filter};
 use super::paging::{path_id, Page};
 use super::wire::{amount_text, millis, price_text, JoyError};
-use crate::app::AppState;
-use crate::error::AppError;
+use crate::router::AppState;
+use app::AppError;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]

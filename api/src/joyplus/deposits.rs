@@ -14,10 +14,10 @@ use super::movements::{query_movements, MovementFilter, Shape};
 use super::paging::Page;
 use super::sso::{balance_account_id, open_balances, user_of_address};
 use super::wire::{data, JoyError, JoyJson};
-use crate::app::AppState;
-use crate::commands::Operation;
-use crate::error::AppError;
+use crate::router::AppState;
 use crate::tokens::sha256_hex;
+use app::AppError;
+use store::{ids, Operation};
 
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]
 pub struct RecordDeposit {
@@ -43,10 +43,9 @@ pub async fn record_deposit(
     let user_id = user_of_address(&state, &to_address).await?;
     open_balances(&state, &user_id).await?;
     let normalized = json!({ "txid": txid, "from": from_address, "to": to_address, "symbol": symbol, "amount": amount.normalize().to_string() });
-    let operation =
-        Operation { id: format!("joyplus/deposit/{txid}"), request_hash: Some(sha256_hex(&normalized.to_string())) };
+    let operation = Operation::keyed(ids::joy_deposit(&txid), sha256_hex(&normalized.to_string()));
     let command = AccountCommand::CreditChainDeposit { amount, txid, from_address, to_address };
-    let outcome = state.ledger.bus.account(&balance_account_id(&user_id, &symbol), command, &operation).await.map_err(
+    let outcome = state.ledger.bus.execute(&balance_account_id(&user_id, &symbol), command, &operation).await.map_err(
         |error| match error {
             AppError::Domain(domain::DomainError::AccountNotOpened) => JoyError::not_found("asset"),
             AppError::IdempotencyKeyReused => {

@@ -16,9 +16,9 @@ use super::filters::{address_filter, id_filter, required_address, required_symbo
 use super::paging::{path_id, Page};
 use super::sso::balance_account_id;
 use super::wire::{amount_text, data, millis, JoyError, JoyJson};
-use crate::app::AppState;
-use crate::error::AppError;
 use crate::idempotency::keyed_operation;
+use crate::router::AppState;
+use app::AppError;
 
 pub const LOCK_SCOPE: &str = "locked_balance.create";
 /// Furthest ahead a lock may expire.
@@ -162,7 +162,7 @@ pub async fn create(
         memo: None,
         now,
     };
-    let outcome = state.ledger.bus.account(&account_id, command, &operation).await.map_err(|error| match error {
+    let outcome = state.ledger.bus.execute(&account_id, command, &operation).await.map_err(|error| match error {
         AppError::Domain(domain::DomainError::AccountNotOpened) => JoyError::not_found("balance"),
         other => other.into(),
     })?;

@@ -18,8 +18,6 @@ mod api_keys;
 mod assets;
 mod auth;
 mod balances;
-pub mod broadcaster;
-pub mod chain;
 mod deposits;
 mod filters;
 mod locked_balances;
@@ -38,7 +36,7 @@ use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
+use crate::router::AppState;
 
 pub use auth::SESSION_COOKIE;
 pub use locked_balances::LOCK_SCOPE;
@@ -46,9 +44,9 @@ pub use locked_balances::LOCK_SCOPE;
 /// The outside services Joy Plus talks to, each behind a trait with a local default.
 #[derive(Clone)]
 pub struct JoyPlusServices {
-    pub passport: Arc<dyn passport::Passport>,
-    pub sms: Arc<dyn sms::SmsSender>,
-    pub chain: Arc<dyn chain::Chain>,
+    pub passport: Arc<dyn app::ports::passport::Passport>,
+    pub sms: Arc<dyn app::ports::sms::SmsSender>,
+    pub chain: Arc<dyn app::ports::chain::Chain>,
 }
 
 /// The assets Joy Plus lists from the start, as the seed shows them: symbol, name, contract
@@ -60,7 +58,7 @@ pub const SEEDED_LISTINGS: [(&str, &str, &str, &str); 2] = [
 
 /// Lists the seeded assets unless they are listed already, and waits until the read models
 /// show them (a request right after start-up sees them).
-pub async fn seed_listings(ledger: &crate::commands::Ledger) -> Result<(), crate::error::AppError> {
+pub async fn seed_listings(ledger: &app::Ledger) -> Result<(), app::AppError> {
     use domain::asset::{AssetCommand, AssetListing};
     for (symbol, name, contract, price) in SEEDED_LISTINGS {
         let listing = AssetListing {
@@ -69,13 +67,21 @@ pub async fn seed_listings(ledger: &crate::commands::Ledger) -> Result<(), crate
             usd_price: price.parse().map_err(|_| domain::DomainError::PriceInvalid)?,
             icon_url: String::new(),
         };
-        match ledger.bus.asset(&domain::AssetCode::parse(symbol)?, AssetCommand::List { listing }).await {
+        match ledger
+            .bus
+            .execute(
+                domain::AssetCode::parse(symbol)?.as_str(),
+                AssetCommand::List { listing },
+                &store::Operation::fresh(),
+            )
+            .await
+        {
             Ok(outcome) => {
                 if let Some(event) = outcome.event() {
                     ledger.await_read_models(event).await;
                 }
             }
-            Err(crate::error::AppError::Domain(domain::DomainError::AssetAlreadyListed(_))) => {}
+            Err(app::AppError::Domain(domain::DomainError::AssetAlreadyListed(_))) => {}
             Err(error) => return Err(error),
         }
     }

@@ -11,8 +11,8 @@ use super::auth::Caller;
 use super::filters::{address_filter, symbol_filter, txid_filter};
 use super::paging::{path_id, Page};
 use super::wire::{amount_text, millis, JoyError};
-use crate::app::AppState;
-use crate::error::AppError;
+use crate::router::AppState;
+use app::AppError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Direction {

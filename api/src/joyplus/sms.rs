@@ -3,21 +3,16 @@
 //! a few attempts; only its digest is stored. The sender is a trait; the default writes to
 //! the `sms_outbox` table, for a gateway to relay.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use deadpool_postgres::Pool;
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::Caller;
 use super::wire::{data, JoyError, JoyJson};
-use crate::app::AppState;
-use crate::error::AppError;
+use crate::router::AppState;
 use crate::tokens::{random_token, sha256_hex};
 
 pub const SMS_CODE_LIFETIME_SECONDS: i64 = 5 * 60;
@@ -27,26 +22,6 @@ pub const MAX_SMS_CODE_ATTEMPTS: i32 = 5;
 const SMS_RESEND_INTERVAL_SECONDS: i64 = 30;
 const TICKET_LIFETIME_SECONDS: i64 = 10 * 60;
 const SMS_CODE_DIGITS: usize = 6;
-
-pub type SmsFuture<'a> = Pin<Box<dyn Future<Output = Result<(), AppError>> + Send + 'a>>;
-
-pub trait SmsSender: Send + Sync + 'static {
-    fn send<'a>(&'a self, mobile: &'a str, body: &'a str) -> SmsFuture<'a>;
-}
-
-pub struct OutboxSms {
-    pub pool: Pool,
-}
-
-impl SmsSender for OutboxSms {
-    fn send<'a>(&'a self, mobile: &'a str, body: &'a str) -> SmsFuture<'a> {
-        Box::pin(async move {
-            let client = self.pool.get().await?;
-            client.execute("INSERT INTO sms_outbox (mobile, body) VALUES ($1, $2)", &[&mobile, &body]).await?;
-            Ok(())
-        })
-    }
-}
 
 /// The stored digest names the user too, so equal codes of two users differ.
 fn code_digest(user_id: &str, code: &str) -> String {

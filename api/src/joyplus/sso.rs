@@ -15,10 +15,10 @@ use serde_json::json;
 
 use super::auth::{Caller, SESSION_COOKIE};
 use super::wire::{data, JoyError};
-use crate::app::AppState;
-use crate::commands::Operation;
-use crate::error::AppError;
+use crate::router::AppState;
 use crate::tokens::{random_token, sha256_hex};
+use app::AppError;
+use store::{ids, Operation};
 
 /// Longest code accepted from a client.
 const MAX_CODE_LEN: usize = 256;
@@ -78,7 +78,7 @@ pub async fn wallet_of(state: &AppState, user_id: &str) -> Result<Option<(i64, S
 }
 
 /// Creates the wallet on first sign-on, and opens any balance the user lacks.
-async fn enroll(state: &AppState, profile: &super::passport::PassportProfile) -> Result<(i64, String), AppError> {
+async fn enroll(state: &AppState, profile: &app::ports::passport::PassportProfile) -> Result<(i64, String), AppError> {
     if wallet_of(state, &profile.user_id).await?.is_none() {
         let command = JoyWalletCommand::Create {
             profile: WalletProfile {
@@ -90,8 +90,8 @@ async fn enroll(state: &AppState, profile: &super::passport::PassportProfile) ->
             },
             address: new_deposit_address(),
         };
-        let operation = Operation::derived(format!("joy-wallet:{}", profile.user_id));
-        let outcome = state.ledger.bus.joy_wallet(&profile.user_id, command, &operation).await?;
+        let operation = Operation::derived(ids::joy_wallet(&profile.user_id));
+        let outcome = state.ledger.bus.execute(&profile.user_id, command, &operation).await?;
         if let Some(event) = outcome.event() {
             state.ledger.await_read_models(event).await;
         }

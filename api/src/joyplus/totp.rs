@@ -15,8 +15,8 @@ use totp_rs::{Algorithm, Secret, TOTP};
 use super::auth::Caller;
 use super::sms::consume_sms_code;
 use super::wire::{data, JoyError, JoyJson};
-use crate::app::AppState;
-use crate::error::AppError;
+use crate::router::AppState;
+use app::AppError;
 
 const TOTP_DIGITS: usize = 6;
 const TOTP_STEP_SECONDS: u64 = 30;

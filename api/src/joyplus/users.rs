@@ -14,8 +14,8 @@ use super::balances::{query_balances, BalanceFilter, BalanceView};
 use super::filters::{address_filter, id_filter, text_filter};
 use super::paging::{path_id, Page, MAX_PAGE_ROWS};
 use super::wire::{millis, JoyError};
-use crate::app::AppState;
-use crate::error::AppError;
+use crate::router::AppState;
+use app::AppError;
 
 /// Balances listed per user: one per listed asset, so this bounds listed assets too.
 const MAX_BALANCES_PER_USER: i64 = 100;

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::json;
 use tracing::error;
 
-use crate::error::AppError;
+use app::AppError;
 
 #[derive(Debug)]
 pub struct JoyError {

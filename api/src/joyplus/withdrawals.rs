@@ -11,13 +11,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::auth::Caller;
-use super::chain::ChainWithdrawal;
 use super::filters::{parse_value, required_address};
 use super::sso::{balance_account_id, user_of_address};
 use super::wire::{data, JoyError, JoyJson};
-use crate::app::AppState;
-use crate::error::AppError;
 use crate::idempotency::keyed_operation;
+use crate::router::AppState;
+use app::ports::chain::ChainWithdrawal;
+use app::AppError;
 
 /// The asset `withdraw-joy` sends.
 const JOY: &str = "JOY";
@@ -61,7 +61,7 @@ pub async fn withdraw_joy(
     let txid = state.joy.chain.transaction_id(&withdrawal);
     let command = AccountCommand::DebitChainWithdrawal { amount, txid, from_address: from, to_address: to };
     let outcome =
-        state.ledger.bus.account(&balance_account_id(&user_id, JOY), command, &operation).await.map_err(|error| {
+        state.ledger.bus.execute(&balance_account_id(&user_id, JOY), command, &operation).await.map_err(|error| {
             match error {
                 AppError::Domain(domain::DomainError::AccountNotOpened) => JoyError::bad_request("insufficient funds"),
                 other => other.into(),

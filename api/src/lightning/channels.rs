@@ -5,37 +5,29 @@
 //! operation id, so a watcher restarted at any point repeats nothing.
 
 use std::str::FromStr;
-use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::Json;
 use bitcoin::secp256k1::PublicKey;
 use chrono::Utc;
-use domain::account::{AccountCommand, AccountEvent};
-use domain::lightning::{ChannelCommand, ChannelState};
+use domain::account::AccountCommand;
+use domain::lightning::ChannelCommand;
 use rand::RngCore;
-use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use tokio::sync::watch;
 
 use super::denomination;
-use super::node::EmbeddedNode;
 use super::payments::{exact, require_password, sat_from_btc};
 use super::session::WebSession;
-use super::wallet::{account_id, ensure_accounts, Purpose, BTC_DECIMALS};
+use super::wallet::{account_id, ensure_accounts, Purpose};
 use super::wire::LightningError;
-use crate::app::AppState;
-use crate::commands::{CommandBus, Operation};
-use crate::error::AppError;
+use crate::router::AppState;
+use app::accounts::lightning::btc_of_sat;
+use store::{ids, Operation};
 
-const WATCH_INTERVAL_MS: u64 = 250;
-/// Channels in flight handled per watch round.
-const MAX_CHANNELS_PER_ROUND: i64 = 500;
 /// A pending channel's hold lasts this long; activation comes long before.
 const FUNDING_HOLD_HOURS: i64 = 24;
 
@@ -49,10 +41,6 @@ pub struct OpenChannelRequest {
 pub struct CloseChannelRequest {
     channelpoint: Option<String>,
     password: Option<String>,
-}
-
-fn btc_of_sat(sat: u64) -> Decimal {
-    Decimal::from(sat) / Decimal::from(100_000_000_u64)
 }
 
 #[utoipa::path(post, path = "/rest/v1/openchannel", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
@@ -90,14 +78,13 @@ pub async fn open_channel(
     };
     // The channel decides its capacity bounds before any money is held.
     domain::lightning::validate_capacity(capacity_sat)?;
-    bus.account(
+    bus.execute(
         &account_id(&session.user_id, Purpose::Onchain),
         hold,
-        &Operation::derived(format!("channel-hold:{channelpoint}")),
+        &Operation::derived(ids::channel_hold(&channelpoint)),
     )
     .await?;
-    let outcome =
-        bus.channel(&channelpoint, command, &Operation::derived(format!("channel-open:{channelpoint}"))).await?;
+    let outcome = bus.execute(&channelpoint, command, &Operation::derived(ids::channel_open(&channelpoint))).await?;
     if let Some(event) = outcome.event() {
         state.ledger.await_read_models(event).await;
     }
@@ -118,130 +105,10 @@ pub async fn close_channel(
     let outcome = state
         .ledger
         .bus
-        .channel(&channelpoint, command, &Operation::derived(format!("channel-close:{channelpoint}")))
+        .execute(&channelpoint, command, &Operation::derived(ids::channel_close(&channelpoint)))
         .await?;
     if let Some(event) = outcome.event() {
         state.ledger.await_read_models(event).await;
     }
     Ok(Json(json!({})))
-}
-
-/// Moves channels on as blocks pass, until shutdown.
-pub async fn watch_channels(
-    bus: CommandBus,
-    reads: deadpool_postgres::Pool,
-    node: Arc<EmbeddedNode>,
-    shutdown: watch::Receiver<bool>,
-) {
-    crate::periodic::every(Duration::from_millis(WATCH_INTERVAL_MS), "channel watch", shutdown, || {
-        advance(&bus, &reads, &node)
-    })
-    .await;
-}
-
-async fn advance(bus: &CommandBus, reads: &deadpool_postgres::Pool, node: &EmbeddedNode) -> Result<(), AppError> {
-    let in_flight = {
-        let client = reads.get().await?;
-        client
-            .query(
-                "SELECT channelpoint FROM channels WHERE state IN ('pending', 'closing') LIMIT $1",
-                &[&MAX_CHANNELS_PER_ROUND],
-            )
-            .await?
-    };
-    let height = node.block_height();
-    for row in in_flight {
-        let channelpoint: String = row.get(0);
-        let channel = bus.channel_state(&channelpoint).await?;
-        let Some(opened) = channel.opened().cloned() else { continue };
-        if !channel.is_confirmed_at(height) {
-            continue;
-        }
-        match channel.state() {
-            Some(ChannelState::Pending) => {
-                let to = bus.destination(&account_id(&opened.owner, Purpose::Lightning)).await?;
-                let capture = AccountCommand::CaptureHold {
-                    hold_id: channelpoint.clone(),
-                    transfer_id: format!("channel-fund:{channelpoint}"),
-                    to,
-                    memo: None,
-                    now: Utc::now(),
-                };
-                let funded = bus
-                    .account(
-                        &account_id(&opened.owner, Purpose::Onchain),
-                        capture,
-                        &Operation::derived(format!("channel-fund:{channelpoint}")),
-                    )
-                    .await?;
-                if let Some(debit) = funded.event() {
-                    bus.complete_transfer(debit).await;
-                }
-                bus.channel(
-                    &channelpoint,
-                    ChannelCommand::Activate { height },
-                    &Operation::derived(format!("channel-active:{channelpoint}")),
-                )
-                .await?;
-            }
-            Some(ChannelState::Closing) => {
-                let returned_sat =
-                    return_on_chain(bus, reads, &channelpoint, &opened.owner, opened.capacity_sat).await?;
-                let finish = ChannelCommand::Finish { height, returned_sat };
-                bus.channel(&channelpoint, finish, &Operation::derived(format!("channel-closed:{channelpoint}")))
-                    .await?;
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// Moves the channel's balance (its capacity, or the Lightning funds left if less) back on
-/// chain, once; answers how much moved.
-async fn return_on_chain(
-    bus: &CommandBus,
-    reads: &deadpool_postgres::Pool,
-    channelpoint: &str,
-    owner: &str,
-    capacity_sat: u64,
-) -> Result<u64, AppError> {
-    let operation = Operation::derived(format!("channel-return:{channelpoint}"));
-    if let Some(done) = bus.find_operation(&operation.id).await? {
-        return Ok(returned_sat(&done));
-    }
-    let lightning = account_id(owner, Purpose::Lightning);
-    let available: Decimal = reads
-        .get()
-        .await?
-        .query_opt("SELECT available FROM balances WHERE account_id = $1", &[&lightning])
-        .await?
-        .map(|row| row.get(0))
-        .unwrap_or_default();
-    let amount = btc_of_sat(capacity_sat).min(available);
-    if amount <= Decimal::ZERO {
-        return Ok(0);
-    }
-    let to = bus.destination(&account_id(owner, Purpose::Onchain)).await?;
-    let command = AccountCommand::SendTransfer {
-        transfer_id: operation.id.clone(),
-        to,
-        amount,
-        memo: Some(format!("close of {channelpoint}")),
-    };
-    let outcome = bus.account(&lightning, command, &operation).await?;
-    let event = outcome.event().ok_or_else(|| AppError::Internal("a channel return appended nothing".into()))?;
-    bus.complete_transfer(event).await;
-    Ok(returned_sat(event))
-}
-
-fn returned_sat(event: &projections::StoredEvent) -> u64 {
-    match event.decode::<AccountEvent>() {
-        Ok(AccountEvent::TransferSent { amount, .. }) => {
-            let mut sats = amount.value();
-            sats.rescale(BTC_DECIMALS);
-            u64::try_from(sats.mantissa()).unwrap_or(0)
-        }
-        _ => 0,
-    }
 }

@@ -10,9 +10,9 @@ use serde_json::{json, Value};
 
 use super::session::WebSession;
 use super::wire::LightningError;
-use crate::app::AppState;
-use crate::commands::Operation;
-use crate::error::AppError;
+use crate::router::AppState;
+use app::AppError;
+use store::Operation;
 
 /// How many of the unit make one BTC.
 pub fn units_per_btc(denomination: &str) -> Decimal {
@@ -56,7 +56,7 @@ pub async fn set_denomination(
         .map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;
     let denomination = request.denomination.unwrap_or_default();
     let command = UserCommand::SetDenomination { denomination };
-    let outcome = state.ledger.bus.user(&session.user_id, command, &Operation::fresh()).await?;
+    let outcome = state.ledger.bus.execute(&session.user_id, command, &Operation::fresh()).await?;
     if let Some(event) = outcome.event() {
         state.ledger.await_read_models(event).await;
     }

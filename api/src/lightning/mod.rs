@@ -5,7 +5,6 @@
 
 mod channels;
 mod denomination;
-pub mod node;
 mod payments;
 mod qr;
 mod session;
@@ -15,9 +14,7 @@ mod wire;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
-
-pub use channels::watch_channels;
+use crate::router::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -24,22 +24,21 @@ use serde_json::{json, Value};
 use sha2::Digest;
 
 use super::denomination;
-use super::node::{ExternalPaymentError, LightningNode};
 use super::session::WebSession;
 use super::wallet::{account_id, ensure_accounts, Purpose, BTC_DECIMALS};
 use super::wire::LightningError;
-use crate::app::AppState;
-use crate::commands::{Operation, Outcome};
-use crate::error::AppError;
-use crate::users::verify_password;
+use crate::router::AppState;
+use app::ports::node::{ExternalPaymentError, LightningNode};
+use app::use_cases::transfers::{self, TransferReceipt};
+use app::use_cases::users::verify_password;
+use app::AppError;
+use store::{ids, Operation};
 
 /// Invoices expire after this long unless they say otherwise.
 pub const DEFAULT_INVOICE_EXPIRY_SECONDS: u64 = 86_400;
 const MIN_FINAL_CLTV_EXPIRY_DELTA: u64 = 144;
 const MSAT_PER_SAT: u64 = 1_000;
 const SAT_PER_BTC: u64 = 100_000_000;
-/// Names payment operations: one per payment hash, forever.
-const PAYMENT_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6c65_6467_6572_2d6c_6e2d_7061_796d_656e);
 
 /// A JSON number (or decimal string) read from its literal text, never through a float.
 pub(super) fn exact(raw: Option<&RawValue>) -> Result<Option<Decimal>, LightningError> {
@@ -167,8 +166,7 @@ pub async fn create_invoice(
         expires_at: Utc::now() + chrono::Duration::seconds(DEFAULT_INVOICE_EXPIRY_SECONDS as i64),
     };
     let hash_hex = payment_hash.to_string();
-    let outcome =
-        state.ledger.bus.invoice(&hash_hex, command, &Operation::derived(format!("invoice:{hash_hex}"))).await?;
+    let outcome = state.ledger.bus.execute(&hash_hex, command, &Operation::derived(ids::invoice(&hash_hex))).await?;
     if let Some(event) = outcome.event() {
         state.ledger.await_read_models(event).await;
     }
@@ -198,7 +196,7 @@ pub async fn send_invoice(
         return pay_external(&state, &session.user_id, text.trim(), &hash_hex, amount_msat).await;
     }
     let hash_hex = invoice.payment_hash().to_string();
-    let known = state.ledger.bus.invoice_state(&hash_hex).await?;
+    let known = state.ledger.bus.load::<domain::lightning::Invoice>(&hash_hex).await?;
     let payee = known
         .created()
         .map(|created| created.payee.clone())
@@ -207,31 +205,31 @@ pub async fn send_invoice(
         Bolt11InvoiceDescriptionRef::Direct(description) => Some(description.to_string()),
         Bolt11InvoiceDescriptionRef::Hash(_) => None,
     };
-    let operation = Operation {
-        id: uuid::Uuid::new_v5(&PAYMENT_NAMESPACE, hash_hex.as_bytes()).to_string(),
-        request_hash: Some(hex::encode(sha2::Sha256::digest(session.user_id.as_bytes()))),
-    };
+    let operation = Operation::keyed(
+        ids::invoice_payment(&hash_hex),
+        hex::encode(sha2::Sha256::digest(session.user_id.as_bytes())),
+    );
     let paid = pay(&state, &session.user_id, &payee, btc_from_msat(amount_msat)?, memo, &operation).await;
     let mark_paid = InvoiceCommand::MarkPaid { payer: session.user_id.clone(), amount_msat };
     match paid {
-        Ok(Outcome::Appended(_)) => {}
+        Ok(receipt) if !receipt.replayed => {}
         // The hash was paid before: by this user (a retry) or by someone else.
         Ok(_) | Err(AppError::IdempotencyKeyReused) => {
-            let _ = state
-                .ledger
-                .bus
-                .invoice(&hash_hex, mark_paid, &Operation::derived(format!("invoice-paid:{hash_hex}")))
-                .await;
+            let _ =
+                state.ledger.bus.execute(&hash_hex, mark_paid, &Operation::derived(ids::invoice_paid(&hash_hex))).await;
             return Err(LightningError::business("invoice is already paid"));
         }
         Err(error) => return Err(error.into()),
     }
     let outcome =
-        state.ledger.bus.invoice(&hash_hex, mark_paid, &Operation::derived(format!("invoice-paid:{hash_hex}"))).await?;
+        state.ledger.bus.execute(&hash_hex, mark_paid, &Operation::derived(ids::invoice_paid(&hash_hex))).await?;
     if let Some(alias) = request.alias.filter(|alias| !alias.is_empty()) {
         let contact = Contact { payee_user: Some(payee), node_id: hex::encode(state.node.public_key().serialize()) };
-        let saved =
-            state.ledger.bus.address_book(&session.user_id, AddressBookCommand::Save { alias, contact }).await?;
+        let saved = state
+            .ledger
+            .bus
+            .execute(&session.user_id, AddressBookCommand::Save { alias, contact }, &Operation::fresh())
+            .await?;
         if let Some(event) = saved.event() {
             state.ledger.await_read_models(event).await;
         }
@@ -251,7 +249,7 @@ pub async fn quickpay(
     let request: QuickPayRequest = parse(&body)?;
     require_password(&state, &session, request.password).await?;
     let dest = request.dest.unwrap_or_default();
-    let book = state.ledger.bus.address_book_state(&session.user_id).await?;
+    let book = state.ledger.bus.load::<domain::lightning::AddressBook>(&session.user_id).await?;
     let contact = book.contact(&dest).cloned().ok_or_else(|| LightningError::business("unknown destination"))?;
     let Some(payee) = contact.payee_user else {
         return Err(LightningError::business("no route to the destination node"));
@@ -282,33 +280,27 @@ async fn pay_external(
         memo: Some("outgoing payment".to_string()),
         now: Utc::now(),
     };
-    bus.account(&lightning, hold, &Operation::derived(format!("external-hold:{hash_hex}"))).await?;
-    let (command, operation, answer) = match state.node.pay_external(payment_request, amount_msat) {
+    bus.execute(&lightning, hold, &Operation::derived(ids::external_hold(hash_hex))).await?;
+    match state.node.pay_external(payment_request, amount_msat) {
         Ok(()) => {
-            let world = domain::account::TransferDestination::system(
-                domain::system_account::SystemAccountKind::World,
-                &domain::AssetCode::parse("BTC")?,
-            );
-            let capture = AccountCommand::CaptureHold {
-                hold_id: hash_hex.to_string(),
-                transfer_id: format!("external:{hash_hex}"),
-                to: world,
-                memo: None,
-                now: Utc::now(),
-            };
-            (capture, format!("external-settle:{hash_hex}"), Ok(Json(json!({}))))
+            let world = domain::system_account::SystemAccountKind::World.account_id(&domain::AssetCode::parse("BTC")?);
+            let operation = Operation::derived(ids::external_settle(hash_hex));
+            let transfer_id = ids::external_transfer(hash_hex);
+            let receipt =
+                transfers::capture_hold(bus, &lightning, hash_hex, &world, transfer_id, None, &operation).await?;
+            state.ledger.await_read_models(&receipt.last_event).await;
+            Ok(Json(json!({})))
         }
-        Err(ExternalPaymentError::NoRoute) => (
-            AccountCommand::ReleaseHold { hold_id: hash_hex.to_string() },
-            format!("external-release:{hash_hex}"),
-            Err(LightningError::business("no route to the destination node")),
-        ),
-    };
-    let outcome = bus.account(&lightning, command, &Operation::derived(operation)).await?;
-    if let Some(event) = outcome.event() {
-        state.ledger.await_read_models(event).await;
+        Err(ExternalPaymentError::NoRoute) => {
+            let release = AccountCommand::ReleaseHold { hold_id: hash_hex.to_string() };
+            let operation = Operation::derived(ids::external_release(hash_hex));
+            let outcome = bus.execute(&lightning, release, &operation).await?;
+            if let Some(event) = outcome.event() {
+                state.ledger.await_read_models(event).await;
+            }
+            Err(LightningError::business("no route to the destination node"))
+        }
     }
-    answer
 }
 
 /// Moves `amount` from the payer's Lightning funds to the payee's, completing inline.
@@ -319,15 +311,13 @@ async fn pay(
     amount: Decimal,
     memo: Option<String>,
     operation: &Operation,
-) -> Result<Outcome, AppError> {
+) -> Result<TransferReceipt, AppError> {
     ensure_accounts(state, payer).await?;
-    let bus = &state.ledger.bus;
-    let to = bus.destination(&account_id(payee, Purpose::Lightning)).await?;
-    let command = AccountCommand::SendTransfer { transfer_id: operation.id.clone(), to, amount, memo };
-    let outcome = bus.account(&account_id(payer, Purpose::Lightning), command, operation).await?;
-    if let Outcome::Appended(debit) = &outcome {
-        let (_, last) = bus.complete_transfer(debit).await;
-        state.ledger.await_read_models(last.as_ref().unwrap_or(debit)).await;
+    let from = account_id(payer, Purpose::Lightning);
+    let to = account_id(payee, Purpose::Lightning);
+    let receipt = transfers::send(&state.ledger.bus, &from, &to, amount, memo, operation).await?;
+    if !receipt.replayed {
+        state.ledger.await_read_models(&receipt.last_event).await;
     }
-    Ok(outcome)
+    Ok(receipt)
 }

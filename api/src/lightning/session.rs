@@ -11,10 +11,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::wire::LightningError;
-use crate::app::AppState;
-use crate::error::AppError;
+use crate::router::AppState;
 use crate::tokens::{cookie_value, random_token, sha256_hex};
-use crate::users::authenticate;
+use app::use_cases::users::authenticate;
+use app::AppError;
 
 pub const COOKIE_NAME: &str = "connect.sid";
 /// A session unused this long is gone.

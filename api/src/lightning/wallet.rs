@@ -8,32 +8,13 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::node::{LightningNode, NodeInfo};
 use super::session::WebSession;
 use super::wire::LightningError;
-use crate::app::AppState;
-use crate::error::AppError;
+use crate::router::AppState;
+use app::ports::node::{LightningNode, NodeInfo};
+use app::AppError;
 
-pub const BTC_DECIMALS: u32 = 8;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    Onchain,
-    Lightning,
-}
-
-impl Purpose {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Onchain => "onchain",
-            Self::Lightning => "lightning",
-        }
-    }
-}
-
-pub fn account_id(user_id: &str, purpose: Purpose) -> String {
-    format!("btc:{user_id}:{}", purpose.name())
-}
+pub use app::accounts::lightning::{account_id, Purpose, BTC_DECIMALS};
 
 pub async fn ensure_accounts(state: &AppState, user_id: &str) -> Result<(), AppError> {
     for purpose in [Purpose::Onchain, Purpose::Lightning] {

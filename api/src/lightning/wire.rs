@@ -8,7 +8,7 @@ use axum::Json;
 use serde_json::json;
 use tracing::error;
 
-use crate::error::AppError;
+use app::AppError;
 
 #[derive(Debug)]
 pub struct LightningError {

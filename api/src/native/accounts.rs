@@ -8,14 +8,14 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tokio_postgres::Row;
 
-use projections::event_log::find_by_position;
+use store::log::find_by_position;
 
 use super::dto::{AccountView, CreateAccountRequest};
 use super::error::NativeError;
 use super::json::NativeJson;
-use crate::app::AppState;
-use crate::error::AppError;
 use crate::idempotency::{created, operation};
+use crate::router::AppState;
+use app::AppError;
 
 const DEFAULT_PAGE_SIZE: i64 = 100;
 const MAX_PAGE_SIZE: i64 = 1_000;
@@ -39,7 +39,7 @@ pub async fn create(
         owner: request.owner.clone(),
         purpose: request.purpose.clone(),
     };
-    let outcome = state.ledger.bus.account(&request.id, command, &operation).await?;
+    let outcome = state.ledger.bus.execute(&request.id, command, &operation).await?;
     let event = outcome.event().ok_or_else(|| AppError::Internal("opening appended nothing".into()))?;
     state.ledger.await_read_models(event).await;
     let AccountEvent::AccountOpened { account_id, asset, scale, owner, purpose } = event.decode()? else {

@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::error::NativeError;
 use super::json::NativeJson;
-use crate::app::AppState;
-use crate::commands::Outcome;
-use crate::error::AppError;
 use crate::idempotency::created;
+use crate::router::AppState;
+use app::AppError;
+use app::Outcome;
 
 /// More assets than any wallet lists; the list is not paged.
 const MAX_ASSETS_LISTED: i64 = 1_000;
@@ -39,7 +39,11 @@ pub async fn define(
 ) -> Result<Response, NativeError> {
     let code = AssetCode::parse(&request.code)?;
     let scale = Scale::new(request.scale)?;
-    let outcome = state.ledger.bus.asset(&code, AssetCommand::Define { code: code.clone(), scale }).await?;
+    let outcome = state
+        .ledger
+        .bus
+        .execute(code.as_str(), AssetCommand::Define { code: code.clone(), scale }, &store::Operation::fresh())
+        .await?;
     if let Some(event) = outcome.event() {
         state.ledger.await_read_models(event).await;
     }

@@ -3,8 +3,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::error::NativeError;
-use crate::app::AppState;
-use crate::error::AppError;
+use crate::router::AppState;
+use app::AppError;
 
 pub async fn require_admin(
     State(state): State<AppState>,

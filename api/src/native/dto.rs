@@ -3,7 +3,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::error::AppError;
+use app::AppError;
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -126,5 +126,15 @@ pub fn parse_amount(text: &str) -> Result<Decimal, AppError> {
     match domain::Amount::parse_positive(text, widest) {
         Ok(amount) => Ok(amount.value()),
         Err(error) => Err(error.into()),
+    }
+}
+
+/// The native wire word for a transfer's status.
+pub fn transfer_status(status: app::use_cases::transfers::TransferStatus) -> &'static str {
+    use app::use_cases::transfers::TransferStatus;
+    match status {
+        TransferStatus::Completed => "completed",
+        TransferStatus::Returned => "returned",
+        TransferStatus::Pending => "pending",
     }
 }

@@ -7,7 +7,7 @@ use domain::DomainError;
 use serde_json::json;
 use tracing::error;
 
-use crate::error::AppError;
+use app::AppError;
 
 pub struct NativeError(pub AppError);
 

@@ -1,13 +1,13 @@
 use axum::extract::{Query, State};
 use axum::Json;
-use projections::event_log::{find_by_position, read_after, MAX_BATCH_EVENTS};
 use projections::Checkpoint;
 use serde::{Deserialize, Serialize};
+use store::log::{find_by_position, read_after, MAX_BATCH_EVENTS};
 
 use super::dto::EventView;
 use super::error::NativeError;
-use crate::app::AppState;
-use crate::error::AppError;
+use crate::router::AppState;
+use app::AppError;
 
 const DEFAULT_PAGE_SIZE: i64 = 100;
 

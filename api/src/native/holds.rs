@@ -9,13 +9,14 @@ use domain::account::{AccountCommand, AccountEvent};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::dto::{parse_amount, CaptureRequest, HoldRequest, HoldView, TransferView};
+use super::dto::{parse_amount, transfer_status, CaptureRequest, HoldRequest, HoldView, TransferView};
 use super::error::NativeError;
 use super::json::NativeJson;
-use crate::app::AppState;
-use crate::commands::Operation;
-use crate::error::AppError;
 use crate::idempotency::{created, operation};
+use crate::router::AppState;
+use app::use_cases::transfers;
+use app::AppError;
+use store::{ids, Operation};
 
 /// Most holds listed for one account.
 const MAX_HOLDS_LISTED: i64 = 1_000;
@@ -34,7 +35,7 @@ pub async fn place(
         memo: request.memo.clone(),
         now: chrono::Utc::now(),
     };
-    let outcome = state.ledger.bus.account(&request.account, command, &operation).await?;
+    let outcome = state.ledger.bus.execute(&request.account, command, &operation).await?;
     let event = outcome.event().ok_or_else(|| AppError::Internal("a hold appended nothing".into()))?;
     state.ledger.await_read_models(event).await;
     let AccountEvent::FundsHeld { hold_id, amount, expires_at, memo } = event.decode()? else {
@@ -56,8 +57,8 @@ pub async fn release(
     State(state): State<AppState>,
     Path((account, hold_id)): Path<(String, String)>,
 ) -> Result<Json<HoldView>, NativeError> {
-    let operation = Operation::derived(format!("release:{account}:{hold_id}"));
-    let outcome = state.ledger.bus.account(&account, AccountCommand::ReleaseHold { hold_id }, &operation).await?;
+    let operation = Operation::derived(ids::release_hold(&account, &hold_id));
+    let outcome = state.ledger.bus.execute(&account, AccountCommand::ReleaseHold { hold_id }, &operation).await?;
     let event = outcome.event().ok_or_else(|| AppError::Internal("a release appended nothing".into()))?;
     state.ledger.await_read_models(event).await;
     Ok(Json(show_hold(&state, &account, hold_id_of(event)?).await?))
@@ -69,20 +70,19 @@ pub async fn capture(
     Path((account, hold_id)): Path<(String, String)>,
     NativeJson(request): NativeJson<CaptureRequest>,
 ) -> Result<Response, NativeError> {
-    let operation = Operation::derived(format!("capture:{account}:{hold_id}"));
-    let bus = &state.ledger.bus;
-    let to = bus.destination(&request.to).await?;
-    let command = AccountCommand::CaptureHold {
-        hold_id,
-        transfer_id: operation.id.clone(),
-        to,
-        memo: request.memo,
-        now: chrono::Utc::now(),
-    };
-    let outcome = bus.account(&account, command, &operation).await?;
-    let debit = outcome.event().ok_or_else(|| AppError::Internal("a capture appended nothing".into()))?;
-    let (status, last_event) = bus.complete_transfer(debit).await;
-    state.ledger.await_read_models(last_event.as_ref().unwrap_or(debit)).await;
+    let operation = Operation::derived(ids::capture_hold(&account, &hold_id));
+    let receipt = transfers::capture_hold(
+        &state.ledger.bus,
+        &account,
+        &hold_id,
+        &request.to,
+        operation.id.clone(),
+        request.memo,
+        &operation,
+    )
+    .await?;
+    state.ledger.await_read_models(&receipt.last_event).await;
+    let debit = &receipt.debit;
     let AccountEvent::HoldCaptured { transfer_id, to, amount, memo, .. } = debit.decode()? else {
         return Err(AppError::Internal("operation id names another kind of event".into()).into());
     };
@@ -92,10 +92,10 @@ pub async fn capture(
         to,
         amount: amount.to_string(),
         memo,
-        status,
+        status: transfer_status(receipt.status),
         position: debit.position,
     };
-    Ok(created(view, outcome.is_replay()))
+    Ok(created(view, receipt.replayed))
 }
 
 #[derive(Debug, Serialize)]

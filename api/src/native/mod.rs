@@ -16,7 +16,7 @@ mod stream;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
+use crate::router::AppState;
 pub use error::NativeError;
 
 pub fn routes(state: AppState) -> OpenApiRouter<AppState> {

@@ -5,12 +5,13 @@ use domain::account::{AccountCommand, AccountEvent};
 use domain::system_account::SystemAccountKind;
 use projections::StoredEvent;
 
-use super::dto::{parse_amount, MovementRequest, MovementView, TransferRequest, TransferView};
+use super::dto::{parse_amount, transfer_status, MovementRequest, MovementView, TransferRequest, TransferView};
 use super::error::NativeError;
 use super::json::NativeJson;
-use crate::app::AppState;
-use crate::error::AppError;
 use crate::idempotency::{created, operation};
+use crate::router::AppState;
+use app::use_cases::transfers;
+use app::AppError;
 
 #[utoipa::path(post, path = "/v1/deposits", tag = "native", request_body = MovementRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn deposit(
@@ -50,7 +51,7 @@ async fn movement(
 ) -> Result<Response, NativeError> {
     let operation = operation(headers, route, &request, true)?;
     let command = command(parse_amount(&request.amount)?, request.reference.clone());
-    let outcome = state.ledger.bus.account(&request.account, command, &operation).await?;
+    let outcome = state.ledger.bus.execute(&request.account, command, &operation).await?;
     let event = outcome.event().ok_or_else(|| AppError::Internal("a movement appended nothing".into()))?;
     state.ledger.await_read_models(event).await;
     let (amount, reference) = match event.decode()? {
@@ -76,18 +77,11 @@ pub async fn transfer(
 ) -> Result<Response, NativeError> {
     let operation = operation(&headers, "transfers", &request, true)?;
     let amount = parse_amount(&request.amount)?;
-    let bus = &state.ledger.bus;
-    let destination = bus.destination(&request.to).await?;
-    let command = AccountCommand::SendTransfer {
-        transfer_id: operation.id.clone(),
-        to: destination,
-        amount,
-        memo: request.memo.clone(),
-    };
-    let outcome = bus.account(&request.from, command, &operation).await?;
-    let debit = outcome.event().ok_or_else(|| AppError::Internal("a transfer appended nothing".into()))?;
-    let (status, last_event) = bus.complete_transfer(debit).await;
-    state.ledger.await_read_models(last_event.as_ref().unwrap_or(debit)).await;
+    let receipt =
+        transfers::send(&state.ledger.bus, &request.from, &request.to, amount, request.memo.clone(), &operation)
+            .await?;
+    state.ledger.await_read_models(&receipt.last_event).await;
+    let debit = &receipt.debit;
     let AccountEvent::TransferSent { transfer_id, to, amount, memo, .. } = debit.decode()? else {
         return Err(AppError::Internal("operation id names another kind of event".into()).into());
     };
@@ -97,10 +91,10 @@ pub async fn transfer(
         to,
         amount: amount.to_string(),
         memo,
-        status,
+        status: transfer_status(receipt.status),
         position: debit.position,
     };
-    Ok(created(view, outcome.is_replay()))
+    Ok(created(view, receipt.replayed))
 }
 
 fn operation_id(event: &StoredEvent) -> String {

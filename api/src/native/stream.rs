@@ -14,17 +14,17 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use deadpool_postgres::Pool;
 use futures::Stream;
-use projections::event_log::read_after;
 use projections::{Checkpoint, StoredEvent};
 use serde::Deserialize;
+use store::log::read_after;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::warn;
 
 use super::dto::EventView;
 use super::error::NativeError;
 use super::events::checkpoint_of;
-use crate::app::AppState;
-use crate::error::AppError;
+use crate::router::AppState;
+use app::AppError;
 
 /// Streams open at once, per server.
 pub const MAX_EVENT_STREAMS: usize = 64;

@@ -7,7 +7,7 @@ use crate::system_account::SystemAccountKind;
 
 /// What can be asked of an account. Amounts arrive as exact decimals; the account checks them
 /// against its own asset's scale. Time arrives as `now`, never from a clock.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 pub enum AccountCommand {
     Open {
         account_id: String,

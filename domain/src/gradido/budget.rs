@@ -26,7 +26,7 @@ pub struct CreationBudget {
     reserved: BTreeMap<String, Decimal>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 pub enum BudgetCommand {
     Reserve { transaction_id: String, amount: Amount },
     Release { transaction_id: String },

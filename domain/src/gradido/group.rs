@@ -19,7 +19,7 @@ impl Group {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 pub enum GroupCommand {
     Create { alias: String, name: String, description: Option<String> },
 }

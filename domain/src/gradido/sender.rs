@@ -15,7 +15,7 @@ pub struct DuplicateGuard {
     recent: Vec<(String, DateTime<Utc>)>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 pub enum GuardCommand {
     /// Records a transaction's fingerprint (its type, target, amount and memo).
     Record { fingerprint: String, now: DateTime<Utc> },
@@ -35,6 +35,15 @@ impl DomainEvent for GuardEvent {
     }
 }
 
+impl DuplicateGuard {
+    /// Whether recording `fingerprint` at `now` would be refused as a duplicate: lets a use
+    /// case refuse before it reserves anything, so a refused request appends nothing.
+    pub fn is_duplicate(&self, fingerprint: &str, now: DateTime<Utc>) -> bool {
+        let window_start = now - Duration::seconds(DUPLICATE_WINDOW_SECONDS);
+        self.recent.iter().any(|(seen, at)| seen == fingerprint && *at > window_start)
+    }
+}
+
 impl Aggregate for DuplicateGuard {
     const TYPE: &'static str = "duplicate_guard";
     type Command = GuardCommand;
@@ -44,8 +53,7 @@ impl Aggregate for DuplicateGuard {
 
     async fn handle(&mut self, command: GuardCommand, _: &(), sink: &EventSink<Self>) -> Result<(), DomainError> {
         let GuardCommand::Record { fingerprint, now } = command;
-        let window_start = now - Duration::seconds(DUPLICATE_WINDOW_SECONDS);
-        if self.recent.iter().any(|(seen, at)| *seen == fingerprint && *at > window_start) {
+        if self.is_duplicate(&fingerprint, now) {
             return Err(DomainError::DuplicateTransaction);
         }
         sink.write(GuardEvent::TransactionFingerprinted { fingerprint, at: now }, self).await;

@@ -65,7 +65,7 @@ impl GradidoTransaction {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 pub enum TransactionCommand {
     Create {
         kind: GradidoKind,

@@ -33,7 +33,7 @@ pub struct ApiKey {
     scopes: BTreeSet<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 pub enum ApiKeyCommand {
     /// Issues a key (or rotates it: the previous key stops working, its scopes stay).
     Issue {

@@ -44,7 +44,7 @@ impl JoyWallet {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 pub enum JoyWalletCommand {
     /// Creates the wallet; creating it again changes nothing (a second sign-on).
     Create { profile: WalletProfile, address: EthAddress },

@@ -4,7 +4,7 @@ use domain::asset::AssetEvent;
 use super::execute;
 use crate::engine::EventProjector;
 use crate::error::ProjectionError;
-use crate::event_log::StoredEvent;
+use store::StoredEvent;
 
 /// `assets`: every asset and its fixed scale.
 pub struct AssetsProjector;

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use super::{at_scale, execute, AccountAssets};
 use crate::engine::EventHandler;
 use crate::error::ProjectionError;
-use crate::event_log::StoredEvent;
+use store::StoredEvent;
 
 /// `balances`: one row per account with amount, locked and available. A batch becomes two
 /// statements: the accounts it opens, then one guarded upsert of each touched account's net

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use super::{at_scale, execute};
 use crate::engine::EventProjector;
 use crate::error::ProjectionError;
-use crate::event_log::StoredEvent;
+use store::StoredEvent;
 
 /// `channels`: each Lightning channel, its state, capacity and balance.
 pub struct ChannelsProjector;

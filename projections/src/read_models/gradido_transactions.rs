@@ -4,7 +4,7 @@ use domain::gradido::{GradidoKind, TransactionEvent};
 use super::{at_scale, execute};
 use crate::engine::EventProjector;
 use crate::error::ProjectionError;
-use crate::event_log::StoredEvent;
+use store::StoredEvent;
 
 /// `gradido_transactions`: each Gradido transaction and its status; the pending and
 /// executing counts a login shows are counts over it.

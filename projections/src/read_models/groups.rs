@@ -4,7 +4,7 @@ use domain::gradido::GroupEvent;
 use super::execute;
 use crate::engine::EventProjector;
 use crate::error::ProjectionError;
-use crate::event_log::StoredEvent;
+use store::StoredEvent;
 
 /// `groups`: Gradido groups by alias.
 pub struct GroupsProjector;

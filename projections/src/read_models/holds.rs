@@ -4,7 +4,7 @@ use domain::account::AccountEvent;
 use super::execute;
 use crate::engine::EventProjector;
 use crate::error::ProjectionError;
-use crate::event_log::StoredEvent;
+use store::StoredEvent;
 
 /// `holds`: every hold with its expiry and what became of it.
 pub struct HoldsProjector;

@@ -6,7 +6,7 @@ use domain::joyplus::{ApiKeyEvent, JoyWalletEvent};
 use super::{at_scale, execute, AccountAssets};
 use crate::engine::EventProjector;
 use crate::error::ProjectionError;
-use crate::event_log::StoredEvent;
+use store::StoredEvent;
 
 /// The purpose of every Joy Plus balance's account; how this projector recognises them.
 pub const JOY_PLUS_PURPOSE: &str = "joyplus";

@@ -32,7 +32,7 @@ use rust_decimal::Decimal;
 use tokio_postgres::types::ToSql;
 
 use crate::error::ProjectionError;
-use crate::event_log::StoredEvent;
+use store::StoredEvent;
 
 /// A read model's table and the key that orders its rows (for rebuild comparisons).
 pub struct ReadTable {

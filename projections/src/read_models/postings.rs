@@ -5,7 +5,7 @@ use domain::account::{moves_money, postings, AccountEvent};
 use super::{at_scale, execute, AccountAssets};
 use crate::engine::EventHandler;
 use crate::error::ProjectionError;
-use crate::event_log::StoredEvent;
+use store::StoredEvent;
 
 /// `postings`: every debit and credit leg, with the event that caused it. One insert a batch.
 #[derive(Default)]

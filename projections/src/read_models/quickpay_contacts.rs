@@ -4,7 +4,7 @@ use domain::lightning::AddressBookEvent;
 use super::execute;
 use crate::engine::EventProjector;
 use crate::error::ProjectionError;
-use crate::event_log::StoredEvent;
+use store::StoredEvent;
 
 /// `quickpay_contacts`: each user's quickpay address book.
 pub struct QuickpayContactsProjector;

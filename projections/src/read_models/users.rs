@@ -4,7 +4,7 @@ use domain::user::{Role, UserEvent};
 use super::execute;
 use crate::engine::EventProjector;
 use crate::error::ProjectionError;
-use crate::event_log::StoredEvent;
+use store::StoredEvent;
 
 /// `users`: every user as the dialects' logins look them up.
 pub struct UsersProjector;

@@ -3,10 +3,6 @@
 //! reserved. Every step has a derived operation id, so a retry after a crash repeats
 //! nothing.
 
-use std::future::Future;
-use std::time::Duration;
-
-use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use domain::account::AccountCommand;
 use domain::gradido::{creation_budget_id, BudgetCommand, Created, GradidoKind, TransactionCommand, TransactionEvent};
@@ -15,40 +11,12 @@ use domain::DomainError;
 use projections::{EventHandler, ProjectionError, StoredEvent};
 use tracing::warn;
 
-use crate::commands::{CommandBus, Operation};
+use store::{ids, Operation};
+
+use crate::bus::CommandBus;
 use crate::error::AppError;
-
-/// What the network said about a signed transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    Confirmed,
-    Rejected(String),
-}
-
-/// The network Gradido transactions are sent to.
-pub trait GradidoNetwork: Send + Sync + 'static {
-    fn submit(
-        &self,
-        transaction_id: &str,
-        signed_at: DateTime<Utc>,
-        details: &Created,
-    ) -> impl Future<Output = Verdict> + Send;
-}
-
-/// The default network: confirms every transaction `confirm_delay` after it was signed.
-pub struct LocalNetwork {
-    pub confirm_delay: Duration,
-}
-
-impl GradidoNetwork for LocalNetwork {
-    async fn submit(&self, _transaction_id: &str, signed_at: DateTime<Utc>, _details: &Created) -> Verdict {
-        let due = signed_at + chrono::Duration::from_std(self.confirm_delay).unwrap_or_default();
-        if let Ok(wait) = (due - Utc::now()).to_std() {
-            tokio::time::sleep(wait).await;
-        }
-        Verdict::Confirmed
-    }
-}
+use crate::ports::gradido_network::{GradidoNetwork, Verdict};
+use crate::use_cases::transfers;
 
 pub struct GradidoSettlement<N> {
     bus: CommandBus,
@@ -66,7 +34,7 @@ impl<N: GradidoNetwork> GradidoSettlement<N> {
         let id = event.aggregate_id.as_str();
         match event.decode::<TransactionEvent>()? {
             TransactionEvent::GradidoTransactionSigned { at, .. } => {
-                let state = self.bus.gradido_state(id).await?;
+                let state = self.bus.load::<domain::gradido::GradidoTransaction>(id).await?;
                 let Some(details) = state.details() else { return Ok(()) };
                 let verdict = match self.network.submit(id, at, details).await {
                     Verdict::Confirmed => settle(&self.bus, id, details).await?,
@@ -76,11 +44,11 @@ impl<N: GradidoNetwork> GradidoSettlement<N> {
                     Verdict::Confirmed => TransactionCommand::Confirm,
                     Verdict::Rejected(reason) => TransactionCommand::Reject { reason },
                 };
-                self.bus.gradido_transaction(id, command, &Operation::derived(format!("gradido-verdict:{id}"))).await?;
+                self.bus.execute(id, command, &Operation::derived(ids::gradido_verdict(id))).await?;
             }
             TransactionEvent::GradidoTransactionRejected { .. }
             | TransactionEvent::GradidoTransactionCancelled { .. } => {
-                let state = self.bus.gradido_state(id).await?;
+                let state = self.bus.load::<domain::gradido::GradidoTransaction>(id).await?;
                 if let Some(details) = state.details() {
                     release(&self.bus, id, details).await?;
                 }
@@ -110,29 +78,15 @@ impl<N: GradidoNetwork> EventHandler for GradidoSettlement<N> {
 /// Moves the money of a confirmed transaction: the held amount to the recipient, or new
 /// money from issuance for a creation. A refusal here rejects the transaction.
 async fn settle(bus: &CommandBus, id: &str, details: &Created) -> Result<Verdict, AppError> {
-    let operation = Operation::derived(format!("gradido-settle:{id}"));
+    let operation = Operation::derived(ids::gradido_settle(id));
     let outcome = match details.kind {
         GradidoKind::Transfer => {
             let Some(from) = &details.from_account else {
                 return Ok(Verdict::Rejected("transfer without a sender".into()));
             };
-            let to = bus.destination(&details.to_account).await?;
-            let capture = AccountCommand::CaptureHold {
-                hold_id: id.to_string(),
-                transfer_id: operation.id.clone(),
-                to,
-                memo: None,
-                now: Utc::now(),
-            };
-            match bus.account(from, capture, &operation).await {
-                Ok(outcome) => {
-                    if let Some(debit) = outcome.event() {
-                        bus.complete_transfer(debit).await;
-                    }
-                    Ok(())
-                }
-                Err(error) => Err(error),
-            }
+            transfers::capture_hold(bus, from, id, &details.to_account, operation.id.clone(), None, &operation)
+                .await
+                .map(drop)
         }
         GradidoKind::Creation => {
             let deposit = AccountCommand::Deposit {
@@ -140,7 +94,7 @@ async fn settle(bus: &CommandBus, id: &str, details: &Created) -> Result<Verdict
                 source: SystemAccountKind::Issuance,
                 reference: Some(id.to_string()),
             };
-            bus.account(&details.to_account, deposit, &operation).await.map(drop)
+            bus.execute(&details.to_account, deposit, &operation).await.map(drop)
         }
     };
     match outcome {
@@ -172,7 +126,7 @@ pub async fn release(bus: &CommandBus, id: &str, details: &Created) -> Result<Op
 /// Releases the hold transaction `id` placed on `account`, once.
 pub async fn release_hold(bus: &CommandBus, account: &str, id: &str) -> Result<Option<StoredEvent>, AppError> {
     let command = AccountCommand::ReleaseHold { hold_id: id.to_string() };
-    match bus.account(account, command, &Operation::derived(format!("gradido-release:{id}"))).await {
+    match bus.execute(account, command, &Operation::derived(ids::gradido_release(id))).await {
         Err(AppError::Domain(DomainError::HoldNotFound(_))) => Ok(None),
         outcome => Ok(outcome?.event().cloned()),
     }
@@ -181,6 +135,6 @@ pub async fn release_hold(bus: &CommandBus, account: &str, id: &str) -> Result<O
 /// Gives back what creation `id` reserved of `budget`, once.
 pub async fn release_budget(bus: &CommandBus, budget: &str, id: &str) -> Result<Option<StoredEvent>, AppError> {
     let command = BudgetCommand::Release { transaction_id: id.to_string() };
-    let outcome = bus.creation_budget(budget, command, &Operation::derived(format!("gradido-unbudget:{id}"))).await?;
+    let outcome = bus.execute(budget, command, &Operation::derived(ids::gradido_unbudget(id))).await?;
     Ok(outcome.event().cloned())
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio_postgres::Row;
 
 use crate::checkpoint::Checkpoint;
-use crate::error::ProjectionError;
+use crate::error::StoreError;
 
 /// Largest batch a reader takes from the log at once.
 pub const MAX_BATCH_EVENTS: i64 = 1_000;
@@ -35,8 +35,8 @@ impl StoredEvent {
 
     /// Decodes the payload into a domain event. Every stored version must stay decodable
     /// forever: a new shape gets an upcaster here, never a changed meaning.
-    pub fn decode<E: DeserializeOwned>(&self) -> Result<E, ProjectionError> {
-        let undecodable = |reason: String| ProjectionError::Undecodable {
+    pub fn decode<E: DeserializeOwned>(&self) -> Result<E, StoreError> {
+        let undecodable = |reason: String| StoreError::Undecodable {
             position: self.position,
             event_type: self.event_type.clone(),
             version: self.event_version.clone(),
@@ -78,7 +78,7 @@ pub async fn read_after(
     after: Checkpoint,
     until: Option<Checkpoint>,
     limit: i64,
-) -> Result<Vec<StoredEvent>, ProjectionError> {
+) -> Result<Vec<StoredEvent>, StoreError> {
     let until = until.unwrap_or(Checkpoint { tx_id: i64::MAX, position: i64::MAX });
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events \
@@ -103,10 +103,7 @@ pub async fn read_after(
 }
 
 /// The event at `position`, if it exists and is final.
-pub async fn find_by_position(
-    client: &impl GenericClient,
-    position: i64,
-) -> Result<Option<StoredEvent>, ProjectionError> {
+pub async fn find_by_position(client: &impl GenericClient, position: i64) -> Result<Option<StoredEvent>, StoreError> {
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE global_position = $1 \
            AND tx_id < pg_snapshot_xmin(pg_current_snapshot())"
@@ -118,7 +115,7 @@ pub async fn find_by_position(
 pub async fn find_by_operation(
     client: &impl GenericClient,
     operation_id: &str,
-) -> Result<Option<StoredEvent>, ProjectionError> {
+) -> Result<Option<StoredEvent>, StoreError> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE metadata ->> 'operation_id' = $1");
     Ok(client
         .query_opt(&client.prepare_cached(&sql).await?, &[&operation_id])
@@ -128,7 +125,7 @@ pub async fn find_by_operation(
 }
 
 /// The last final checkpoint in the log: where a reader that has read everything stands.
-pub async fn head(client: &impl GenericClient) -> Result<Checkpoint, ProjectionError> {
+pub async fn head(client: &impl GenericClient) -> Result<Checkpoint, StoreError> {
     let row = client
         .query_one(
             "SELECT coalesce(max(tx_id::text::bigint), 0) AS tx, coalesce(max(global_position), 0) AS position \
@@ -142,7 +139,7 @@ pub async fn head(client: &impl GenericClient) -> Result<Checkpoint, ProjectionE
 }
 
 /// How many final events lie after `after`: the work left for a reader.
-pub async fn count_after(client: &impl GenericClient, after: Checkpoint) -> Result<i64, ProjectionError> {
+pub async fn count_after(client: &impl GenericClient, after: Checkpoint) -> Result<i64, StoreError> {
     let row = client
         .query_one(
             "SELECT count(*) FROM events WHERE (tx_id, global_position) > ($1::text::xid8, $2) \

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::process_managers::transfer_completion::TransferCompletion;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -14,7 +15,6 @@ use projections::read_models::{
     AssetsProjector, BalancesProjector, ChannelsProjector, GradidoTransactionsProjector, GroupsProjector,
     HoldsProjector, JoyPlusProjector, PostingsProjector, QuickpayContactsProjector, UsersProjector,
 };
-use projections::transfer_completion::TransferCompletion;
 use projections::{PerEvent, ProjectionEngine};
 use serde_json::json;
 use tokio::sync::watch;
@@ -27,17 +27,18 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::admin_key::AdminKey;
-use crate::commands::{CommandBus, Ledger};
-use crate::database::{self, DatabaseTarget};
-use crate::error::AppError;
-use crate::gradido::settlement::{GradidoSettlement, LocalNetwork};
-use crate::joyplus::chain::SimulatedChain;
-use crate::joyplus::passport::EmbeddedPassport;
-use crate::joyplus::sms::OutboxSms;
 use crate::joyplus::JoyPlusServices;
-use crate::lightning::node::{EmbeddedNode, NodeSettings};
-use crate::mail::{Mailer, OutboxMailer, SmtpMailer};
 use crate::openapi::{ApiDoc, DOCS_PATH, OPENAPI_PATH};
+use app::ports::chain::SimulatedChain;
+use app::ports::gradido_network::LocalNetwork;
+use app::ports::mail::{Mailer, OutboxMailer, SmtpMailer};
+use app::ports::node::{EmbeddedNode, NodeSettings};
+use app::ports::passport::EmbeddedPassport;
+use app::ports::sms::OutboxSms;
+use app::process_managers::gradido_settlement::GradidoSettlement;
+use app::AppError;
+use app::{CommandBus, Ledger};
+use store::DatabaseTarget;
 
 /// Largest request body accepted by any route.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -98,7 +99,7 @@ pub struct ServiceConfig {
     pub smtp_relay: Option<String>,
     pub node: NodeSettings,
     /// The blockchain Joy Plus withdrawals go to; `None`: the simulated chain.
-    pub chain: Option<Arc<dyn crate::joyplus::chain::Chain>>,
+    pub chain: Option<Arc<dyn app::ports::chain::Chain>>,
 }
 
 /// The sender of the service's e-mail.
@@ -128,8 +129,8 @@ pub struct Service {
 impl Service {
     /// Connects, migrates, seeds the standard assets and starts the projectors.
     pub async fn start(config: ServiceConfig) -> Result<Self, AppError> {
-        let pools = database::connect(&config.database).await?;
-        database::migrate(&pools.events).await?;
+        let pools = store::connect(&config.database).await?;
+        store::migrate(&pools.events).await?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut engine = ProjectionEngine::new(pools.reads.clone(), shutdown_rx);
         let bus = CommandBus::new(pools.events.clone(), pools.reads.clone(), engine.wakers());
@@ -147,13 +148,20 @@ impl Service {
         engine.spawn(projections::chain::ChainSealer);
         let network = LocalNetwork { confirm_delay: config.gradido_confirm_delay };
         engine.spawn(GradidoSettlement::new(bus.clone(), network));
-        let chain: Arc<dyn crate::joyplus::chain::Chain> = match config.chain.clone() {
+        let chain: Arc<dyn app::ports::chain::Chain> = match config.chain.clone() {
             Some(chain) => chain,
             None => Arc::new(SimulatedChain { pool: pools.reads.clone() }),
         };
-        engine.spawn(crate::joyplus::broadcaster::ChainBroadcaster { chain: chain.clone() });
+        engine.spawn(app::process_managers::chain_broadcaster::ChainBroadcaster { chain: chain.clone() });
         let (status, mut tasks) = engine.start();
-        tasks.push(tokio::spawn(crate::hold_expiry::run(bus.clone(), pools.reads.clone(), shutdown.subscribe())));
+        tasks.push(tokio::spawn(app::process_managers::hold_expiry::run(
+            bus.clone(),
+            pools.reads.clone(),
+            shutdown.subscribe(),
+        )));
+        let orphans =
+            app::use_cases::gradido::release_orphaned_holds(bus.clone(), pools.reads.clone(), shutdown.subscribe());
+        tasks.push(tokio::spawn(orphans));
         seed_assets(&bus).await?;
         let ledger =
             Ledger { bus, status, reads: pools.reads, read_your_writes_timeout: config.read_your_writes_timeout };
@@ -163,14 +171,14 @@ impl Service {
             None => Arc::new(OutboxMailer { pool: ledger.reads.clone() }),
         };
         let node = Arc::new(EmbeddedNode::load_or_create(&ledger.reads, config.node).await?);
-        let watcher = crate::lightning::watch_channels(
+        let watcher = app::process_managers::channel_watch::run(
             ledger.bus.clone(),
             ledger.reads.clone(),
             node.clone(),
             shutdown.subscribe(),
         );
         tasks.push(tokio::spawn(watcher));
-        tasks.push(tokio::spawn(crate::housekeeping::run(ledger.reads.clone(), shutdown.subscribe())));
+        tasks.push(tokio::spawn(app::housekeeping::run(ledger.reads.clone(), shutdown.subscribe())));
         let joy = JoyPlusServices {
             passport: Arc::new(EmbeddedPassport { pool: ledger.reads.clone() }),
             sms: Arc::new(OutboxSms { pool: ledger.reads.clone() }),
@@ -193,7 +201,12 @@ impl Service {
 async fn seed_assets(bus: &CommandBus) -> Result<(), AppError> {
     for (code, decimals) in SEEDED_ASSETS {
         let code = AssetCode::parse(code)?;
-        bus.asset(&code, AssetCommand::Define { code: code.clone(), scale: Scale::new(decimals)? }).await?;
+        bus.execute(
+            code.as_str(),
+            AssetCommand::Define { code: code.clone(), scale: Scale::new(decimals)? },
+            &store::Operation::fresh(),
+        )
+        .await?;
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio_postgres::NoTls;
 
-use crate::error::AppError;
+use crate::error::StoreError;
 
 /// Connections for appending events, and for reading (queries plus one per projector).
 pub const EVENT_POOL_CONNECTIONS: u32 = 32;
@@ -23,10 +23,10 @@ pub enum DatabaseTarget {
 }
 
 impl DatabaseTarget {
-    fn sqlx_options(&self) -> Result<PgConnectOptions, AppError> {
+    fn sqlx_options(&self) -> Result<PgConnectOptions, StoreError> {
         match self {
             Self::Url(url) => {
-                PgConnectOptions::from_str(url).map_err(|error| AppError::Unavailable(format!("DATABASE_URL: {error}")))
+                PgConnectOptions::from_str(url).map_err(|error| StoreError::Config(format!("DATABASE_URL: {error}")))
             }
             Self::Socket { dir, port, user, dbname } => {
                 Ok(PgConnectOptions::new().socket(dir).port(*port).username(user).database(dbname))
@@ -34,10 +34,10 @@ impl DatabaseTarget {
         }
     }
 
-    pub fn postgres_config(&self) -> Result<tokio_postgres::Config, AppError> {
+    pub fn postgres_config(&self) -> Result<tokio_postgres::Config, StoreError> {
         let mut config = match self {
             Self::Url(url) => tokio_postgres::Config::from_str(url)
-                .map_err(|error| AppError::Unavailable(format!("DATABASE_URL: {error}")))?,
+                .map_err(|error| StoreError::Config(format!("DATABASE_URL: {error}")))?,
             Self::Socket { dir, port, user, dbname } => {
                 let mut config = tokio_postgres::Config::new();
                 config.host_path(dir).port(*port).user(user).dbname(dbname);
@@ -49,12 +49,12 @@ impl DatabaseTarget {
     }
 
     /// The same database as another role: the URL an analyst connects with.
-    pub fn url_as(&self, user: &str, password: &str) -> Result<String, AppError> {
+    pub fn url_as(&self, user: &str, password: &str) -> Result<String, StoreError> {
         match self {
             Self::Url(text) => {
                 let mut url =
-                    url::Url::parse(text).map_err(|error| AppError::Unavailable(format!("DATABASE_URL: {error}")))?;
-                let invalid = |_| AppError::Unavailable("DATABASE_URL cannot carry credentials".into());
+                    url::Url::parse(text).map_err(|error| StoreError::Config(format!("DATABASE_URL: {error}")))?;
+                let invalid = |_| StoreError::Config("DATABASE_URL cannot carry credentials".into());
                 url.set_username(user).map_err(invalid)?;
                 url.set_password(Some(password)).map_err(invalid)?;
                 Ok(url.to_string())
@@ -81,7 +81,7 @@ pub struct Pools {
     pub reads: Pool,
 }
 
-pub async fn connect(target: &DatabaseTarget) -> Result<Pools, AppError> {
+pub async fn connect(target: &DatabaseTarget) -> Result<Pools, StoreError> {
     let events = PgPoolOptions::new()
         .max_connections(EVENT_POOL_CONNECTIONS)
         // A ping per acquire costs a round trip on every command; a broken connection
@@ -90,7 +90,7 @@ pub async fn connect(target: &DatabaseTarget) -> Result<Pools, AppError> {
         .acquire_timeout(Duration::from_millis(CONNECT_TIMEOUT_MS))
         .connect_with(target.sqlx_options()?)
         .await
-        .map_err(|error| AppError::Unavailable(format!("cannot connect to PostgreSQL: {error}")))?;
+        .map_err(|error| StoreError::Connect(error.to_string()))?;
     let manager = Manager::from_config(
         target.postgres_config()?,
         NoTls,
@@ -99,15 +99,12 @@ pub async fn connect(target: &DatabaseTarget) -> Result<Pools, AppError> {
     let reads = Pool::builder(manager)
         .max_size(READ_POOL_CONNECTIONS)
         .build()
-        .map_err(|error| AppError::Internal(format!("read pool: {error}")))?;
+        .map_err(|error| StoreError::Config(format!("read pool: {error}")))?;
     Ok(Pools { events, reads })
 }
 
 /// Applies the numbered migrations in `migrations/` that are not applied yet. Safe to run
 /// from several processes at once (sqlx serialises them with an advisory lock).
-pub async fn migrate(events: &sqlx::PgPool) -> Result<(), AppError> {
-    sqlx::migrate!("../migrations")
-        .run(events)
-        .await
-        .map_err(|error| AppError::Unavailable(format!("migration failed: {error}")))
+pub async fn migrate(events: &sqlx::PgPool) -> Result<(), StoreError> {
+    sqlx::migrate!("../migrations").run(events).await.map_err(|error| StoreError::Migration(error.to_string()))
 }

@@ -6,8 +6,9 @@ use domain::claim::{claim_id, ClaimCommand};
 use domain::user::{validate_email, validate_username, Role, UserCommand};
 use serde::Serialize;
 
-use crate::commands::{Ledger, Operation};
 use crate::error::AppError;
+use crate::ledger::Ledger;
+use store::{ids, Operation};
 
 /// Longest password accepted: argon2 cost grows with input, so bound it.
 pub const MAX_PASSWORD_LEN: usize = 1_024;
@@ -49,12 +50,12 @@ pub async fn register(ledger: &Ledger, user: NewUser) -> Result<UserView, AppErr
         ));
     }
     let user_id = uuid::Uuid::new_v5(&USER_ID_NAMESPACE, user.email.to_lowercase().as_bytes()).to_string();
-    if bus.user_exists(&user_id).await? {
+    if bus.load::<domain::user::User>(&user_id).await?.registered().is_some() {
         return Err(AppError::Domain(domain::DomainError::UserAlreadyRegistered));
     }
     for (kind, value) in [("email", &user.email), ("username", &user.username)] {
         let command = ClaimCommand::Take { kind: kind.to_string(), owner: user_id.clone() };
-        bus.claim(&claim_id(kind, value), command).await?;
+        bus.execute(&claim_id(kind, value), command, &Operation::fresh()).await?;
     }
     let password = user.password.clone();
     let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
@@ -70,10 +71,10 @@ pub async fn register(ledger: &Ledger, user: NewUser) -> Result<UserView, AppErr
         password_hash,
         role,
     };
-    bus.user(&user_id, command, &Operation::derived(format!("register:{user_id}"))).await?;
+    bus.execute(&user_id, command, &Operation::derived(ids::register_user(&user_id))).await?;
     let public_hex = new_public_key_hex();
     let keyed = bus
-        .user(&user_id, UserCommand::AssignKey { public_hex }, &Operation::derived(format!("key:{user_id}")))
+        .execute(&user_id, UserCommand::AssignKey { public_hex }, &Operation::derived(ids::assign_user_key(&user_id)))
         .await?;
     if let Some(event) = keyed.event() {
         ledger.await_read_models(event).await;

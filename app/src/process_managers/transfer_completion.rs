@@ -11,9 +11,8 @@ use deadpool_postgres::Transaction;
 use domain::account::AccountEvent;
 use rust_decimal::Decimal;
 
-use crate::engine::EventHandler;
-use crate::error::ProjectionError;
-use crate::event_log::StoredEvent;
+use projections::{EventHandler, ProjectionError};
+use store::StoredEvent;
 
 /// The commands this process manager issues. Implementations must be idempotent per
 /// `transfer_id`: a batch may be retried after a crash.

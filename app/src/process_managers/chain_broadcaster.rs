@@ -10,7 +10,7 @@ use deadpool_postgres::Transaction;
 use domain::account::AccountEvent;
 use projections::{EventHandler, ProjectionError, StoredEvent};
 
-use super::chain::{Chain, ChainWithdrawal};
+use crate::ports::chain::{Chain, ChainWithdrawal};
 
 pub struct ChainBroadcaster {
     pub chain: Arc<dyn Chain>,

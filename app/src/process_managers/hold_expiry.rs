@@ -8,8 +8,9 @@ use domain::account::AccountCommand;
 use domain::DomainError;
 use tokio::sync::watch;
 
-use crate::commands::{CommandBus, Operation};
+use crate::bus::CommandBus;
 use crate::error::AppError;
+use store::{ids, Operation};
 
 const SWEEP_INTERVAL_MS: u64 = 250;
 /// Most holds expired in one sweep; the next sweep takes the rest.
@@ -35,9 +36,9 @@ async fn sweep(bus: &CommandBus, reads: &deadpool_postgres::Pool) -> Result<(), 
     };
     for row in due {
         let (account_id, hold_id): (String, String) = (row.get(0), row.get(1));
-        let operation = Operation::derived(format!("expire:{account_id}:{hold_id}"));
+        let operation = Operation::derived(ids::expire_hold(&account_id, &hold_id));
         let command = AccountCommand::ExpireHold { hold_id, now: chrono::Utc::now() };
-        match bus.account(&account_id, command, &operation).await {
+        match bus.execute(&account_id, command, &operation).await {
             Ok(_) | Err(AppError::Domain(DomainError::HoldNotFound(_) | DomainError::HoldNotExpired(_))) => {}
             Err(error) => return Err(error),
         }

@@ -1,0 +1,100 @@
+use domain::DomainError;
+use store::StoreError;
+use thiserror::Error;
+
+/// Every way a request can fail in the api layer. Each dialect maps it to its own wire
+/// format once.
+#[derive(Debug, Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{message}")]
+    InvalidRequest { code: &'static str, message: String },
+    #[error("asset {0} does not exist")]
+    UnknownAsset(String),
+    #[error("this request needs an Idempotency-Key header")]
+    IdempotencyKeyRequired,
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyKeyReused,
+    #[error("request body larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("missing or wrong credentials")]
+    Unauthorized,
+    #[error("too much contention on one account; retry")]
+    Contention,
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Self::InvalidRequest { code, message: message.into() }
+    }
+}
+
+impl From<projections::ProjectionError> for AppError {
+    fn from(error: projections::ProjectionError) -> Self {
+        use projections::ProjectionError as E;
+        match error {
+            E::Database(error) => error.into(),
+            E::Pool(error) => error.into(),
+            E::Store(error) => error.into(),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Database(error) => error.into(),
+            StoreError::Pool(error) => error.into(),
+            StoreError::Connect(detail) => Self::Unavailable(detail),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for AppError {
+    fn from(error: deadpool_postgres::PoolError) -> Self {
+        match error {
+            deadpool_postgres::PoolError::Backend(error) => error.into(),
+            // Timeouts and a closed pool: no connection could be had.
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// The one place database errors are classified. Retryable: the connection is gone or
+/// PostgreSQL says "try again" (shutdown, crash recovery, too many connections,
+/// serialization failures, deadlocks); the client gets 503. Everything else (a constraint,
+/// a type mismatch, a syntax error) is a bug or bad data no retry fixes: 500, with the
+/// SQLSTATE in the log and an opaque message on the wire.
+impl From<tokio_postgres::Error> for AppError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        if is_retryable(&error) {
+            Self::Unavailable(error.to_string())
+        } else {
+            let sqlstate = error.code().map_or("none", |code| code.code());
+            Self::Internal(format!("SQLSTATE {sqlstate}: {error}"))
+        }
+    }
+}
+
+/// SQLSTATE classes and codes after which the same request may succeed.
+const RETRYABLE_SQLSTATE_PREFIXES: [&str; 6] = ["08", "53", "57P", "40001", "40P01", "55P03"];
+
+pub fn is_retryable(error: &tokio_postgres::Error) -> bool {
+    match error.code() {
+        Some(code) => RETRYABLE_SQLSTATE_PREFIXES.iter().any(|prefix| code.code().starts_with(prefix)),
+        // No SQLSTATE: the connection closed or its socket failed, or (a bug) a value did not
+        // convert; only the first two are worth a retry.
+        None => {
+            error.is_closed() || std::error::Error::source(&error).is_some_and(|source| source.is::<std::io::Error>())
+        }
+    }
+}
