@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use api::admin_key::AdminKey;
-use api::embedded_pg::{Durability, EmbeddedPostgres};
-use api::router::{router, Service, ServiceConfig};
+use api::router::router;
+use ledger::embedded_pg::{Durability, EmbeddedPostgres};
+use ledger::service::{Service, ServiceConfig};
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 

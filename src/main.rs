@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    api::cli::main().await
+    ledger::cli::main().await
 }

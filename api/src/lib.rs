@@ -1,11 +1,8 @@
-//! The ledger service: event store wiring, the command bus, the HTTP dialects, the private
-//! PostgreSQL cluster and the `ledger` command line.
+//! HTTP only: the four dialects (`native`, `gradido`, `lightning`, `joyplus`, plus the
+//! embedded Passport), each with its own DTOs and its own error switch over `app::AppError`;
+//! the router, the OpenAPI document and the metrics middleware.
 
 pub mod admin_key;
-pub mod audit;
-pub mod cli;
-pub mod embedded_pg;
-pub mod export;
 pub mod gradido;
 pub mod idempotency;
 pub mod joyplus;

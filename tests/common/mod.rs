@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use api::admin_key::AdminKey;
-use api::embedded_pg::{Durability, EmbeddedPostgres};
-use api::router::{router, Service, ServiceConfig};
+use api::router::router;
+use ledger::embedded_pg::{Durability, EmbeddedPostgres};
+use ledger::service::{Service, ServiceConfig};
 use reqwest::StatusCode;
 use serde_json::Value;
 use store::DatabaseTarget;

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::sessions;
 use super::transactions::running_counts;
 use super::wire::{parse_object, success, text_field, GradidoError};
-use crate::router::AppState;
+use super::GradidoState;
 use app::use_cases::users::verify_password;
 use app::AppError;
 
@@ -17,7 +17,7 @@ use app::AppError;
 /// differently, as the original server did.
 #[utoipa::path(post, path = "/login_api/unsecureLogin", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn unsecure_login(
-    State(state): State<AppState>,
+    State(state): State<GradidoState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Result<Response, GradidoError> {
@@ -46,7 +46,7 @@ pub async fn unsecure_login(
 
 /// `{"session_id"}` -> the user and the counts of their pending and executing transactions.
 #[utoipa::path(post, path = "/login_api/login", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn login(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+pub async fn login(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
@@ -80,7 +80,7 @@ pub async fn login(State(state): State<AppState>, body: Bytes) -> Result<Respons
 }
 
 #[utoipa::path(post, path = "/login_api/logout", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn logout(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+pub async fn logout(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
     sessions::close(&state, session.session_id).await?;
@@ -89,7 +89,7 @@ pub async fn logout(State(state): State<AppState>, body: Bytes) -> Result<Respon
 
 /// Admins create groups: `{"session_id","alias","name","description"?}`.
 #[utoipa::path(post, path = "/login_api/createGroup", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn create_group(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+pub async fn create_group(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
     require_admin(&state, &session.user_id).await?;
@@ -112,7 +112,7 @@ pub async fn create_group(State(state): State<AppState>, body: Bytes) -> Result<
     Ok(success(json!({})))
 }
 
-pub(super) async fn require_admin(state: &AppState, user_id: &str) -> Result<(), GradidoError> {
+pub(super) async fn require_admin(state: &GradidoState, user_id: &str) -> Result<(), GradidoError> {
     let user = state.ledger.bus.load::<domain::user::User>(user_id).await?.registered().cloned();
     match user.and_then(|user| user.role) {
         Some(domain::user::Role::Admin) => Ok(()),

@@ -12,9 +12,14 @@ mod wire;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::router::AppState;
+/// What the Gradido handlers need of the service.
+#[derive(Clone)]
+pub struct GradidoState {
+    pub ledger: app::Ledger,
+    pub mailer: std::sync::Arc<dyn app::ports::mail::Mailer>,
+}
 
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn routes() -> OpenApiRouter<GradidoState> {
     OpenApiRouter::new()
         .routes(routes!(login::unsecure_login))
         .routes(routes!(login::login))

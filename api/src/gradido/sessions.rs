@@ -4,7 +4,7 @@ use rand::Rng;
 use serde_json::{Map, Value};
 
 use super::wire::GradidoError;
-use crate::router::AppState;
+use super::GradidoState;
 use app::AppError;
 
 pub const SESSION_IDLE_TIMEOUT_SECONDS: i64 = 15 * 60;
@@ -16,7 +16,7 @@ pub struct Session {
     pub client_ip: String,
 }
 
-pub async fn open(state: &AppState, user_id: &str, client_ip: &str) -> Result<i64, AppError> {
+pub async fn open(state: &GradidoState, user_id: &str, client_ip: &str) -> Result<i64, AppError> {
     let client = state.ledger.reads.get().await?;
     loop {
         let session_id = i64::from(rand::thread_rng().gen_range(1..=i32::MAX));
@@ -33,7 +33,7 @@ pub async fn open(state: &AppState, user_id: &str, client_ip: &str) -> Result<i6
 }
 
 /// The session a request names, touched; the seed's answers when there is none.
-pub async fn require(state: &AppState, object: &Map<String, Value>) -> Result<Session, GradidoError> {
+pub async fn require(state: &GradidoState, object: &Map<String, Value>) -> Result<Session, GradidoError> {
     let session_id = object.get("session_id").and_then(Value::as_i64).filter(|id| *id != 0);
     let Some(session_id) = session_id else {
         return Err(GradidoError::new("error", "session_id invalid"));
@@ -60,7 +60,7 @@ pub async fn require(state: &AppState, object: &Map<String, Value>) -> Result<Se
     }
 }
 
-pub async fn close(state: &AppState, session_id: i64) -> Result<(), AppError> {
+pub async fn close(state: &GradidoState, session_id: i64) -> Result<(), AppError> {
     let client = state.ledger.reads.get().await?;
     client.execute("DELETE FROM sessions WHERE session_id = $1 AND dialect = $2", &[&session_id, &DIALECT]).await?;
     Ok(())

@@ -16,7 +16,7 @@ use super::login::require_admin;
 use super::sessions::{self, Session};
 use super::wallet::{cents_from_gdd, ensure_account, gdd_from_cents, GDD_DECIMALS};
 use super::wire::{parse_object, success, text_field, GradidoError};
-use crate::router::AppState;
+use super::GradidoState;
 use app::process_managers::gradido_settlement::release;
 use app::use_cases::gradido;
 use app::AppError;
@@ -41,7 +41,7 @@ fn require_enabled(row: &Row) -> Result<(), GradidoError> {
 }
 
 #[utoipa::path(post, path = "/login_api/createTransaction", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+pub async fn create(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
     match object.get("transaction_type").and_then(Value::as_str) {
@@ -53,7 +53,7 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Respon
 }
 
 async fn create_transfer(
-    state: &AppState,
+    state: &GradidoState,
     session: &Session,
     object: &Map<String, Value>,
 ) -> Result<Response, GradidoError> {
@@ -98,7 +98,7 @@ async fn create_transfer(
 }
 
 async fn create_creation(
-    state: &AppState,
+    state: &GradidoState,
     session: &Session,
     object: &Map<String, Value>,
 ) -> Result<Response, GradidoError> {
@@ -127,7 +127,7 @@ async fn create_creation(
 }
 
 async fn update_group(
-    state: &AppState,
+    state: &GradidoState,
     session: &Session,
     object: &Map<String, Value>,
 ) -> Result<Response, GradidoError> {
@@ -145,7 +145,7 @@ async fn update_group(
     Ok(success(json!({})))
 }
 
-async fn answer(state: &AppState, created: gradido::CreatedTransaction) -> Result<Response, GradidoError> {
+async fn answer(state: &GradidoState, created: gradido::CreatedTransaction) -> Result<Response, GradidoError> {
     if let Some(event) = &created.event {
         state.ledger.await_read_models(event).await;
     }
@@ -154,7 +154,7 @@ async fn answer(state: &AppState, created: gradido::CreatedTransaction) -> Resul
 
 /// `{"session_id","transaction_id"}`: the initiator signs; the transaction goes to the network.
 #[utoipa::path(post, path = "/login_api/signTransaction", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn sign(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+pub async fn sign(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
     let id = transaction_id(&object)?;
@@ -169,7 +169,7 @@ pub async fn sign(State(state): State<AppState>, body: Bytes) -> Result<Response
 /// `{"session_id","transaction_id"}`: the initiator cancels a pending transaction, which
 /// gives back what it reserved.
 #[utoipa::path(post, path = "/login_api/cancelTransaction", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn cancel(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+pub async fn cancel(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
     let id = transaction_id(&object)?;
@@ -189,7 +189,7 @@ pub async fn cancel(State(state): State<AppState>, body: Bytes) -> Result<Respon
 
 /// The session user's transactions still pending or executing.
 #[utoipa::path(post, path = "/login_api/getRunningUserTasks", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn running_tasks(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+pub async fn running_tasks(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
@@ -206,7 +206,7 @@ pub async fn running_tasks(State(state): State<AppState>, body: Bytes) -> Result
 
 /// The session user's transactions, sent or received, newest first.
 #[utoipa::path(post, path = "/login_api/listTransactions", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn list(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+pub async fn list(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
@@ -224,7 +224,7 @@ pub async fn list(State(state): State<AppState>, body: Bytes) -> Result<Response
 }
 
 /// How many of a user's transactions are pending and executing.
-pub async fn running_counts(state: &AppState, user_id: &str) -> Result<(i64, i64), AppError> {
+pub async fn running_counts(state: &GradidoState, user_id: &str) -> Result<(i64, i64), AppError> {
     let client = state.ledger.reads.get().await?;
     let row = client
         .query_one(
@@ -255,7 +255,7 @@ fn transaction_view(row: &Row) -> Value {
 }
 
 /// The receiver named by `target_email`, `target_username` or `target_pubkey`.
-async fn find_receiver(state: &AppState, object: &Map<String, Value>) -> Result<Receiver, GradidoError> {
+async fn find_receiver(state: &GradidoState, object: &Map<String, Value>) -> Result<Receiver, GradidoError> {
     let (column, value) = if let Some(email) = text_field(object, "target_email") {
         ("lower(email) = lower($1)", email)
     } else if let Some(username) = text_field(object, "target_username") {

@@ -12,7 +12,7 @@ use tokio_postgres::Row;
 use super::login::require_admin;
 use super::sessions;
 use super::wire::{parse_object, success, text_field, GradidoError};
-use crate::router::AppState;
+use super::GradidoState;
 use app::ports::mail::Mail;
 use app::use_cases::users::{hash_password, register, verify_password, NewUser, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 use app::AppError;
@@ -27,7 +27,7 @@ const USER_COLUMNS: &str =
 /// `{"email","password","first_name"?,"last_name"?,"username"?}`: signs a user up and mails
 /// them a verification notice.
 #[utoipa::path(post, path = "/login_api/createUser", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn create_user(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+pub async fn create_user(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let (Some(email), Some(password)) = (text_field(&object, "email"), text_field(&object, "password")) else {
         return Err(GradidoError::new("error", "parameter format unknown"));
@@ -55,7 +55,7 @@ pub async fn create_user(State(state): State<AppState>, body: Bytes) -> Result<R
 /// `{"session_id","ask":[field, ...],"email"?}`: the named fields of the session user (an
 /// admin may name another user by e-mail).
 #[utoipa::path(post, path = "/login_api/getUserInfos", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn get_user_infos(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+pub async fn get_user_infos(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
     let row = match text_field(&object, "email") {
@@ -79,7 +79,7 @@ pub async fn get_user_infos(State(state): State<AppState>, body: Bytes) -> Resul
 /// `{"session_id","update":{...}}`: changes profile fields; a new `password` needs the
 /// `old_password`.
 #[utoipa::path(post, path = "/login_api/updateUserInfos", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn update_user_infos(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+pub async fn update_user_infos(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
     let Some(update) = object.get("update").and_then(Value::as_object) else {
@@ -147,7 +147,7 @@ pub async fn update_user_infos(State(state): State<AppState>, body: Bytes) -> Re
 
 /// Admins: `{"session_id","search"}` -> users whose e-mail, username or name contains it.
 #[utoipa::path(post, path = "/login_api/getUsers", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn get_users(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+pub async fn get_users(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
     require_admin(&state, &session.user_id).await?;
@@ -157,7 +157,7 @@ pub async fn get_users(State(state): State<AppState>, body: Bytes) -> Result<Res
 
 /// Any user: `{"session_id","search"}` -> public facts of matching users (no e-mail).
 #[utoipa::path(post, path = "/login_api/search", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn search(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+pub async fn search(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     sessions::require(&state, &object).await?;
     let rows = find_users(&state, &object).await?;
@@ -179,7 +179,7 @@ pub async fn search(State(state): State<AppState>, body: Bytes) -> Result<Respon
 /// Admins: `{"session_id","email"}` -> the verification mail is sent again.
 #[utoipa::path(post, path = "/login_api/adminEmailVerificationResend", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn admin_email_verification_resend(
-    State(state): State<AppState>,
+    State(state): State<GradidoState>,
     body: Bytes,
 ) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
@@ -194,7 +194,7 @@ pub async fn admin_email_verification_resend(
 /// Admins: `{"session_id","email","disabled":bool}`. A disabled user can neither log in
 /// nor receive.
 #[utoipa::path(post, path = "/login_api/adminSetUserDisabled", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn admin_set_user_disabled(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+pub async fn admin_set_user_disabled(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
     require_admin(&state, &session.user_id).await?;
@@ -212,7 +212,7 @@ pub async fn admin_set_user_disabled(State(state): State<AppState>, body: Bytes)
 }
 
 /// Mails a one-time verification code; only its SHA-256 is kept, for `VERIFICATION_CODE_DAYS`.
-async fn send_verification(state: &AppState, user_id: &str, email: &str) -> Result<(), AppError> {
+async fn send_verification(state: &GradidoState, user_id: &str, email: &str) -> Result<(), AppError> {
     use rand::RngCore;
     use sha2::{Digest, Sha256};
     let mut bytes = [0_u8; 16];
@@ -237,7 +237,7 @@ async fn send_verification(state: &AppState, user_id: &str, email: &str) -> Resu
 
 /// `{"code"}` from the verification mail: marks the address as checked.
 #[utoipa::path(post, path = "/login_api/verifyEmail", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn verify_email(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+pub async fn verify_email(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
     use sha2::{Digest, Sha256};
     let object = parse_object(&body)?;
     let code = text_field(&object, "code").ok_or_else(|| GradidoError::new("error", "parameter format unknown"))?;
@@ -264,7 +264,7 @@ pub async fn verify_email(State(state): State<AppState>, body: Bytes) -> Result<
     Ok(success(json!({})))
 }
 
-async fn find_users(state: &AppState, object: &Map<String, Value>) -> Result<Vec<Row>, GradidoError> {
+async fn find_users(state: &GradidoState, object: &Map<String, Value>) -> Result<Vec<Row>, GradidoError> {
     let search = text_field(object, "search").unwrap_or_default();
     if search.len() > MAX_SEARCH_LEN {
         return Err(GradidoError::with_details("error", "invalid parameter", "search text too long"));
@@ -285,7 +285,7 @@ async fn find_users(state: &AppState, object: &Map<String, Value>) -> Result<Vec
     Ok(rows)
 }
 
-pub(super) async fn user_by_email(state: &AppState, email: &str) -> Result<Row, GradidoError> {
+pub(super) async fn user_by_email(state: &GradidoState, email: &str) -> Result<Row, GradidoError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(email) = lower($1)");
     client
@@ -295,7 +295,7 @@ pub(super) async fn user_by_email(state: &AppState, email: &str) -> Result<Row, 
         .ok_or_else(|| GradidoError::new("error", "user not found"))
 }
 
-async fn user_by_id(state: &AppState, user_id: &str) -> Result<Row, GradidoError> {
+async fn user_by_id(state: &GradidoState, user_id: &str) -> Result<Row, GradidoError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE user_id = $1");
     client

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::sessions;
 use super::wire::{parse_object, success, GradidoError};
-use crate::router::AppState;
+use super::GradidoState;
 use app::AppError;
 
 pub use app::accounts::gradido::{account_id, GDD_DECIMALS};
@@ -26,7 +26,7 @@ pub fn cents_from_gdd(gdd: Decimal) -> i64 {
     i64::try_from(cents.mantissa()).unwrap_or(i64::MAX)
 }
 
-pub async fn ensure_account(state: &AppState, user_id: &str) -> Result<String, AppError> {
+pub async fn ensure_account(state: &GradidoState, user_id: &str) -> Result<String, AppError> {
     let id = account_id(user_id);
     state.ledger.open_user_account(&id, "GDD", GDD_DECIMALS, user_id, "gradido").await?;
     Ok(id)
@@ -34,7 +34,7 @@ pub async fn ensure_account(state: &AppState, user_id: &str) -> Result<String, A
 
 /// `{"session_id"}` -> the user's GDD balance and what is available of it, in GDD-cent.
 #[utoipa::path(post, path = "/login_api/getBalance", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn balance(State(state): State<AppState>, body: Bytes) -> Result<Response, GradidoError> {
+pub async fn balance(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
     let account = ensure_account(&state, &session.user_id).await?;

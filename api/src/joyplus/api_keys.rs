@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::auth::Caller;
 use super::wire::{data, JoyError, JoyJson};
-use crate::router::AppState;
+use super::JoyState;
 use crate::tokens::sha256_hex;
 
 /// Groups of random hex in a key: five of eight, 160 bits.
@@ -37,7 +37,7 @@ fn new_key() -> String {
 
 #[utoipa::path(post, path = "/api/v1/api-key", tag = "joyplus", request_body = CreateRequest, security(("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     JoyJson(request): JoyJson<CreateRequest>,
 ) -> Result<Response, JoyError> {
@@ -61,7 +61,7 @@ pub struct ScopeRequest {
 
 #[utoipa::path(put, path = "/api/v1/api-key", tag = "joyplus", request_body = ScopeRequest, security(("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn change_scope(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     JoyJson(request): JoyJson<ScopeRequest>,
 ) -> Result<Response, JoyError> {

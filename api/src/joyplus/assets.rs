@@ -17,7 +17,7 @@ use super::auth::Caller;
 use super::filters::{id_filter, symbol_filter};
 use super::paging::{path_id, Page};
 use super::wire::{data, millis, price_text, JoyError, JoyJson};
-use crate::router::AppState;
+use super::JoyState;
 use app::AppError;
 
 #[derive(Debug, Serialize)]
@@ -49,7 +49,7 @@ impl AssetView {
 }
 
 async fn query_assets(
-    state: &AppState,
+    state: &JoyState,
     id: Option<i64>,
     symbol: Option<String>,
     decimals: Option<i64>,
@@ -81,7 +81,7 @@ pub struct AssetQuery {
 
 #[utoipa::path(get, path = "/api/v1/asset", tag = "joyplus", params(AssetQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     _caller: Caller,
     Query(query): Query<AssetQuery>,
 ) -> Result<Response, JoyError> {
@@ -94,7 +94,7 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/api/v1/asset/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_one(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, JoyError> {
@@ -127,7 +127,7 @@ fn price(value: &Value) -> Result<Decimal, JoyError> {
 
 #[utoipa::path(post, path = "/api/v1/asset", tag = "joyplus", request_body = CreateAsset, security(("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     JoyJson(request): JoyJson<CreateAsset>,
 ) -> Result<Response, JoyError> {

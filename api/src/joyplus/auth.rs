@@ -7,7 +7,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use super::wire::JoyError;
-use crate::router::AppState;
+use super::JoyState;
 use crate::tokens::{cookie_value, sha256_hex};
 
 pub const SESSION_COOKIE: &str = "joy.sid";
@@ -75,7 +75,7 @@ impl Caller {
         }
     }
 
-    pub async fn sees(&self, state: &AppState) -> Result<Visibility, JoyError> {
+    pub async fn sees(&self, state: &JoyState) -> Result<Visibility, JoyError> {
         match self {
             Self::Admin => Ok(Visibility::Everyone),
             Self::User { user_id } => Ok(Visibility::User(user_id.clone())),
@@ -88,10 +88,10 @@ impl Caller {
     }
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl FromRequestParts<JoyState> for Caller {
     type Rejection = JoyError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &JoyState) -> Result<Self, Self::Rejection> {
         if let Some(presented) = authorization(parts)? {
             if state.admin_key.verify(&presented) {
                 return Ok(Self::Admin);

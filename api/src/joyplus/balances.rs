@@ -14,7 +14,7 @@ use super::auth::Caller;
 use super::filters::{address_filter, id_filter, symbol_filter};
 use super::paging::{path_id, Page};
 use super::wire::{amount_text, millis, price_text, JoyError};
-use crate::router::AppState;
+use super::JoyState;
 use app::AppError;
 
 #[derive(Debug, Serialize)]
@@ -72,7 +72,7 @@ pub struct BalanceFilter {
 }
 
 pub async fn query_balances(
-    state: &AppState,
+    state: &JoyState,
     filter: &BalanceFilter,
     page: Page,
 ) -> Result<Vec<BalanceView>, AppError> {
@@ -117,7 +117,7 @@ pub struct BalanceQuery {
 
 #[utoipa::path(get, path = "/api/v1/balance", tag = "joyplus", params(BalanceQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     Query(query): Query<BalanceQuery>,
 ) -> Result<Response, JoyError> {
@@ -135,7 +135,7 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/api/v1/balance/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_one(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, JoyError> {

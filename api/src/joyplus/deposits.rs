@@ -14,7 +14,7 @@ use super::movements::{query_movements, MovementFilter, Shape};
 use super::paging::Page;
 use super::sso::{balance_account_id, open_balances, user_of_address};
 use super::wire::{data, JoyError, JoyJson};
-use crate::router::AppState;
+use super::JoyState;
 use crate::tokens::sha256_hex;
 use app::AppError;
 use store::{ids, Operation};
@@ -30,7 +30,7 @@ pub struct RecordDeposit {
 
 #[utoipa::path(post, path = "/api/v1/deposit", tag = "joyplus", request_body = RecordDeposit, security(("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn record_deposit(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     JoyJson(request): JoyJson<RecordDeposit>,
 ) -> Result<Response, JoyError> {

@@ -16,8 +16,8 @@ use super::filters::{address_filter, id_filter, required_address, required_symbo
 use super::paging::{path_id, Page};
 use super::sso::balance_account_id;
 use super::wire::{amount_text, data, millis, JoyError, JoyJson};
+use super::JoyState;
 use crate::idempotency::keyed_operation;
-use crate::router::AppState;
 use app::AppError;
 
 pub const LOCK_SCOPE: &str = "locked_balance.create";
@@ -62,7 +62,7 @@ struct LockFilter {
     user_id: Option<String>,
 }
 
-async fn query_locks(state: &AppState, filter: &LockFilter, page: Page) -> Result<Vec<LockedBalanceView>, AppError> {
+async fn query_locks(state: &JoyState, filter: &LockFilter, page: Page) -> Result<Vec<LockedBalanceView>, AppError> {
     let client = state.ledger.reads.get().await?;
     let rows = client
         .query(
@@ -96,7 +96,7 @@ pub struct LockQuery {
 
 #[utoipa::path(get, path = "/api/v1/locked-balance", tag = "joyplus", params(LockQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     Query(query): Query<LockQuery>,
 ) -> Result<Response, JoyError> {
@@ -114,7 +114,7 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/api/v1/locked-balance/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_one(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, JoyError> {
@@ -137,7 +137,7 @@ pub struct CreateLock {
 
 #[utoipa::path(post, path = "/api/v1/locked-balance", tag = "joyplus", request_body = CreateLock, security(("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     headers: HeaderMap,
     JoyJson(request): JoyJson<CreateLock>,

@@ -36,10 +36,16 @@ use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::router::AppState;
-
 pub use auth::SESSION_COOKIE;
 pub use locked_balances::LOCK_SCOPE;
+
+/// What the Joy Plus and Passport handlers need of the service.
+#[derive(Clone)]
+pub struct JoyState {
+    pub ledger: app::Ledger,
+    pub admin_key: std::sync::Arc<crate::admin_key::AdminKey>,
+    pub joy: JoyPlusServices,
+}
 
 /// The outside services Joy Plus talks to, each behind a trait with a local default.
 #[derive(Clone)]
@@ -88,7 +94,7 @@ pub async fn seed_listings(ledger: &app::Ledger) -> Result<(), app::AppError> {
     Ok(())
 }
 
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn routes() -> OpenApiRouter<JoyState> {
     OpenApiRouter::new()
         .routes(routes!(passport::register_user))
         .routes(routes!(passport::login))

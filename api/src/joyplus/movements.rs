@@ -11,7 +11,7 @@ use super::auth::Caller;
 use super::filters::{address_filter, symbol_filter, txid_filter};
 use super::paging::{path_id, Page};
 use super::wire::{amount_text, millis, JoyError};
-use crate::router::AppState;
+use super::JoyState;
 use app::AppError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +92,7 @@ pub struct MovementFilter {
 }
 
 pub async fn query_movements(
-    state: &AppState,
+    state: &JoyState,
     filter: &MovementFilter,
     page: Page,
     shape: Shape,
@@ -143,7 +143,7 @@ pub struct MovementQuery {
 }
 
 async fn list(
-    state: &AppState,
+    state: &JoyState,
     caller: &Caller,
     query: MovementQuery,
     direction: Option<Direction>,
@@ -168,7 +168,7 @@ async fn list(
     Ok(page_spec.respond(rows, |row| row.id.parse().ok()))
 }
 
-async fn get_one(state: &AppState, caller: &Caller, id: &str, direction: Direction) -> Result<Response, JoyError> {
+async fn get_one(state: &JoyState, caller: &Caller, id: &str, direction: Direction) -> Result<Response, JoyError> {
     let filter = MovementFilter {
         direction: Some(direction.name()),
         id: Some(path_id(id, direction.name())?),
@@ -182,7 +182,7 @@ async fn get_one(state: &AppState, caller: &Caller, id: &str, direction: Directi
 
 #[utoipa::path(get, path = "/api/v1/deposit", tag = "joyplus", params(MovementQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list_deposits(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     Query(query): Query<MovementQuery>,
 ) -> Result<Response, JoyError> {
@@ -191,7 +191,7 @@ pub async fn list_deposits(
 
 #[utoipa::path(get, path = "/api/v1/withdraw", tag = "joyplus", params(MovementQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list_withdraws(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     Query(query): Query<MovementQuery>,
 ) -> Result<Response, JoyError> {
@@ -200,7 +200,7 @@ pub async fn list_withdraws(
 
 #[utoipa::path(get, path = "/api/v1/transaction", tag = "joyplus", params(MovementQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list_transactions(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     Query(query): Query<MovementQuery>,
 ) -> Result<Response, JoyError> {
@@ -209,7 +209,7 @@ pub async fn list_transactions(
 
 #[utoipa::path(get, path = "/api/v1/deposit/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_deposit(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, JoyError> {
@@ -218,7 +218,7 @@ pub async fn get_deposit(
 
 #[utoipa::path(get, path = "/api/v1/withdraw/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_withdraw(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, JoyError> {

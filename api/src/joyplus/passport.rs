@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::wire::{data, JoyError, JoyJson};
-use crate::router::AppState;
+use super::JoyState;
 use crate::tokens::{random_token, sha256_hex};
 use app::use_cases::users::{authenticate, register, NewUser};
 use store::{ids, Operation};
@@ -31,7 +31,7 @@ pub struct RegisterRequest {
 /// `POST /passport/register`: a new Passport (and ledger) user.
 #[utoipa::path(post, path = "/passport/register", tag = "passport", request_body = RegisterRequest, responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn register_user(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     JoyJson(request): JoyJson<RegisterRequest>,
 ) -> Result<Response, JoyError> {
     if let Some(mobile) = &request.mobile {
@@ -65,7 +65,7 @@ pub struct LoginRequest {
 /// `POST /passport/login`: a one-time code for `sso.html`, and where to redeem it.
 #[utoipa::path(post, path = "/passport/login", tag = "passport", request_body = LoginRequest, responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn login(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     JoyJson(request): JoyJson<LoginRequest>,
 ) -> Result<Response, JoyError> {
     let user_id = authenticate(&state.ledger.reads, &request.username, request.password)

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::auth::Caller;
 use super::wire::{data, JoyError, JoyJson};
-use crate::router::AppState;
+use super::JoyState;
 use crate::tokens::{random_token, sha256_hex};
 
 pub const SMS_CODE_LIFETIME_SECONDS: i64 = 5 * 60;
@@ -29,7 +29,7 @@ fn code_digest(user_id: &str, code: &str) -> String {
 }
 
 #[utoipa::path(post, path = "/api/v1/sms/request", tag = "joyplus", security(("joy_session" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn request(State(state): State<AppState>, caller: Caller) -> Result<Response, JoyError> {
+pub async fn request(State(state): State<JoyState>, caller: Caller) -> Result<Response, JoyError> {
     let user_id = caller.require_user()?;
     let client = state.ledger.reads.get().await?;
     let mobile: Option<String> =
@@ -65,7 +65,7 @@ pub struct ConfirmRequest {
 
 #[utoipa::path(post, path = "/api/v1/sms/confirm", tag = "joyplus", request_body = ConfirmRequest, security(("joy_session" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn confirm(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     JoyJson(request): JoyJson<ConfirmRequest>,
 ) -> Result<Response, JoyError> {
@@ -90,7 +90,7 @@ pub async fn confirm(
 
 /// Checks `code` against the user's current SMS code; the right code is used up, a wrong one
 /// costs an attempt.
-pub async fn consume_sms_code(state: &AppState, user_id: &str, code: &str) -> Result<(), JoyError> {
+pub async fn consume_sms_code(state: &JoyState, user_id: &str, code: &str) -> Result<(), JoyError> {
     let client = state.ledger.reads.get().await?;
     let used = client
         .execute(

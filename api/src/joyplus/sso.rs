@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::auth::{Caller, SESSION_COOKIE};
 use super::wire::{data, JoyError};
-use crate::router::AppState;
+use super::JoyState;
 use crate::tokens::{random_token, sha256_hex};
 use app::AppError;
 use store::{ids, Operation};
@@ -35,7 +35,7 @@ pub fn balance_account_id(user_id: &str, asset: &str) -> String {
 }
 
 #[utoipa::path(get, path = "/api/v1/sso.html", tag = "joyplus", params(SsoQuery), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn sso(State(state): State<AppState>, Query(query): Query<SsoQuery>) -> Result<Response, JoyError> {
+pub async fn sso(State(state): State<JoyState>, Query(query): Query<SsoQuery>) -> Result<Response, JoyError> {
     let code = query
         .code
         .filter(|code| !code.is_empty() && code.len() <= MAX_CODE_LEN)
@@ -64,21 +64,21 @@ pub async fn sso(State(state): State<AppState>, Query(query): Query<SsoQuery>) -
 }
 
 #[utoipa::path(get, path = "/api/v1/user-info", tag = "joyplus", security(("joy_session" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn user_info(State(state): State<AppState>, caller: Caller) -> Result<Response, JoyError> {
+pub async fn user_info(State(state): State<JoyState>, caller: Caller) -> Result<Response, JoyError> {
     let user_id = caller.require_user()?;
     let (wallet_id, address) = wallet_of(&state, user_id).await?.ok_or_else(|| JoyError::not_found("wallet"))?;
     Ok(data(json!({ "id": wallet_id, "address": address })))
 }
 
 /// The wallet id and address of a user, if the user has signed on before.
-pub async fn wallet_of(state: &AppState, user_id: &str) -> Result<Option<(i64, String)>, AppError> {
+pub async fn wallet_of(state: &JoyState, user_id: &str) -> Result<Option<(i64, String)>, AppError> {
     let client = state.ledger.reads.get().await?;
     let row = client.query_opt("SELECT wallet_id, address FROM joy_wallets WHERE user_id = $1", &[&user_id]).await?;
     Ok(row.map(|row| (row.get(0), row.get(1))))
 }
 
 /// Creates the wallet on first sign-on, and opens any balance the user lacks.
-async fn enroll(state: &AppState, profile: &app::ports::passport::PassportProfile) -> Result<(i64, String), AppError> {
+async fn enroll(state: &JoyState, profile: &app::ports::passport::PassportProfile) -> Result<(i64, String), AppError> {
     if wallet_of(state, &profile.user_id).await?.is_none() {
         let command = JoyWalletCommand::Create {
             profile: WalletProfile {
@@ -101,7 +101,7 @@ async fn enroll(state: &AppState, profile: &app::ports::passport::PassportProfil
 }
 
 /// Opens the user's balance of every listed asset it does not have yet.
-pub async fn open_balances(state: &AppState, user_id: &str) -> Result<(), AppError> {
+pub async fn open_balances(state: &JoyState, user_id: &str) -> Result<(), AppError> {
     let client = state.ledger.reads.get().await?;
     let missing = client
         .query(
@@ -137,7 +137,7 @@ fn new_deposit_address() -> EthAddress {
 }
 
 /// The user whose wallet has `address` (lower case).
-pub async fn user_of_address(state: &AppState, address: &str) -> Result<String, JoyError> {
+pub async fn user_of_address(state: &JoyState, address: &str) -> Result<String, JoyError> {
     let client = state.ledger.reads.get().await?;
     let row = client.query_opt("SELECT user_id FROM joy_wallets WHERE address_lower = $1", &[&address]).await?;
     row.map(|row| row.get(0)).ok_or_else(|| JoyError::not_found("wallet"))

@@ -15,7 +15,7 @@ use totp_rs::{Algorithm, Secret, TOTP};
 use super::auth::Caller;
 use super::sms::consume_sms_code;
 use super::wire::{data, JoyError, JoyJson};
-use crate::router::AppState;
+use super::JoyState;
 use app::AppError;
 
 const TOTP_DIGITS: usize = 6;
@@ -54,14 +54,14 @@ fn matching_step(totp: &TOTP, code: &str) -> Option<i64> {
         .and_then(|step| i64::try_from(step).ok())
 }
 
-async fn account_label(state: &AppState, user_id: &str) -> Result<String, AppError> {
+async fn account_label(state: &JoyState, user_id: &str) -> Result<String, AppError> {
     let client = state.ledger.reads.get().await?;
     let row = client.query_opt("SELECT email FROM users WHERE user_id = $1", &[&user_id]).await?;
     Ok(row.map(|row| row.get::<_, String>(0)).unwrap_or_else(|| user_id.to_string()).replace(':', "_"))
 }
 
 /// Checks `code` against the user's registered secret, spending it; wrong codes count.
-async fn verify_registered(state: &AppState, user_id: &str, code: &str) -> Result<bool, JoyError> {
+async fn verify_registered(state: &JoyState, user_id: &str, code: &str) -> Result<bool, JoyError> {
     let client = state.ledger.reads.get().await?;
     let row = client
         .query_opt(
@@ -97,14 +97,14 @@ async fn verify_registered(state: &AppState, user_id: &str, code: &str) -> Resul
     }
 }
 
-async fn is_enabled(state: &AppState, user_id: &str) -> Result<bool, AppError> {
+async fn is_enabled(state: &JoyState, user_id: &str) -> Result<bool, AppError> {
     let client = state.ledger.reads.get().await?;
     let row = client.query_opt("SELECT secret IS NOT NULL FROM joy_totp WHERE user_id = $1", &[&user_id]).await?;
     Ok(row.is_some_and(|row| row.get(0)))
 }
 
 #[utoipa::path(post, path = "/api/v1/google/check", tag = "joyplus", security(("joy_session" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
-pub async fn check(State(state): State<AppState>, caller: Caller) -> Result<Response, JoyError> {
+pub async fn check(State(state): State<JoyState>, caller: Caller) -> Result<Response, JoyError> {
     let user_id = caller.require_user()?;
     Ok(data(json!({ "enabled": is_enabled(&state, user_id).await? })))
 }
@@ -118,7 +118,7 @@ pub struct RequestBody {
 /// The body is optional: empty, or JSON.
 #[utoipa::path(post, path = "/api/v1/google/request", tag = "joyplus", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("joy_session" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn request(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     body: axum::body::Bytes,
 ) -> Result<Response, JoyError> {
@@ -163,7 +163,7 @@ pub struct RegisterBody {
 
 #[utoipa::path(post, path = "/api/v1/google/register", tag = "joyplus", request_body = RegisterBody, security(("joy_session" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn register(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     JoyJson(body): JoyJson<RegisterBody>,
 ) -> Result<Response, JoyError> {
@@ -205,7 +205,7 @@ pub struct ConfirmBody {
 
 #[utoipa::path(post, path = "/api/v1/google/confirm", tag = "joyplus", request_body = ConfirmBody, security(("joy_session" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn confirm(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     JoyJson(body): JoyJson<ConfirmBody>,
 ) -> Result<Response, JoyError> {

@@ -14,7 +14,7 @@ use super::balances::{query_balances, BalanceFilter, BalanceView};
 use super::filters::{address_filter, id_filter, text_filter};
 use super::paging::{path_id, Page, MAX_PAGE_ROWS};
 use super::wire::{millis, JoyError};
-use crate::router::AppState;
+use super::JoyState;
 use app::AppError;
 
 /// Balances listed per user: one per listed asset, so this bounds listed assets too.
@@ -89,7 +89,7 @@ struct WalletFilter {
     user_id: Option<String>,
 }
 
-async fn query_wallets(state: &AppState, filter: &WalletFilter, page: Page) -> Result<Vec<WalletRow>, AppError> {
+async fn query_wallets(state: &JoyState, filter: &WalletFilter, page: Page) -> Result<Vec<WalletRow>, AppError> {
     let client = state.ledger.reads.get().await?;
     let rows = client
         .query(
@@ -119,7 +119,7 @@ async fn query_wallets(state: &AppState, filter: &WalletFilter, page: Page) -> R
     Ok(rows.iter().map(WalletRow::from_row).collect())
 }
 
-async fn user_entries(state: &AppState, wallets: Vec<WalletRow>) -> Result<Vec<UserEntry>, AppError> {
+async fn user_entries(state: &JoyState, wallets: Vec<WalletRow>) -> Result<Vec<UserEntry>, AppError> {
     let user_ids: Vec<String> = wallets.iter().map(|wallet| wallet.user_id.clone()).collect();
     let limit = (i64::try_from(user_ids.len()).unwrap_or(MAX_PAGE_ROWS) * MAX_BALANCES_PER_USER).max(1);
     let filter = BalanceFilter { user_ids: Some(user_ids), ..Default::default() };
@@ -154,7 +154,7 @@ pub struct UserQuery {
 
 #[utoipa::path(get, path = "/api/v1/user", tag = "joyplus", params(UserQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list_users(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     Query(query): Query<UserQuery>,
 ) -> Result<Response, JoyError> {
@@ -175,7 +175,7 @@ pub async fn list_users(
 
 #[utoipa::path(get, path = "/api/v1/user/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_user(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, JoyError> {
@@ -200,7 +200,7 @@ pub struct WalletQuery {
 
 #[utoipa::path(get, path = "/api/v1/wallet", tag = "joyplus", params(WalletQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list_wallets(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     Query(query): Query<WalletQuery>,
 ) -> Result<Response, JoyError> {
@@ -216,7 +216,7 @@ pub async fn list_wallets(
 
 #[utoipa::path(get, path = "/api/v1/wallet/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_wallet(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, JoyError> {

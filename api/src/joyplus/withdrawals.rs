@@ -14,8 +14,8 @@ use super::auth::Caller;
 use super::filters::{parse_value, required_address};
 use super::sso::{balance_account_id, user_of_address};
 use super::wire::{data, JoyError, JoyJson};
+use super::JoyState;
 use crate::idempotency::keyed_operation;
-use crate::router::AppState;
 use app::ports::chain::ChainWithdrawal;
 use app::AppError;
 
@@ -33,7 +33,7 @@ pub struct WithdrawJoy {
 /// JOY from the hot wallet to `to`. Insufficient funds move nothing.
 #[utoipa::path(post, path = "/api/v1/withdraw-joy", tag = "joyplus", request_body = WithdrawJoy, security(("joy_session" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn withdraw_joy(
-    State(state): State<AppState>,
+    State(state): State<JoyState>,
     caller: Caller,
     headers: HeaderMap,
     JoyJson(request): JoyJson<WithdrawJoy>,

@@ -24,7 +24,7 @@ use super::payments::{exact, require_password, sat_from_btc};
 use super::session::WebSession;
 use super::wallet::{account_id, ensure_accounts, Purpose};
 use super::wire::LightningError;
-use crate::router::AppState;
+use super::LightningState;
 use app::accounts::lightning::btc_of_sat;
 use store::{ids, Operation};
 
@@ -45,7 +45,7 @@ pub struct CloseChannelRequest {
 
 #[utoipa::path(post, path = "/rest/v1/openchannel", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn open_channel(
-    State(state): State<AppState>,
+    State(state): State<LightningState>,
     session: WebSession,
     body: Bytes,
 ) -> Result<Json<Value>, LightningError> {
@@ -93,7 +93,7 @@ pub async fn open_channel(
 
 #[utoipa::path(post, path = "/rest/v1/closechannel", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn close_channel(
-    State(state): State<AppState>,
+    State(state): State<LightningState>,
     session: WebSession,
     body: Bytes,
 ) -> Result<Json<Value>, LightningError> {

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::session::WebSession;
 use super::wire::LightningError;
-use crate::router::AppState;
+use super::LightningState;
 use app::AppError;
 use store::Operation;
 
@@ -24,7 +24,7 @@ pub fn units_per_btc(denomination: &str) -> Decimal {
     }
 }
 
-pub async fn of_user(state: &AppState, user_id: &str) -> Result<String, AppError> {
+pub async fn of_user(state: &LightningState, user_id: &str) -> Result<String, AppError> {
     let client = state.ledger.reads.get().await?;
     let row = client.query_opt("SELECT denomination FROM users WHERE user_id = $1", &[&user_id]).await?;
     Ok(row.map(|row| row.get(0)).unwrap_or_else(|| "BTC".to_string()))
@@ -48,7 +48,7 @@ pub struct DenominationRequest {
 /// `{"denomination": "BTC" | "mBTC" | "bits" | "sat"}`.
 #[utoipa::path(post, path = "/rest/v1/setdenomination", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn set_denomination(
-    State(state): State<AppState>,
+    State(state): State<LightningState>,
     session: WebSession,
     body: Bytes,
 ) -> Result<Json<Value>, LightningError> {

@@ -14,9 +14,14 @@ mod wire;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::router::AppState;
+/// What the myLightning handlers need of the service.
+#[derive(Clone)]
+pub struct LightningState {
+    pub ledger: app::Ledger,
+    pub node: std::sync::Arc<app::ports::node::EmbeddedNode>,
+}
 
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn routes() -> OpenApiRouter<LightningState> {
     OpenApiRouter::new()
         .routes(routes!(session::login))
         .routes(routes!(session::logout))

@@ -27,7 +27,7 @@ use super::denomination;
 use super::session::WebSession;
 use super::wallet::{account_id, ensure_accounts, Purpose, BTC_DECIMALS};
 use super::wire::LightningError;
-use crate::router::AppState;
+use super::LightningState;
 use app::ports::node::{ExternalPaymentError, LightningNode};
 use app::use_cases::transfers::{self, TransferReceipt};
 use app::use_cases::users::verify_password;
@@ -108,7 +108,7 @@ fn btc_from_msat(msat: u64) -> Result<Decimal, LightningError> {
 }
 
 pub(super) async fn require_password(
-    state: &AppState,
+    state: &LightningState,
     session: &WebSession,
     password: Option<String>,
 ) -> Result<(), LightningError> {
@@ -126,7 +126,7 @@ pub(super) async fn require_password(
 
 #[utoipa::path(post, path = "/rest/v1/createinvoice", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn create_invoice(
-    State(state): State<AppState>,
+    State(state): State<LightningState>,
     session: WebSession,
     body: Bytes,
 ) -> Result<Json<Value>, LightningError> {
@@ -175,7 +175,7 @@ pub async fn create_invoice(
 
 #[utoipa::path(post, path = "/rest/v1/sendinvoice", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn send_invoice(
-    State(state): State<AppState>,
+    State(state): State<LightningState>,
     session: WebSession,
     body: Bytes,
 ) -> Result<Json<Value>, LightningError> {
@@ -242,7 +242,7 @@ pub async fn send_invoice(
 
 #[utoipa::path(post, path = "/rest/v1/quickpay", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn quickpay(
-    State(state): State<AppState>,
+    State(state): State<LightningState>,
     session: WebSession,
     body: Bytes,
 ) -> Result<Json<Value>, LightningError> {
@@ -265,7 +265,7 @@ pub async fn quickpay(
 /// Lightning funds first, so whatever the node does, money can only leave once and only if
 /// it was there: captured to `world` when the node paid, released when it did not.
 async fn pay_external(
-    state: &AppState,
+    state: &LightningState,
     payer: &str,
     payment_request: &str,
     hash_hex: &str,
@@ -305,7 +305,7 @@ async fn pay_external(
 
 /// Moves `amount` from the payer's Lightning funds to the payee's, completing inline.
 async fn pay(
-    state: &AppState,
+    state: &LightningState,
     payer: &str,
     payee: &str,
     amount: Decimal,

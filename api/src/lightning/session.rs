@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::wire::LightningError;
-use crate::router::AppState;
+use super::LightningState;
 use crate::tokens::{cookie_value, random_token, sha256_hex};
 use app::use_cases::users::authenticate;
 use app::AppError;
@@ -33,10 +33,10 @@ struct CsrfQuery {
     csrf: Option<String>,
 }
 
-impl FromRequestParts<AppState> for WebSession {
+impl FromRequestParts<LightningState> for WebSession {
     type Rejection = LightningError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &LightningState) -> Result<Self, Self::Rejection> {
         let token = cookie_value(parts, COOKIE_NAME).ok_or_else(LightningError::unauthorized)?;
         let token_sha256 = sha256_hex(&token);
         let client = state.ledger.reads.get().await.map_err(AppError::from)?;
@@ -73,7 +73,7 @@ pub struct LoginRequest {
 
 /// `{"username","password"}` (the username or the e-mail address) -> 200 and the cookie.
 #[utoipa::path(post, path = "/rest/v1/login", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
-pub async fn login(State(state): State<AppState>, body: axum::body::Bytes) -> Result<Response, LightningError> {
+pub async fn login(State(state): State<LightningState>, body: axum::body::Bytes) -> Result<Response, LightningError> {
     let request: LoginRequest =
         serde_json::from_slice(&body).map_err(|error| LightningError::bad_request(error.to_string()))?;
     let (Some(username), Some(password)) = (request.username, request.password) else {
@@ -103,7 +103,7 @@ pub async fn login(State(state): State<AppState>, body: axum::body::Bytes) -> Re
 }
 
 #[utoipa::path(post, path = "/rest/v1/logout", tag = "mylightning", security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
-pub async fn logout(State(state): State<AppState>, session: WebSession) -> Result<Response, LightningError> {
+pub async fn logout(State(state): State<LightningState>, session: WebSession) -> Result<Response, LightningError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     client
         .execute("DELETE FROM web_sessions WHERE token_sha256 = $1", &[&session.token_sha256])

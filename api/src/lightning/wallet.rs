@@ -10,13 +10,13 @@ use serde_json::value::RawValue;
 
 use super::session::WebSession;
 use super::wire::LightningError;
-use crate::router::AppState;
+use super::LightningState;
 use app::ports::node::{LightningNode, NodeInfo};
 use app::AppError;
 
 pub use app::accounts::lightning::{account_id, Purpose, BTC_DECIMALS};
 
-pub async fn ensure_accounts(state: &AppState, user_id: &str) -> Result<(), AppError> {
+pub async fn ensure_accounts(state: &LightningState, user_id: &str) -> Result<(), AppError> {
     for purpose in [Purpose::Onchain, Purpose::Lightning] {
         state
             .ledger
@@ -88,7 +88,7 @@ pub struct TransactionView {
 
 #[utoipa::path(get, path = "/rest/v1/getalldata", tag = "mylightning", security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn get_all_data(
-    State(state): State<AppState>,
+    State(state): State<LightningState>,
     session: WebSession,
 ) -> Result<Json<DataResponse>, LightningError> {
     ensure_accounts(&state, &session.user_id).await?;

@@ -13,8 +13,8 @@ use store::log::find_by_position;
 use super::dto::{AccountView, CreateAccountRequest};
 use super::error::NativeError;
 use super::json::NativeJson;
+use super::NativeState;
 use crate::idempotency::{created, operation};
-use crate::router::AppState;
 use app::AppError;
 
 const DEFAULT_PAGE_SIZE: i64 = 100;
@@ -25,7 +25,7 @@ const ACCOUNTS_FROM: &str = "balances b JOIN assets a ON a.code = b.asset";
 
 #[utoipa::path(post, path = "/v1/accounts", tag = "native", request_body = CreateAccountRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<NativeState>,
     headers: HeaderMap,
     NativeJson(request): NativeJson<CreateAccountRequest>,
 ) -> Result<Response, NativeError> {
@@ -67,7 +67,7 @@ pub struct ShowQuery {
 
 #[utoipa::path(get, path = "/v1/accounts/{id}", tag = "native", params(ShowQuery, ("id" = String, Path, description = "The id")), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn show(
-    State(state): State<AppState>,
+    State(state): State<NativeState>,
     Path(id): Path<String>,
     Query(query): Query<ShowQuery>,
 ) -> Result<Response, NativeError> {
@@ -128,7 +128,7 @@ pub struct AccountPage {
 
 #[utoipa::path(get, path = "/v1/accounts", tag = "native", params(ListQuery), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<NativeState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<AccountPage>, NativeError> {
     let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);

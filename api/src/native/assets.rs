@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::NativeError;
 use super::json::NativeJson;
+use super::NativeState;
 use crate::idempotency::created;
-use crate::router::AppState;
 use app::AppError;
 use app::Outcome;
 
@@ -33,7 +33,7 @@ pub struct AssetView {
 /// another scale is `409 asset_exists`: an asset's scale never changes.
 #[utoipa::path(post, path = "/v1/assets", tag = "native", request_body = DefineAssetRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn define(
-    State(state): State<AppState>,
+    State(state): State<NativeState>,
     _headers: HeaderMap,
     NativeJson(request): NativeJson<DefineAssetRequest>,
 ) -> Result<Response, NativeError> {
@@ -57,7 +57,7 @@ pub struct AssetList {
 }
 
 #[utoipa::path(get, path = "/v1/assets", tag = "native", security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
-pub async fn list(State(state): State<AppState>) -> Result<Json<AssetList>, NativeError> {
+pub async fn list(State(state): State<NativeState>) -> Result<Json<AssetList>, NativeError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let rows = client
         .query("SELECT code, scale FROM assets ORDER BY code LIMIT $1", &[&MAX_ASSETS_LISTED])

@@ -3,11 +3,11 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::error::NativeError;
-use crate::router::AppState;
+use super::NativeState;
 use app::AppError;
 
 pub async fn require_admin(
-    State(state): State<AppState>,
+    State(state): State<NativeState>,
     request: Request,
     next: Next,
 ) -> Result<Response, NativeError> {

@@ -6,7 +6,7 @@ use store::log::{find_by_position, read_after, MAX_BATCH_EVENTS};
 
 use super::dto::EventView;
 use super::error::NativeError;
-use crate::router::AppState;
+use super::NativeState;
 use app::AppError;
 
 const DEFAULT_PAGE_SIZE: i64 = 100;
@@ -43,7 +43,7 @@ pub async fn checkpoint_of(
 /// The event log in commit-safe order; only final events, so paging never skips one.
 #[utoipa::path(get, path = "/v1/events", tag = "native", params(EventsQuery), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<NativeState>,
     Query(query): Query<EventsQuery>,
 ) -> Result<Json<EventPage>, NativeError> {
     let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);

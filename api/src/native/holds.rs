@@ -12,8 +12,8 @@ use serde::Serialize;
 use super::dto::{parse_amount, transfer_status, CaptureRequest, HoldRequest, HoldView, TransferView};
 use super::error::NativeError;
 use super::json::NativeJson;
+use super::NativeState;
 use crate::idempotency::{created, operation};
-use crate::router::AppState;
 use app::use_cases::transfers;
 use app::AppError;
 use store::{ids, Operation};
@@ -23,7 +23,7 @@ const MAX_HOLDS_LISTED: i64 = 1_000;
 
 #[utoipa::path(post, path = "/v1/holds", tag = "native", request_body = HoldRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn place(
-    State(state): State<AppState>,
+    State(state): State<NativeState>,
     headers: HeaderMap,
     NativeJson(request): NativeJson<HoldRequest>,
 ) -> Result<Response, NativeError> {
@@ -54,7 +54,7 @@ pub async fn place(
 
 #[utoipa::path(post, path = "/v1/accounts/{id}/holds/{hold}/release", tag = "native", params(("id" = String, Path, description = "The id"), ("hold" = String, Path, description = "The hold")), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn release(
-    State(state): State<AppState>,
+    State(state): State<NativeState>,
     Path((account, hold_id)): Path<(String, String)>,
 ) -> Result<Json<HoldView>, NativeError> {
     let operation = Operation::derived(ids::release_hold(&account, &hold_id));
@@ -66,7 +66,7 @@ pub async fn release(
 
 #[utoipa::path(post, path = "/v1/accounts/{id}/holds/{hold}/capture", tag = "native", params(("id" = String, Path, description = "The id"), ("hold" = String, Path, description = "The hold")), request_body = CaptureRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn capture(
-    State(state): State<AppState>,
+    State(state): State<NativeState>,
     Path((account, hold_id)): Path<(String, String)>,
     NativeJson(request): NativeJson<CaptureRequest>,
 ) -> Result<Response, NativeError> {
@@ -104,7 +104,10 @@ pub struct HoldList {
 }
 
 #[utoipa::path(get, path = "/v1/accounts/{id}/holds", tag = "native", params(("id" = String, Path, description = "The id")), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
-pub async fn list(State(state): State<AppState>, Path(account): Path<String>) -> Result<Json<HoldList>, NativeError> {
+pub async fn list(
+    State(state): State<NativeState>,
+    Path(account): Path<String>,
+) -> Result<Json<HoldList>, NativeError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let rows = client
         .query(
@@ -117,7 +120,7 @@ pub async fn list(State(state): State<AppState>, Path(account): Path<String>) ->
     Ok(Json(HoldList { holds: rows.iter().map(hold_view).collect() }))
 }
 
-async fn show_hold(state: &AppState, account: &str, hold_id: String) -> Result<HoldView, AppError> {
+async fn show_hold(state: &NativeState, account: &str, hold_id: String) -> Result<HoldView, AppError> {
     let client = state.ledger.reads.get().await?;
     let row = client
         .query_opt(

@@ -16,10 +16,16 @@ mod stream;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::router::AppState;
 pub use error::NativeError;
 
-pub fn routes(state: AppState) -> OpenApiRouter<AppState> {
+/// What the native API's handlers need of the service.
+#[derive(Clone)]
+pub struct NativeState {
+    pub ledger: app::Ledger,
+    pub admin_key: std::sync::Arc<crate::admin_key::AdminKey>,
+}
+
+pub fn routes(state: NativeState) -> OpenApiRouter<NativeState> {
     OpenApiRouter::new()
         .routes(routes!(assets::define, assets::list))
         .routes(routes!(accounts::create, accounts::list))

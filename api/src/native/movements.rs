@@ -8,14 +8,14 @@ use projections::StoredEvent;
 use super::dto::{parse_amount, transfer_status, MovementRequest, MovementView, TransferRequest, TransferView};
 use super::error::NativeError;
 use super::json::NativeJson;
+use super::NativeState;
 use crate::idempotency::{created, operation};
-use crate::router::AppState;
 use app::use_cases::transfers;
 use app::AppError;
 
 #[utoipa::path(post, path = "/v1/deposits", tag = "native", request_body = MovementRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn deposit(
-    State(state): State<AppState>,
+    State(state): State<NativeState>,
     headers: HeaderMap,
     NativeJson(request): NativeJson<MovementRequest>,
 ) -> Result<Response, NativeError> {
@@ -29,7 +29,7 @@ pub async fn deposit(
 
 #[utoipa::path(post, path = "/v1/withdrawals", tag = "native", request_body = MovementRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn withdraw(
-    State(state): State<AppState>,
+    State(state): State<NativeState>,
     headers: HeaderMap,
     NativeJson(request): NativeJson<MovementRequest>,
 ) -> Result<Response, NativeError> {
@@ -43,7 +43,7 @@ pub async fn withdraw(
 
 /// A deposit or withdrawal between one account and the world.
 async fn movement(
-    state: &AppState,
+    state: &NativeState,
     headers: &HeaderMap,
     route: &str,
     request: MovementRequest,
@@ -71,7 +71,7 @@ async fn movement(
 
 #[utoipa::path(post, path = "/v1/transfers", tag = "native", request_body = TransferRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn transfer(
-    State(state): State<AppState>,
+    State(state): State<NativeState>,
     headers: HeaderMap,
     NativeJson(request): NativeJson<TransferRequest>,
 ) -> Result<Response, NativeError> {

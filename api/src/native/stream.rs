@@ -23,7 +23,7 @@ use tracing::warn;
 use super::dto::EventView;
 use super::error::NativeError;
 use super::events::checkpoint_of;
-use crate::router::AppState;
+use super::NativeState;
 use app::AppError;
 
 /// Streams open at once, per server.
@@ -51,7 +51,7 @@ struct Cursor {
 
 #[utoipa::path(get, path = "/v1/events/stream", tag = "native", params(StreamQuery), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn stream(
-    State(state): State<AppState>,
+    State(state): State<NativeState>,
     headers: HeaderMap,
     Query(query): Query<StreamQuery>,
 ) -> Result<Response, NativeError> {

@@ -9,11 +9,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tracing::{error, info};
 use tracing_subscriber::EnvFilter;
 
-use crate::admin_key::{load_or_generate, AdminKey};
 use crate::embedded_pg::{Durability, EmbeddedPostgres};
-use crate::router::{
-    router, Service, ServiceConfig, DEFAULT_GRADIDO_CONFIRM_DELAY_MS, DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS,
-};
+use crate::service::{Service, ServiceConfig, DEFAULT_GRADIDO_CONFIRM_DELAY_MS, DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS};
+use api::admin_key::{load_or_generate, AdminKey};
+use api::router::router;
 use app::use_cases::users::{register, NewUser};
 use app::AppError;
 use store::DatabaseTarget;
@@ -274,7 +273,7 @@ async fn serve(
     let address = listener.local_addr().map_err(|error| AppError::Internal(error.to_string()))?;
     info!("listening on http://{address}");
     println!("listening on http://{address}");
-    crate::router::serve(listener, router(service.state.clone()), shutdown_signal())
+    api::router::serve(listener, router(service.state.clone()), shutdown_signal())
         .await
         .map_err(|error| AppError::Internal(error.to_string()))?;
     info!("shutting down");
@@ -326,7 +325,7 @@ async fn audit(storage: &Storage) -> Result<std::process::ExitCode, AppError> {
         bar.set_length(total);
         bar.set_position(done);
     };
-    let report = crate::audit::audit(&pools.reads, &progress).await?;
+    let report = crate::ops::audit::audit(&pools.reads, &progress).await?;
     bar.finish_and_clear();
     println!("audit: {} events, {} sealed in the hash chain", report.events, report.sealed);
     if let Some(head) = &report.head_chain_hash {
@@ -364,12 +363,12 @@ async fn export(storage: &Storage, after: i64, output: Option<PathBuf>) -> Resul
     let written = match &output {
         Some(path) => {
             let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(io_error)?);
-            crate::export::export(&pools.reads, after, &mut file, &progress).await?
+            crate::ops::export::export(&pools.reads, after, &mut file, &progress).await?
         }
         None => {
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-            crate::export::export(&pools.reads, after, &mut stdout, &progress).await?
+            crate::ops::export::export(&pools.reads, after, &mut stdout, &progress).await?
         }
     };
     bar.finish_and_clear();
@@ -380,12 +379,12 @@ async fn export(storage: &Storage, after: i64, output: Option<PathBuf>) -> Resul
 fn verify_export(file: &std::path::Path) -> Result<std::process::ExitCode, AppError> {
     let input = std::fs::File::open(file)
         .map_err(|error| AppError::invalid("unreadable_file", format!("{}: {error}", file.display())))?;
-    match crate::export::verify(std::io::BufReader::new(input)) {
-        crate::export::Verdict::Intact { events, head } => {
+    match crate::ops::export::verify(std::io::BufReader::new(input)) {
+        crate::ops::export::Verdict::Intact { events, head } => {
             println!("export intact: {events} events; chain head {}", head.unwrap_or_else(|| "(empty)".into()));
             Ok(std::process::ExitCode::SUCCESS)
         }
-        crate::export::Verdict::Broken { line, position, reason } => {
+        crate::ops::export::Verdict::Broken { line, position, reason } => {
             let at = position.map(|position| format!(" (event {position})")).unwrap_or_default();
             println!("export BROKEN at line {line}{at}: {reason}");
             Ok(std::process::ExitCode::FAILURE)
@@ -443,7 +442,7 @@ async fn analyst_url(storage: &Storage) -> Result<std::process::ExitCode, AppErr
         )));
     }
     // Hex only, so it is safe inside the literal (ALTER ROLE takes no parameters).
-    let password = crate::tokens::random_token();
+    let password = app::tokens::random_token();
     client.batch_execute(&format!("ALTER ROLE {ANALYST_ROLE} WITH LOGIN PASSWORD '{password}'")).await?;
     println!("{}", storage.target.url_as(ANALYST_ROLE, &password)?);
     Ok(std::process::ExitCode::SUCCESS)
