@@ -124,7 +124,7 @@ async fn main() {
     println!();
     println!(
         "replay: {events} events into {} read models in {replay_seconds:.2}s = {:.0} events/s ({:.0} event applications/s)",
-        projections::read_models::READ_MODELS.len(),
+        projections::registry::ALL.len(),
         events as f64 / replay_seconds,
         applications as f64 / replay_seconds
     );

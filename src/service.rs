@@ -21,11 +21,8 @@ use app::process_managers::transfer_completion::TransferCompletion;
 use app::{AppError, CommandBus, Ledger};
 use domain::asset::{AssetCommand, SEEDED_ASSETS};
 use domain::{AssetCode, Scale};
-use projections::read_models::{
-    AssetsProjector, BalancesProjector, ChannelsProjector, GradidoTransactionsProjector, GroupsProjector,
-    HoldsProjector, JoyPlusProjector, PostingsProjector, QuickpayContactsProjector, UsersProjector,
-};
-use projections::{PerEvent, ProjectionEngine};
+use projections::registry::{self, ReadModelProjector};
+use projections::ProjectionEngine;
 use store::DatabaseTarget;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -68,16 +65,9 @@ impl Service {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut engine = ProjectionEngine::new(pools.reads.clone(), shutdown_rx);
         let bus = CommandBus::new(pools.events.clone(), pools.reads.clone(), engine.wakers());
-        engine.spawn(BalancesProjector::default());
-        engine.spawn(PostingsProjector::default());
-        engine.spawn(PerEvent(HoldsProjector));
-        engine.spawn(PerEvent(AssetsProjector));
-        engine.spawn(PerEvent(UsersProjector));
-        engine.spawn(PerEvent(GroupsProjector));
-        engine.spawn(PerEvent(GradidoTransactionsProjector));
-        engine.spawn(PerEvent(QuickpayContactsProjector));
-        engine.spawn(PerEvent(ChannelsProjector));
-        engine.spawn(PerEvent(JoyPlusProjector::default()));
+        for model in registry::ALL {
+            engine.spawn(ReadModelProjector::of(model));
+        }
         engine.spawn(TransferCompletion::new(bus.clone()));
         engine.spawn(projections::chain::ChainSealer);
         let network = LocalNetwork { confirm_delay: config.gradido_confirm_delay };

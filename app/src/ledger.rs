@@ -5,7 +5,7 @@ use std::time::Duration;
 use deadpool_postgres::Pool;
 use domain::account::AccountCommand;
 use domain::{AssetCode, DomainError, Scale};
-use projections::read_models::READ_YOUR_WRITES;
+use projections::registry::READ_YOUR_WRITES;
 use projections::ProjectionStatus;
 use store::{ids, Operation, StoredEvent};
 use tracing::warn;

@@ -83,8 +83,14 @@ struct HandlerProgress {
 }
 
 impl ProjectionStatus {
-    /// Waits until every named handler has applied `target`. `false` on timeout.
+    /// Waits until every named handler has applied `target`. `false` on timeout, and for a
+    /// name no handler runs under (a wiring bug: waiting for it would wait for nothing).
     pub async fn wait_for(&self, names: &[&str], target: Checkpoint, timeout: Duration) -> bool {
+        if let Some(unknown) = names.iter().find(|name| !self.progress.contains_key(*name)) {
+            debug_assert!(false, "no handler named {unknown} runs");
+            tracing::error!(handler = unknown, "read-your-writes waits for a handler that does not run");
+            return false;
+        }
         let all_reached = async {
             for name in names {
                 let Some(progress) = self.progress.get(name) else { continue };

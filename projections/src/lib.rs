@@ -7,6 +7,7 @@ pub mod engine;
 mod error;
 pub mod read_models;
 pub mod rebuild;
+pub mod registry;
 
 pub use engine::{EventHandler, EventProjector, PerEvent, ProjectionEngine, ProjectionStatus, Wakers};
 pub use error::ProjectionError;

@@ -12,14 +12,9 @@ use tokio_postgres::IsolationLevel;
 use crate::connection::DedicatedConnection;
 use crate::engine::{
     apply_next_batch, ensure_checkpoint_row, load_checkpoint, try_lock_projector, unlock_projector, EventHandler,
-    PerEvent,
 };
 use crate::error::ProjectionError;
-use crate::read_models::{
-    AssetsProjector, BalancesProjector, ChannelsProjector, GradidoTransactionsProjector, GroupsProjector,
-    HoldsProjector, JoyPlusProjector, PostingsProjector, QuickpayContactsProjector, ReadTable, UsersProjector,
-    READ_MODELS,
-};
+use crate::registry::{ReadModelProjector, ReadTable, ALL as READ_MODELS};
 use store::log::{count_after, head};
 use store::Checkpoint;
 
@@ -46,7 +41,8 @@ pub async fn verify(pool: &Pool, progress: Progress<'_>) -> Result<Vec<TableComp
     let total = count_after(&*client, Checkpoint::START).await? as u64 * READ_MODELS.len() as u64;
     let mut done = 0_u64;
     let mut comparisons = Vec::new();
-    for (name, tables) in READ_MODELS {
+    for model in READ_MODELS {
+        let (name, tables) = (model.name, model.tables);
         let result = verify_one(&mut client, name, tables, &mut |applied| {
             done += applied;
             progress(done, total.max(done));
@@ -62,40 +58,40 @@ pub async fn verify(pool: &Pool, progress: Progress<'_>) -> Result<Vec<TableComp
 /// runs the projectors.
 pub async fn rebuild_in_place(pool: &Pool, progress: Progress<'_>) -> Result<u64, ProjectionError> {
     let mut client = DedicatedConnection::for_projections(pool).await?;
-    for (name, _) in READ_MODELS {
-        ensure_checkpoint_row(&*client, name).await?;
-        if !try_lock_projector(&*client, name).await? {
-            return Err(ProjectionError::ProjectorBusy(name.to_string()));
+    for model in READ_MODELS {
+        ensure_checkpoint_row(&*client, model.name).await?;
+        if !try_lock_projector(&*client, model.name).await? {
+            return Err(ProjectionError::ProjectorBusy(model.name.to_string()));
         }
     }
-    let tables: Vec<&str> = READ_MODELS.iter().flat_map(|(_, tables)| tables.iter().map(|table| table.name)).collect();
+    let tables: Vec<&str> = READ_MODELS.iter().flat_map(|model| model.tables.iter().map(|table| table.name)).collect();
     let tx = client.transaction().await?;
     tx.batch_execute(&format!("TRUNCATE {}", tables.join(", "))).await?;
     tx.execute(
         "UPDATE projector_checkpoints SET last_tx_id = 0, last_position = 0, updated_at = now() WHERE projector = ANY($1)",
-        &[&READ_MODELS.iter().map(|(name, _)| *name).collect::<Vec<_>>()],
+        &[&READ_MODELS.iter().map(|model| model.name).collect::<Vec<_>>()],
     )
     .await?;
     tx.commit().await?;
     let until = head(&*client).await?;
     let total = count_after(&*client, Checkpoint::START).await? as u64 * READ_MODELS.len() as u64;
     let mut done = 0_u64;
-    for (name, _) in READ_MODELS {
-        catch_up(&mut client, ReadModelProjector::named(name), until, &mut |applied| {
+    for model in READ_MODELS {
+        catch_up(&mut client, ReadModelProjector::of(model), until, &mut |applied| {
             done += applied;
             progress(done, total.max(done));
         })
         .await?;
     }
-    for (name, _) in READ_MODELS {
-        unlock_projector(&*client, name).await?;
+    for model in READ_MODELS {
+        unlock_projector(&*client, model.name).await?;
     }
     Ok(done)
 }
 
 async fn prepare_scratch_schema(client: &Object) -> Result<(), ProjectionError> {
     let mut ddl = format!("DROP SCHEMA IF EXISTS {SCRATCH_SCHEMA} CASCADE; CREATE SCHEMA {SCRATCH_SCHEMA};");
-    let tables = READ_MODELS.iter().flat_map(|(_, tables)| tables.iter().map(|table| table.name));
+    let tables = READ_MODELS.iter().flat_map(|model| model.tables.iter().map(|table| table.name));
     for table in tables.chain(["projector_checkpoints"]) {
         ddl.push_str(&format!("CREATE TABLE {SCRATCH_SCHEMA}.{table} (LIKE public.{table} INCLUDING ALL);"));
     }
@@ -113,7 +109,7 @@ async fn verify_one(
     ensure_checkpoint_row(&*client, name).await?;
     for _ in 0..MAX_VERIFY_ROUNDS {
         let live = live_checkpoint(&*client, name).await?;
-        catch_up(client, ReadModelProjector::named(name), live, on_applied).await?;
+        catch_up(client, ReadModelProjector::named(name).expect("listed in the registry"), live, on_applied).await?;
         // One snapshot for the live checkpoint and the live rows, which the live projector
         // always commits together.
         let tx = client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).start().await?;
@@ -175,73 +171,4 @@ async fn catch_up<H: EventHandler>(
         }
     }
     Ok(())
-}
-
-/// Any one read-model projector, so rebuilds can iterate over them.
-pub enum ReadModelProjector {
-    Balances(BalancesProjector),
-    Postings(PostingsProjector),
-    Holds(PerEvent<HoldsProjector>),
-    Assets(PerEvent<AssetsProjector>),
-    Users(PerEvent<UsersProjector>),
-    Groups(PerEvent<GroupsProjector>),
-    GradidoTransactions(PerEvent<GradidoTransactionsProjector>),
-    QuickpayContacts(PerEvent<QuickpayContactsProjector>),
-    Channels(PerEvent<ChannelsProjector>),
-    JoyPlus(PerEvent<JoyPlusProjector>),
-}
-
-impl ReadModelProjector {
-    /// The projector of the read model listed in `READ_MODELS` as `name`.
-    pub fn named(name: &str) -> Self {
-        match name {
-            BalancesProjector::NAME => Self::Balances(BalancesProjector::default()),
-            PostingsProjector::NAME => Self::Postings(PostingsProjector::default()),
-            HoldsProjector::NAME => Self::Holds(PerEvent(HoldsProjector)),
-            AssetsProjector::NAME => Self::Assets(PerEvent(AssetsProjector)),
-            UsersProjector::NAME => Self::Users(PerEvent(UsersProjector)),
-            GroupsProjector::NAME => Self::Groups(PerEvent(GroupsProjector)),
-            GradidoTransactionsProjector::NAME => Self::GradidoTransactions(PerEvent(GradidoTransactionsProjector)),
-            QuickpayContactsProjector::NAME => Self::QuickpayContacts(PerEvent(QuickpayContactsProjector)),
-            ChannelsProjector::NAME => Self::Channels(PerEvent(ChannelsProjector)),
-            JoyPlusProjector::NAME => Self::JoyPlus(PerEvent(JoyPlusProjector::default())),
-            other => unreachable!("{other} is listed in READ_MODELS but has no projector"),
-        }
-    }
-}
-
-impl EventHandler for ReadModelProjector {
-    fn name(&self) -> &'static str {
-        match self {
-            Self::Balances(projector) => projector.name(),
-            Self::Postings(projector) => projector.name(),
-            Self::Holds(projector) => projector.name(),
-            Self::Assets(projector) => projector.name(),
-            Self::Users(projector) => projector.name(),
-            Self::Groups(projector) => projector.name(),
-            Self::GradidoTransactions(projector) => projector.name(),
-            Self::QuickpayContacts(projector) => projector.name(),
-            Self::Channels(projector) => projector.name(),
-            Self::JoyPlus(projector) => projector.name(),
-        }
-    }
-
-    async fn handle_batch(
-        &self,
-        tx: &deadpool_postgres::Transaction<'_>,
-        events: &[crate::StoredEvent],
-    ) -> Result<(), ProjectionError> {
-        match self {
-            Self::Balances(projector) => projector.handle_batch(tx, events).await,
-            Self::Postings(projector) => projector.handle_batch(tx, events).await,
-            Self::Holds(projector) => projector.handle_batch(tx, events).await,
-            Self::Assets(projector) => projector.handle_batch(tx, events).await,
-            Self::Users(projector) => projector.handle_batch(tx, events).await,
-            Self::Groups(projector) => projector.handle_batch(tx, events).await,
-            Self::GradidoTransactions(projector) => projector.handle_batch(tx, events).await,
-            Self::QuickpayContacts(projector) => projector.handle_batch(tx, events).await,
-            Self::Channels(projector) => projector.handle_batch(tx, events).await,
-            Self::JoyPlus(projector) => projector.handle_batch(tx, events).await,
-        }
-    }
 }

@@ -10,6 +10,7 @@ mod error;
 pub mod log;
 pub mod metrics;
 pub mod operation;
+pub mod upcast;
 
 pub use aggregate_store::CachedEventStore;
 pub use checkpoint::Checkpoint;

@@ -33,8 +33,8 @@ impl StoredEvent {
         Checkpoint { tx_id: self.tx_id, position: self.position }
     }
 
-    /// Decodes the payload into a domain event. Every stored version must stay decodable
-    /// forever: a new shape gets an upcaster here, never a changed meaning.
+    /// Decodes the payload into a domain event: read as its `event_type` at its
+    /// `event_version`, upcast to today's shape (`crate::upcast`).
     pub fn decode<E: DeserializeOwned>(&self) -> Result<E, StoreError> {
         let undecodable = |reason: String| StoreError::Undecodable {
             position: self.position,
@@ -42,10 +42,9 @@ impl StoredEvent {
             version: self.event_version.clone(),
             reason,
         };
-        if self.event_version != "1" {
-            return Err(undecodable("unknown event version".to_string()));
-        }
-        serde_json::from_value(self.payload.clone()).map_err(|error| undecodable(error.to_string()))
+        let payload =
+            crate::upcast::upcast(&self.event_type, &self.event_version, &self.payload).map_err(undecodable)?;
+        serde_json::from_value(payload.into_owned()).map_err(|error| undecodable(error.to_string()))
     }
 
     pub fn operation_id(&self) -> Option<&str> {

@@ -34,50 +34,6 @@ use tokio_postgres::types::ToSql;
 use crate::error::ProjectionError;
 use store::StoredEvent;
 
-/// A read model's table and the key that orders its rows (for rebuild comparisons).
-pub struct ReadTable {
-    pub name: &'static str,
-    pub order_by: &'static str,
-}
-
-/// Every read model, by projector name, with its tables.
-pub const READ_MODELS: [(&str, &[ReadTable]); 10] = [
-    (BalancesProjector::NAME, &[ReadTable { name: "balances", order_by: "account_id" }]),
-    (PostingsProjector::NAME, &[ReadTable { name: "postings", order_by: "global_position, leg" }]),
-    (HoldsProjector::NAME, &[ReadTable { name: "holds", order_by: "account_id, hold_id" }]),
-    (AssetsProjector::NAME, &[ReadTable { name: "assets", order_by: "code" }]),
-    (UsersProjector::NAME, &[ReadTable { name: "users", order_by: "user_id" }]),
-    (GroupsProjector::NAME, &[ReadTable { name: "groups", order_by: "alias" }]),
-    (GradidoTransactionsProjector::NAME, &[ReadTable { name: "gradido_transactions", order_by: "transaction_id" }]),
-    (QuickpayContactsProjector::NAME, &[ReadTable { name: "quickpay_contacts", order_by: "owner, alias" }]),
-    (ChannelsProjector::NAME, &[ReadTable { name: "channels", order_by: "channelpoint" }]),
-    (
-        JoyPlusProjector::NAME,
-        &[
-            ReadTable { name: "joy_wallets", order_by: "wallet_id" },
-            ReadTable { name: "joy_api_keys", order_by: "email" },
-            ReadTable { name: "joy_assets", order_by: "asset_id" },
-            ReadTable { name: "joy_balances", order_by: "balance_id" },
-            ReadTable { name: "joy_locked_balances", order_by: "locked_balance_id" },
-            ReadTable { name: "joy_chain_transfers", order_by: "transfer_id" },
-        ],
-    ),
-];
-
-/// Names of the read models a write must be visible in before it is acknowledged.
-pub const READ_YOUR_WRITES: [&str; 10] = [
-    BalancesProjector::NAME,
-    PostingsProjector::NAME,
-    HoldsProjector::NAME,
-    AssetsProjector::NAME,
-    UsersProjector::NAME,
-    GroupsProjector::NAME,
-    GradidoTransactionsProjector::NAME,
-    QuickpayContactsProjector::NAME,
-    ChannelsProjector::NAME,
-    JoyPlusProjector::NAME,
-];
-
 /// Runs one statement, prepared once per connection.
 pub(crate) async fn execute(
     tx: &Transaction<'_>,
