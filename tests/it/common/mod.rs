@@ -1,6 +1,6 @@
 //! Test harness: one throwaway PostgreSQL cluster per test binary, a fresh database per
 //! test, and the real router served over real HTTP on port 0.
-#![allow(dead_code)]
+
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -115,13 +115,6 @@ impl TestApp {
         });
         let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("client");
         Self { base_url, database, http, service: Some(service), server }
-    }
-
-    pub async fn stop(mut self) {
-        self.server.abort();
-        if let Some(service) = self.service.take() {
-            service.stop().await;
-        }
     }
 
     pub fn service(&self) -> &Service {
@@ -242,4 +235,11 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("timed out waiting until {what}");
+}
+
+/// A test's server stops with its `TestApp`, so tests sharing the process never see it.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
 }

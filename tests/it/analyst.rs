@@ -1,10 +1,8 @@
 //! The analysts' read-only role: it reads the documented views and nothing else.
 
-mod common;
-
 use std::process::Command;
 
-use common::TestApp;
+use crate::common::TestApp;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 

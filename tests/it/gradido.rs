@@ -1,10 +1,8 @@
 //! The Gradido login-server dialect over HTTP: its exact answers and the transaction
 //! lifecycle pending -> executing -> confirmed.
 
-mod common;
-
 use app::use_cases::users::{register, NewUser};
-use common::{eventually, TestApp};
+use crate::common::{eventually, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -237,7 +235,7 @@ async fn a_transfer_goes_from_pending_to_executing_to_confirmed_and_only_then_mo
     assert_eq!(balance_cents(&app, bob_session).await, (100_000, 100_000));
     let history = call(&app, "listTransactions", json!({"session_id": bob_session})).await;
     assert_eq!(history["transactions"][0]["status"], "confirmed");
-    common::assert_read_models_equal_replay(&app.database).await;
+    crate::common::assert_read_models_equal_replay(&app.database).await;
 }
 
 #[tokio::test]
@@ -405,7 +403,7 @@ async fn parallel_transfers_from_one_user_never_overdraw_it() {
     }
     eventually(10, "all five are confirmed", || async { counts(&app, alice_session).await == (0, 0) }).await;
     assert_eq!(balance_cents(&app, alice_session).await, (0, 0));
-    common::assert_no_negative_user_balance(&app.sql().await).await;
+    crate::common::assert_no_negative_user_balance(&app.sql().await).await;
 }
 
 #[tokio::test]

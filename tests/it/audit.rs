@@ -2,11 +2,9 @@
 //! a real database: each check passes on a good history and fails, naming the first bad
 //! event, on a deliberately broken one.
 
-mod common;
-
 use std::process::Command;
 
-use common::{eventually, TestApp};
+use crate::common::{eventually, TestApp};
 use serde_json::json;
 
 const LEDGER: &str = env!("CARGO_BIN_EXE_ledger");

@@ -1,11 +1,9 @@
 //! The live event stream: server-sent events in commit order that resume after a reconnect
 //! with nothing missed or repeated.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{TestApp, ADMIN_KEY};
+use crate::common::{TestApp, ADMIN_KEY};
 use serde_json::Value;
 
 async fn connect(app: &TestApp, last_event_id: Option<i64>) -> reqwest::Response {

@@ -1,8 +1,6 @@
 //! Money invariants under load and under random operation sequences (DESIGN.md 1, 2, 3, 6).
 
-mod common;
-
-use common::{assert_no_negative_user_balance, assert_read_models_equal_replay, asset_totals, TestApp};
+use crate::common::{assert_no_negative_user_balance, assert_read_models_equal_replay, asset_totals, TestApp};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
@@ -57,7 +55,7 @@ async fn concurrent_random_transfers_conserve_money_and_never_overdraw() {
         sql.query_one("SELECT sum(amount) FROM balances WHERE NOT is_system", &[]).await.unwrap().get(0);
     assert_eq!(user_total, Decimal::new(40, 0), "transfers neither create nor destroy money");
     assert_no_negative_user_balance(&sql).await;
-    common::assert_sequences_contiguous(&sql).await;
+    crate::common::assert_sequences_contiguous(&sql).await;
     assert_read_models_equal_replay(&app.database).await;
 }
 

@@ -1,8 +1,6 @@
 //! Holds lock an amount until released, captured, or expired by the service itself.
 
-mod common;
-
-use common::{eventually, TestApp};
+use crate::common::{eventually, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -83,7 +81,7 @@ async fn a_captured_hold_pays_another_account_exactly_once() {
     assert_eq!(app.balance("bob").await, "2.000000000000000000");
     let alice = app.get("/v1/accounts/alice").await.body;
     assert_eq!(alice["locked"], "0.000000000000000000");
-    common::assert_read_models_equal_replay(&app.database).await;
+    crate::common::assert_read_models_equal_replay(&app.database).await;
 }
 
 #[tokio::test]

@@ -1,11 +1,9 @@
 //! DESIGN.md invariant 7: projectors never skip an event, even when an append that took an
 //! earlier position commits after appends that took later ones.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{eventually, TestApp};
+use crate::common::{eventually, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -39,7 +37,7 @@ async fn an_append_held_open_is_projected_after_it_commits_not_skipped() {
         let http = app.http.clone();
         tokio::spawn(async move {
             http.post(format!("{app_url}/v1/deposits"))
-                .bearer_auth(common::ADMIN_KEY)
+                .bearer_auth(crate::common::ADMIN_KEY)
                 .header("Idempotency-Key", "busy-1")
                 .json(&json!({"account": "busy", "amount": "2"}))
                 .send()
@@ -81,5 +79,5 @@ async fn an_append_held_open_is_projected_after_it_commits_not_skipped() {
     let served: Vec<i64> =
         feed.body["events"].as_array().unwrap().iter().map(|event| event["position"].as_i64().unwrap()).collect();
     assert!(served.contains(&held_position) && served.contains(&later_position), "the feed serves both once final");
-    common::assert_read_models_equal_replay(&app.database).await;
+    crate::common::assert_read_models_equal_replay(&app.database).await;
 }

@@ -1,11 +1,9 @@
 //! The OpenAPI document covers every route of all four surfaces, and every documented route
 //! is served.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::TestApp;
+use crate::common::TestApp;
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -1,11 +1,9 @@
 //! The myLightning dialect over HTTP: cookie sessions with CSRF, wallet data, QR images.
 
-mod common;
-
 use std::str::FromStr;
 
 use app::use_cases::users::{register, NewUser};
-use common::TestApp;
+use crate::common::TestApp;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -273,7 +271,7 @@ async fn an_invoice_of_this_node_is_paid_once_between_two_users() {
         .post("quickpay", Some(&csrf), json!({"dest": "carol", "amount": 0.0001, "password": "alice-password"}))
         .await;
     assert_eq!(unknown.1["error"]["message"], "unknown destination");
-    common::assert_read_models_equal_replay(&app.database).await;
+    crate::common::assert_read_models_equal_replay(&app.database).await;
 }
 
 #[tokio::test]
@@ -388,7 +386,7 @@ async fn a_channel_moves_on_chain_funds_to_lightning_when_active_and_back_when_c
     let (txid, index) = channelpoint.split_once(':').unwrap();
     assert_eq!((txid.len(), index), (64, "0"), "txid:index");
 
-    common::eventually(20, "the channel is active", || async {
+    crate::common::eventually(20, "the channel is active", || async {
         browser.get("getalldata").await.1["channels"][0]["state"] == "active"
     })
     .await;
@@ -402,7 +400,7 @@ async fn a_channel_moves_on_chain_funds_to_lightning_when_active_and_back_when_c
         .await;
     assert!(closing.1.get("error").is_none(), "{}", closing.1);
     assert_eq!(browser.get("getalldata").await.1["channels"][0]["state"], "closing");
-    common::eventually(20, "the channel is closed", || async {
+    crate::common::eventually(20, "the channel is closed", || async {
         browser.get("getalldata").await.1["channels"][0]["state"] == "closed"
     })
     .await;
@@ -415,5 +413,5 @@ async fn a_channel_moves_on_chain_funds_to_lightning_when_active_and_back_when_c
     let unknown =
         browser.post("closechannel", Some(&csrf), json!({"channelpoint": "ab:0", "password": "alice-password"})).await;
     assert_eq!(unknown.1["error"]["message"], "channel not found");
-    common::assert_read_models_equal_replay(&app.database).await;
+    crate::common::assert_read_models_equal_replay(&app.database).await;
 }

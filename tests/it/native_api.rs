@@ -1,8 +1,6 @@
 //! The native API over real HTTP against a real PostgreSQL.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -169,7 +167,7 @@ async fn malformed_json_gets_the_native_error_format() {
     let response = app
         .http
         .post(format!("{}/v1/deposits", app.base_url))
-        .bearer_auth(common::ADMIN_KEY)
+        .bearer_auth(crate::common::ADMIN_KEY)
         .header("content-type", "application/json")
         .header("Idempotency-Key", "x")
         .body("{not json")
@@ -372,7 +370,7 @@ async fn two_servers_on_one_database_share_the_projectors_and_both_read_their_wr
         .unwrap()
         .get(0);
     assert_eq!(leaders, 14, "each of the fourteen event handlers runs once across both servers");
-    common::assert_read_models_equal_replay(&first.database).await;
+    crate::common::assert_read_models_equal_replay(&first.database).await;
 }
 
 #[tokio::test]
@@ -432,7 +430,7 @@ async fn metrics_count_commands_by_outcome_and_time_requests_appends_and_project
     let anonymous = app.http.get(format!("{}/metrics", app.base_url)).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     let response =
-        app.http.get(format!("{}/metrics", app.base_url)).bearer_auth(common::ADMIN_KEY).send().await.unwrap();
+        app.http.get(format!("{}/metrics", app.base_url)).bearer_auth(crate::common::ADMIN_KEY).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let text = response.text().await.unwrap();
     let value = |prefix: &str| -> f64 {

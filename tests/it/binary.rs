@@ -1,8 +1,6 @@
 //! The real `ledger` binary: crash recovery, the CLI next to a running server, and the
 //! private PostgreSQL cluster's lifecycle.
 
-mod common;
-
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -10,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{assert_no_negative_user_balance, assert_read_models_equal_replay, eventually, fresh_database, ADMIN_KEY};
+use crate::common::{assert_no_negative_user_balance, assert_read_models_equal_replay, eventually, fresh_database, ADMIN_KEY};
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
@@ -198,7 +196,7 @@ async fn a_server_killed_during_load_loses_no_acknowledged_transfer_and_complete
         assert_eq!(replayed["id"], reply["id"], "an acknowledged transfer replays as itself");
     }
 
-    let sql = common::connect(&database).await;
+    let sql = crate::common::connect(&database).await;
     eventually(30, "every transfer is credited", || async {
         let transit: Decimal = sql
             .query_one("SELECT coalesce(sum(amount), 0) FROM balances WHERE account_id = 'transit:BTC'", &[])
@@ -301,7 +299,7 @@ async fn the_cli_works_with_and_without_a_server_running_on_the_same_database() 
     assert_eq!(page["accounts"][0]["id"], "acc");
     assert!(server.terminate().success());
 
-    let sql = common::connect(&database).await;
+    let sql = crate::common::connect(&database).await;
     sql.batch_execute("UPDATE balances SET amount = 42 WHERE account_id = 'acc'").await.unwrap();
     let (ok, output) = run_cli(&["replay"], &env);
     assert!(!ok, "a tampered read model is reported: {output}");

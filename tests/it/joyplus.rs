@@ -1,13 +1,11 @@
 //! The Joy Plus dialect over HTTP: Passport sign-on, SMS and TOTP verification, API keys and
 //! scopes, lists and filters, locks that expire, chain deposits and withdrawals.
 
-mod common;
-
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use app::ports::chain::{Chain, ChainFuture, ChainWithdrawal, SimulatedChain};
-use common::{eventually, TestApp, ADMIN_KEY};
+use crate::common::{eventually, TestApp, ADMIN_KEY};
 use domain::joyplus::EthAddress;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -509,7 +507,7 @@ async fn a_lock_holds_funds_until_it_expires_and_the_service_releases_it() {
     let (status, body) =
         heidi.client.post("withdraw-joy", json!({"from": heidi.address, "to": OUTSIDER, "value": "4"})).await;
     assert_eq!(status, StatusCode::OK, "released funds can leave: {body}");
-    common::assert_read_models_equal_replay(&app.database).await;
+    crate::common::assert_read_models_equal_replay(&app.database).await;
 }
 
 #[tokio::test]
@@ -785,7 +783,7 @@ impl Chain for FlakyChain {
 
 #[tokio::test]
 async fn a_withdrawal_reaches_the_chain_after_an_outage_without_a_second_debit() {
-    let database = common::fresh_database().await;
+    let database = crate::common::fresh_database().await;
     let pools = store::connect(&database).await.unwrap();
     let chain = Arc::new(FlakyChain {
         ids: SimulatedChain { pool: pools.reads.clone() },

@@ -1,8 +1,6 @@
 //! Transfers complete exactly once from the durable log (DESIGN.md invariant 4).
 
-mod common;
-
-use common::{eventually, TestApp};
+use crate::common::{eventually, TestApp};
 use domain::account::{AccountCommand, TransferDestination};
 use domain::AssetCode;
 use reqwest::StatusCode;

@@ -1,0 +1,18 @@
+//! The integration tests: one binary, one throwaway PostgreSQL cluster shared by every
+//! test (each test gets a database of its own), a module per surface or concern.
+
+mod common;
+
+mod analyst;
+mod audit;
+mod binary;
+mod commit_order;
+mod event_stream;
+mod gradido;
+mod holds;
+mod invariants;
+mod joyplus;
+mod lightning;
+mod native_api;
+mod openapi;
+mod transfer_completion;
