@@ -8,7 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::common::{assert_no_negative_user_balance, assert_read_models_equal_replay, eventually, fresh_database, ADMIN_KEY};
+use crate::common::{
+    assert_no_negative_user_balance, assert_read_models_equal_replay, eventually, fresh_database, ADMIN_KEY,
+};
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use rust_decimal::Decimal;

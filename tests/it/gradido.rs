@@ -1,8 +1,8 @@
 //! The Gradido login-server dialect over HTTP: its exact answers and the transaction
 //! lifecycle pending -> executing -> confirmed.
 
-use app::use_cases::users::{register, NewUser};
 use crate::common::{eventually, TestApp};
+use app::use_cases::users::{register, NewUser};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 

@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use app::ports::chain::{Chain, ChainFuture, ChainWithdrawal, SimulatedChain};
 use crate::common::{eventually, TestApp, ADMIN_KEY};
+use app::ports::chain::{Chain, ChainFuture, ChainWithdrawal, SimulatedChain};
 use domain::joyplus::EthAddress;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

@@ -2,8 +2,8 @@
 
 use std::str::FromStr;
 
-use app::use_cases::users::{register, NewUser};
 use crate::common::TestApp;
+use app::use_cases::users::{register, NewUser};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 

@@ -1,7 +1,6 @@
 //! Test harness: one throwaway PostgreSQL cluster per test binary, a fresh database per
 //! test, and the real router served over real HTTP on port 0.
 
-
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
