@@ -12,6 +12,7 @@ use super::wire::{parse_object, success, text_field, GradidoError};
 use super::GradidoState;
 use app::use_cases::users::verify_password;
 use app::AppError;
+use projections::read_models::users::{self, UserKey};
 
 /// `{"email","password"}` -> a session id. Unknown e-mail and wrong password answer
 /// differently, as the original server did.
@@ -26,21 +27,17 @@ pub async fn unsecure_login(
         return Err(GradidoError::new("error", "parameter format unknown"));
     };
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
-    let row = client
-        .query_opt("SELECT user_id, password_hash, disabled FROM users WHERE lower(email) = lower($1)", &[&email])
-        .await
-        .map_err(AppError::from)?;
-    let Some(row) = row else {
+    let user = users::find(&client, UserKey::Email(email)).await.map_err(AppError::from)?;
+    let Some(user) = user else {
         return Err(GradidoError::new("error", "user not found"));
     };
-    let (user_id, hash): (String, String) = (row.get(0), row.get(1));
-    if !verify_password(hash, password.to_string()).await {
+    if !verify_password(user.password_hash, password.to_string()).await {
         return Err(GradidoError::new("error", "password incorrect"));
     }
-    if row.get::<_, bool>(2) {
+    if user.disabled {
         return Err(GradidoError::new("disabled", "user is disabled"));
     }
-    let session_id = sessions::open(&state, &user_id, &peer.ip().to_string()).await?;
+    let session_id = sessions::open(&state, &user.user_id, &peer.ip().to_string()).await?;
     Ok(success(json!({ "session_id": session_id })))
 }
 
@@ -50,27 +47,23 @@ pub async fn login(State(state): State<GradidoState>, body: Bytes) -> Result<Res
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
-    let user = client
-        .query_one(
-            "SELECT first_name, last_name, email, created_at, role, public_hex, disabled, email_checked FROM users WHERE user_id = $1",
-            &[&session.user_id],
-        )
+    let user = users::find(&client, UserKey::Id(&session.user_id))
         .await
-        .map_err(AppError::from)?;
+        .map_err(AppError::from)?
+        .ok_or(AppError::NotFound("user"))?;
     let (pending, executing) = running_counts(&state, &session.user_id).await?;
-    let created: chrono::DateTime<chrono::Utc> = user.get("created_at");
     Ok(success(json!({
         "clientIP": session.client_ip,
         "user": {
-            "first_name": user.get::<_, Option<String>>("first_name").unwrap_or_default(),
-            "last_name": user.get::<_, Option<String>>("last_name").unwrap_or_default(),
-            "email": user.get::<_, String>("email"),
-            "created": created.to_rfc3339(),
-            "email_checked": user.get::<_, bool>("email_checked"),
+            "first_name": user.first_name.unwrap_or_default(),
+            "last_name": user.last_name.unwrap_or_default(),
+            "email": user.email,
+            "created": user.created_at.to_rfc3339(),
+            "email_checked": user.email_checked,
             "ident_hash": "",
-            "disabled": user.get::<_, bool>("disabled"),
-            "role": user.get::<_, Option<String>>("role").unwrap_or_default(),
-            "public_hex": user.get::<_, Option<String>>("public_hex").unwrap_or_default(),
+            "disabled": user.disabled,
+            "role": user.role.unwrap_or_default(),
+            "public_hex": user.public_hex.unwrap_or_default(),
         },
         "Transaction.pending": pending,
         "Transaction.executing": executing,

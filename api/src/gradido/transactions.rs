@@ -10,7 +10,6 @@ use domain::gradido::TransactionCommand;
 use domain::user::UserCommand;
 use domain::{Amount, Scale};
 use serde_json::{json, Map, Value};
-use tokio_postgres::Row;
 
 use super::login::require_admin;
 use super::sessions::{self, Session};
@@ -20,6 +19,8 @@ use super::GradidoState;
 use app::process_managers::gradido_settlement::release;
 use app::use_cases::gradido;
 use app::AppError;
+use projections::read_models::gradido_transactions::{self, TransactionRow};
+use projections::read_models::users::{self, UserKey};
 use store::{ids, Operation};
 
 /// A creation's amount must lie in ]0, MAX_CREATION_CENTS] GDD-cent.
@@ -30,14 +31,6 @@ const MAX_TRANSACTIONS_LISTED: i64 = 100;
 struct Receiver {
     user_id: String,
     group_alias: Option<String>,
-}
-
-/// Disabled users cannot receive.
-fn require_enabled(row: &Row) -> Result<(), GradidoError> {
-    if row.get::<_, bool>("disabled") {
-        return Err(GradidoError::new("disabled", "receiver is disabled"));
-    }
-    Ok(())
 }
 
 #[utoipa::path(post, path = "/login_api/createTransaction", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
@@ -193,15 +186,10 @@ pub async fn running_tasks(State(state): State<GradidoState>, body: Bytes) -> Re
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
-    let rows = client
-        .query(
-            &format!("SELECT {COLUMNS} FROM gradido_transactions WHERE initiator = $1 AND status IN ('pending', 'executing') \
-                      ORDER BY created_at LIMIT $2"),
-            &[&session.user_id, &MAX_TRANSACTIONS_LISTED],
-        )
+    let rows = gradido_transactions::running(&client, &session.user_id, MAX_TRANSACTIONS_LISTED)
         .await
         .map_err(AppError::from)?;
-    Ok(success(json!({ "tasks": rows.iter().map(transaction_view).collect::<Vec<_>>() })))
+    Ok(success(json!({ "tasks": rows.into_iter().map(transaction_view).collect::<Vec<_>>() })))
 }
 
 /// The session user's transactions, sent or received, newest first.
@@ -210,69 +198,51 @@ pub async fn list(State(state): State<GradidoState>, body: Bytes) -> Result<Resp
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
-    let rows = client
-        .query(
-            &format!(
-                "SELECT {COLUMNS} FROM gradido_transactions WHERE initiator = $1 OR recipient = $1 \
-                      ORDER BY created_at DESC, transaction_id LIMIT $2"
-            ),
-            &[&session.user_id, &MAX_TRANSACTIONS_LISTED],
-        )
+    let rows = gradido_transactions::of_user(&client, &session.user_id, MAX_TRANSACTIONS_LISTED)
         .await
         .map_err(AppError::from)?;
-    Ok(success(json!({ "transactions": rows.iter().map(transaction_view).collect::<Vec<_>>() })))
+    Ok(success(json!({ "transactions": rows.into_iter().map(transaction_view).collect::<Vec<_>>() })))
 }
 
 /// How many of a user's transactions are pending and executing.
 pub async fn running_counts(state: &GradidoState, user_id: &str) -> Result<(i64, i64), AppError> {
     let client = state.ledger.reads.get().await?;
-    let row = client
-        .query_one(
-            "SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'executing') \
-             FROM gradido_transactions WHERE initiator = $1",
-            &[&user_id],
-        )
-        .await?;
-    Ok((row.get(0), row.get(1)))
+    Ok(gradido_transactions::running_counts(&client, user_id).await?)
 }
 
-const COLUMNS: &str =
-    "transaction_id, kind, initiator, recipient, amount, target_date, memo, status, reason, created_at";
-
-fn transaction_view(row: &Row) -> Value {
+fn transaction_view(row: TransactionRow) -> Value {
     json!({
-        "transaction_id": row.get::<_, String>("transaction_id"),
-        "type": row.get::<_, String>("kind"),
-        "sender": row.get::<_, String>("initiator"),
-        "receiver": row.get::<_, String>("recipient"),
-        "amount": cents_from_gdd(row.get("amount")),
-        "target_date": row.get::<_, Option<NaiveDate>>("target_date").map(|date| date.to_string()),
-        "memo": row.get::<_, String>("memo"),
-        "status": row.get::<_, String>("status"),
-        "reason": row.get::<_, Option<String>>("reason"),
-        "created": row.get::<_, chrono::DateTime<Utc>>("created_at").to_rfc3339(),
+        "transaction_id": row.transaction_id,
+        "type": row.kind,
+        "sender": row.initiator,
+        "receiver": row.recipient,
+        "amount": cents_from_gdd(row.amount),
+        "target_date": row.target_date.map(|date| date.to_string()),
+        "memo": row.memo,
+        "status": row.status,
+        "reason": row.reason,
+        "created": row.created_at.to_rfc3339(),
     })
 }
 
 /// The receiver named by `target_email`, `target_username` or `target_pubkey`.
 async fn find_receiver(state: &GradidoState, object: &Map<String, Value>) -> Result<Receiver, GradidoError> {
-    let (column, value) = if let Some(email) = text_field(object, "target_email") {
-        ("lower(email) = lower($1)", email)
+    let key = if let Some(email) = text_field(object, "target_email") {
+        UserKey::Email(email)
     } else if let Some(username) = text_field(object, "target_username") {
-        ("lower(username) = lower($1)", username)
+        UserKey::Username(username)
     } else if let Some(pubkey) = text_field(object, "target_pubkey") {
-        ("public_hex = lower($1)", pubkey)
+        UserKey::PublicHex(pubkey)
     } else {
         return Err(GradidoError::new("not found", "receiver not found"));
     };
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
-    let row = client
-        .query_opt(&format!("SELECT user_id, group_alias, disabled FROM users WHERE {column}"), &[&value])
-        .await
-        .map_err(AppError::from)?;
-    let row = row.ok_or_else(|| GradidoError::new("not found", "receiver not found"))?;
-    require_enabled(&row)?;
-    Ok(Receiver { user_id: row.get("user_id"), group_alias: row.get("group_alias") })
+    let user = users::find(&client, key).await.map_err(AppError::from)?;
+    let user = user.ok_or_else(|| GradidoError::new("not found", "receiver not found"))?;
+    if user.disabled {
+        return Err(GradidoError::new("disabled", "receiver is disabled"));
+    }
+    Ok(Receiver { user_id: user.user_id, group_alias: user.group_alias })
 }
 
 fn memo(object: &Map<String, Value>) -> Result<String, GradidoError> {

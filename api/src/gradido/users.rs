@@ -6,8 +6,8 @@ use axum::response::Response;
 use domain::claim::{claim_id, ClaimCommand};
 use domain::user::{ProfileChanges, UserCommand};
 use domain::DomainError;
+use projections::read_models::users::{self, UserKey, UserRow};
 use serde_json::{json, Map, Value};
-use tokio_postgres::Row;
 
 use super::login::require_admin;
 use super::sessions;
@@ -21,9 +21,6 @@ use store::{ids, Operation};
 const MAX_USERS_LISTED: i64 = 100;
 const VERIFICATION_CODE_DAYS: i64 = 7;
 const MAX_SEARCH_LEN: usize = 128;
-const USER_COLUMNS: &str =
-    "user_id, email, username, first_name, last_name, role, public_hex, group_alias, disabled, email_checked, description, language, created_at";
-
 /// `{"email","password","first_name"?,"last_name"?,"username"?}`: signs a user up and mails
 /// them a verification notice.
 #[utoipa::path(post, path = "/login_api/createUser", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
@@ -98,7 +95,7 @@ pub async fn update_user_infos(State(state): State<GradidoState>, body: Bytes) -
     if let Some(password) = text("password") {
         let row = user_by_id(&state, &session.user_id).await?;
         let old = text("old_password").unwrap_or_default();
-        if !verify_password(row.get("password_hash"), old).await {
+        if !verify_password(row.password_hash, old).await {
             return Err(GradidoError::new("error", "old password incorrect"));
         }
         if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&password.len()) {
@@ -115,7 +112,7 @@ pub async fn update_user_infos(State(state): State<GradidoState>, body: Bytes) -
         changed += 1;
     }
     if let Some(username) = &changes.username {
-        let previous: String = user_by_id(&state, &session.user_id).await?.get("username");
+        let previous = user_by_id(&state, &session.user_id).await?.username;
         let take = ClaimCommand::Take { kind: "username".into(), owner: session.user_id.clone() };
         bus.execute(&claim_id("username", username), take, &Operation::fresh())
             .await
@@ -162,14 +159,14 @@ pub async fn search(State(state): State<GradidoState>, body: Bytes) -> Result<Re
     sessions::require(&state, &object).await?;
     let rows = find_users(&state, &object).await?;
     let users: Vec<Value> = rows
-        .iter()
-        .filter(|row| !row.get::<_, bool>("disabled"))
-        .map(|row| {
+        .into_iter()
+        .filter(|user| !user.disabled)
+        .map(|user| {
             json!({
-                "username": row.get::<_, String>("username"),
-                "first_name": row.get::<_, Option<String>>("first_name").unwrap_or_default(),
-                "last_name": row.get::<_, Option<String>>("last_name").unwrap_or_default(),
-                "public_hex": row.get::<_, Option<String>>("public_hex").unwrap_or_default(),
+                "username": user.username,
+                "first_name": user.first_name.unwrap_or_default(),
+                "last_name": user.last_name.unwrap_or_default(),
+                "public_hex": user.public_hex.unwrap_or_default(),
             })
         })
         .collect();
@@ -187,7 +184,7 @@ pub async fn admin_email_verification_resend(
     require_admin(&state, &session.user_id).await?;
     let email = text_field(&object, "email").ok_or_else(|| GradidoError::new("error", "parameter format unknown"))?;
     let row = user_by_email(&state, email).await?;
-    send_verification(&state, &row.get::<_, String>("user_id"), &row.get::<_, String>("email")).await?;
+    send_verification(&state, &row.user_id, &row.email).await?;
     Ok(success(json!({})))
 }
 
@@ -202,7 +199,7 @@ pub async fn admin_set_user_disabled(State(state): State<GradidoState>, body: By
     else {
         return Err(GradidoError::new("error", "parameter format unknown"));
     };
-    let user_id: String = user_by_email(&state, email).await?.get("user_id");
+    let user_id = user_by_email(&state, email).await?.user_id;
     let outcome =
         state.ledger.bus.execute(&user_id, UserCommand::SetDisabled { disabled }, &Operation::fresh()).await?;
     if let Some(event) = outcome.event() {
@@ -264,63 +261,45 @@ pub async fn verify_email(State(state): State<GradidoState>, body: Bytes) -> Res
     Ok(success(json!({})))
 }
 
-async fn find_users(state: &GradidoState, object: &Map<String, Value>) -> Result<Vec<Row>, GradidoError> {
+async fn find_users(state: &GradidoState, object: &Map<String, Value>) -> Result<Vec<UserRow>, GradidoError> {
     let search = text_field(object, "search").unwrap_or_default();
     if search.len() > MAX_SEARCH_LEN {
         return Err(GradidoError::with_details("error", "invalid parameter", "search text too long"));
     }
     let pattern = format!("%{}%", search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
-    let rows = client
-        .query(
-            &format!(
-                "SELECT {USER_COLUMNS}, password_hash FROM users \
-                 WHERE email ILIKE $1 OR username ILIKE $1 OR coalesce(first_name, '') ILIKE $1 OR coalesce(last_name, '') ILIKE $1 \
-                 ORDER BY lower(username) LIMIT $2"
-            ),
-            &[&pattern, &MAX_USERS_LISTED],
-        )
-        .await
-        .map_err(AppError::from)?;
-    Ok(rows)
+    Ok(users::search(&client, &pattern, MAX_USERS_LISTED).await.map_err(AppError::from)?)
 }
 
-pub(super) async fn user_by_email(state: &GradidoState, email: &str) -> Result<Row, GradidoError> {
-    let client = state.ledger.reads.get().await.map_err(AppError::from)?;
-    let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(email) = lower($1)");
-    client
-        .query_opt(&sql, &[&email])
-        .await
-        .map_err(AppError::from)?
-        .ok_or_else(|| GradidoError::new("error", "user not found"))
+pub(super) async fn user_by_email(state: &GradidoState, email: &str) -> Result<UserRow, GradidoError> {
+    find_user(state, UserKey::Email(email)).await
 }
 
-async fn user_by_id(state: &GradidoState, user_id: &str) -> Result<Row, GradidoError> {
+async fn user_by_id(state: &GradidoState, user_id: &str) -> Result<UserRow, GradidoError> {
+    find_user(state, UserKey::Id(user_id)).await
+}
+
+async fn find_user(state: &GradidoState, key: UserKey<'_>) -> Result<UserRow, GradidoError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
-    let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE user_id = $1");
-    client
-        .query_opt(&sql, &[&user_id])
-        .await
-        .map_err(AppError::from)?
-        .ok_or_else(|| GradidoError::new("error", "user not found"))
+    users::find(&client, key).await.map_err(AppError::from)?.ok_or_else(|| GradidoError::new("error", "user not found"))
 }
 
 /// Every field a client may ask for; never the password hash.
-fn user_view(row: &Row) -> Value {
+fn user_view(user: &UserRow) -> Value {
     json!({
-        "id": row.get::<_, String>("user_id"),
-        "email": row.get::<_, String>("email"),
-        "username": row.get::<_, String>("username"),
-        "first_name": row.get::<_, Option<String>>("first_name").unwrap_or_default(),
-        "last_name": row.get::<_, Option<String>>("last_name").unwrap_or_default(),
-        "role": row.get::<_, Option<String>>("role").unwrap_or_default(),
-        "public_hex": row.get::<_, Option<String>>("public_hex").unwrap_or_default(),
-        "group": row.get::<_, Option<String>>("group_alias").unwrap_or_default(),
-        "disabled": row.get::<_, bool>("disabled"),
-        "email_checked": row.get::<_, bool>("email_checked"),
-        "description": row.get::<_, Option<String>>("description").unwrap_or_default(),
-        "language": row.get::<_, Option<String>>("language").unwrap_or_default(),
-        "created": row.get::<_, chrono::DateTime<chrono::Utc>>("created_at").to_rfc3339(),
+        "id": user.user_id,
+        "email": user.email,
+        "username": user.username,
+        "first_name": user.first_name.clone().unwrap_or_default(),
+        "last_name": user.last_name.clone().unwrap_or_default(),
+        "role": user.role.clone().unwrap_or_default(),
+        "public_hex": user.public_hex.clone().unwrap_or_default(),
+        "group": user.group_alias.clone().unwrap_or_default(),
+        "disabled": user.disabled,
+        "email_checked": user.email_checked,
+        "description": user.description.clone().unwrap_or_default(),
+        "language": user.language.clone().unwrap_or_default(),
+        "created": user.created_at.to_rfc3339(),
     })
 }
 

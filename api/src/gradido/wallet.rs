@@ -39,12 +39,12 @@ pub async fn balance(State(state): State<GradidoState>, body: Bytes) -> Result<R
     let session = sessions::require(&state, &object).await?;
     let account = ensure_account(&state, &session.user_id).await?;
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
-    let row = client
-        .query_one("SELECT amount, available FROM balances WHERE account_id = $1", &[&account])
+    let amounts = projections::read_models::balances::amounts(&client, std::slice::from_ref(&account))
         .await
         .map_err(AppError::from)?;
+    let (_, balance, available) = amounts.into_iter().next().ok_or(AppError::NotFound("account"))?;
     Ok(success(json!({
-        "balance": cents_from_gdd(row.get(0)),
-        "available": cents_from_gdd(row.get(1)),
+        "balance": cents_from_gdd(balance),
+        "available": cents_from_gdd(available),
     })))
 }

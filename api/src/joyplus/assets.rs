@@ -56,14 +56,9 @@ async fn query_assets(
     page: Page,
 ) -> Result<Vec<AssetView>, AppError> {
     let client = state.ledger.reads.get().await?;
-    let rows = client
-        .query(
-            "SELECT asset_id, name, code, decimals, contract_address, usd_price, icon_url, created_at FROM joy_assets \
-             WHERE ($1::bigint IS NULL OR asset_id = $1) AND ($2::text IS NULL OR code = $2) AND ($3::bigint IS NULL OR decimals = $3) \
-               AND asset_id > $4 ORDER BY asset_id LIMIT $5",
-            &[&id, &symbol, &decimals, &page.after_id, &page.limit],
-        )
-        .await?;
+    let rows =
+        projections::read_models::joy_plus::assets(&client, id, symbol.as_deref(), decimals, page.after_id, page.limit)
+            .await?;
     Ok(rows.iter().map(AssetView::from_row).collect())
 }
 

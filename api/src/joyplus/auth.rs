@@ -9,6 +9,8 @@ use axum::http::request::Parts;
 use super::wire::JoyError;
 use super::JoyState;
 use crate::tokens::{cookie_value, sha256_hex};
+use app::AppError;
+use projections::read_models::joy_plus;
 
 pub const SESSION_COOKIE: &str = "joy.sid";
 /// A session unused this long is gone.
@@ -81,8 +83,8 @@ impl Caller {
             Self::User { user_id } => Ok(Visibility::User(user_id.clone())),
             Self::ApiKey { email, .. } => {
                 let client = state.ledger.reads.get().await?;
-                let row = client.query_opt("SELECT user_id FROM joy_wallets WHERE lower(email) = $1", &[email]).await?;
-                Ok(row.map_or(Visibility::Nobody, |row| Visibility::User(row.get(0))))
+                let user = joy_plus::user_of_email(&client, email).await.map_err(AppError::from)?;
+                Ok(user.map_or(Visibility::Nobody, Visibility::User))
             }
         }
     }
@@ -97,11 +99,10 @@ impl FromRequestParts<JoyState> for Caller {
                 return Ok(Self::Admin);
             }
             let client = state.ledger.reads.get().await?;
-            let row = client
-                .query_opt("SELECT email, scopes FROM joy_api_keys WHERE key_sha256 = $1", &[&sha256_hex(&presented)])
-                .await?;
-            let row = row.ok_or_else(|| JoyError::new(axum::http::StatusCode::UNAUTHORIZED, "unknown API key"))?;
-            return Ok(Self::ApiKey { email: row.get(0), scopes: row.get(1) });
+            let key = joy_plus::api_key(&client, &sha256_hex(&presented)).await.map_err(AppError::from)?;
+            let (email, scopes) =
+                key.ok_or_else(|| JoyError::new(axum::http::StatusCode::UNAUTHORIZED, "unknown API key"))?;
+            return Ok(Self::ApiKey { email, scopes });
         }
         let token = cookie_value(parts, SESSION_COOKIE).ok_or_else(JoyError::unauthorized)?;
         let client = state.ledger.reads.get().await?;

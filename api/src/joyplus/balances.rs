@@ -16,6 +16,7 @@ use super::paging::{path_id, Page};
 use super::wire::{amount_text, millis, price_text, JoyError};
 use super::JoyState;
 use app::AppError;
+use projections::read_models::joy_plus::{self, BalanceFilter};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -59,47 +60,13 @@ impl BalanceView {
     }
 }
 
-/// Which balances to list.
-#[derive(Debug, Default)]
-pub struct BalanceFilter {
-    pub balance_id: Option<i64>,
-    pub address: Option<String>,
-    pub symbol: Option<String>,
-    /// Only this user's (visibility).
-    pub user_id: Option<String>,
-    /// Only these users' (the user list's page).
-    pub user_ids: Option<Vec<String>>,
-}
-
 pub async fn query_balances(
     state: &JoyState,
     filter: &BalanceFilter,
     page: Page,
 ) -> Result<Vec<BalanceView>, AppError> {
     let client = state.ledger.reads.get().await?;
-    let rows = client
-        .query(
-            "SELECT jb.balance_id, w.address, jb.asset, coalesce(b.amount, 0), coalesce(b.locked, 0), jb.created_at, \
-                    a.asset_id, a.name, a.decimals, a.contract_address, a.usd_price, a.icon_url, jb.user_id \
-             FROM joy_balances jb \
-             JOIN joy_wallets w ON w.user_id = jb.user_id \
-             JOIN joy_assets a ON a.code = jb.asset \
-             LEFT JOIN balances b ON b.account_id = jb.account_id \
-             WHERE ($1::bigint IS NULL OR jb.balance_id = $1) AND ($2::text IS NULL OR w.address_lower = $2) \
-               AND ($3::text IS NULL OR jb.asset = $3) AND ($4::text IS NULL OR jb.user_id = $4) \
-               AND ($5::text[] IS NULL OR jb.user_id = ANY($5)) AND jb.balance_id > $6 \
-             ORDER BY jb.balance_id LIMIT $7",
-            &[
-                &filter.balance_id,
-                &filter.address,
-                &filter.symbol,
-                &filter.user_id,
-                &filter.user_ids,
-                &page.after_id,
-                &page.limit,
-            ],
-        )
-        .await?;
+    let rows = joy_plus::balances(&client, filter, page.after_id, page.limit).await?;
     Ok(rows.iter().map(BalanceView::from_row).collect())
 }
 

@@ -10,13 +10,14 @@ use serde_json::json;
 
 use super::auth::Caller;
 use super::filters::{parse_value, required_address, required_symbol, txid_filter};
-use super::movements::{query_movements, MovementFilter, Shape};
+use super::movements::{query_movements, Shape};
 use super::paging::Page;
 use super::sso::{balance_account_id, open_balances, user_of_address};
 use super::wire::{data, JoyError, JoyJson};
 use super::JoyState;
 use crate::tokens::sha256_hex;
 use app::AppError;
+use projections::read_models::joy_plus::MovementFilter;
 use store::{ids, Operation};
 
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]

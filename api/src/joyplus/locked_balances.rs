@@ -19,6 +19,7 @@ use super::wire::{amount_text, data, millis, JoyError, JoyJson};
 use super::JoyState;
 use crate::idempotency::keyed_operation;
 use app::AppError;
+use projections::read_models::joy_plus::{self, LockFilter};
 
 pub const LOCK_SCOPE: &str = "locked_balance.create";
 /// Furthest ahead a lock may expire.
@@ -53,31 +54,9 @@ impl LockedBalanceView {
     }
 }
 
-#[derive(Default)]
-struct LockFilter {
-    id: Option<i64>,
-    balance_id: Option<i64>,
-    address: Option<String>,
-    symbol: Option<String>,
-    user_id: Option<String>,
-}
-
 async fn query_locks(state: &JoyState, filter: &LockFilter, page: Page) -> Result<Vec<LockedBalanceView>, AppError> {
     let client = state.ledger.reads.get().await?;
-    let rows = client
-        .query(
-            "SELECT l.locked_balance_id, l.balance_id, w.address, jb.asset, l.amount, l.processed, l.expires_at, l.created_at, a.decimals \
-             FROM joy_locked_balances l \
-             JOIN joy_balances jb ON jb.balance_id = l.balance_id \
-             JOIN joy_wallets w ON w.user_id = jb.user_id \
-             JOIN joy_assets a ON a.code = jb.asset \
-             WHERE ($1::bigint IS NULL OR l.locked_balance_id = $1) AND ($2::bigint IS NULL OR l.balance_id = $2) \
-               AND ($3::text IS NULL OR w.address_lower = $3) AND ($4::text IS NULL OR jb.asset = $4) \
-               AND ($5::text IS NULL OR jb.user_id = $5) AND l.locked_balance_id > $6 \
-             ORDER BY l.locked_balance_id LIMIT $7",
-            &[&filter.id, &filter.balance_id, &filter.address, &filter.symbol, &filter.user_id, &page.after_id, &page.limit],
-        )
-        .await?;
+    let rows = joy_plus::locked_balances(&client, filter, page.after_id, page.limit).await?;
     Ok(rows.iter().map(LockedBalanceView::from_row).collect())
 }
 

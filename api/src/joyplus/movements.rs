@@ -13,6 +13,7 @@ use super::paging::{path_id, Page};
 use super::wire::{amount_text, millis, JoyError};
 use super::JoyState;
 use app::AppError;
+use projections::read_models::joy_plus::{self, MovementFilter};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Direction {
@@ -78,19 +79,6 @@ impl MovementView {
     }
 }
 
-#[derive(Default)]
-pub struct MovementFilter {
-    pub direction: Option<&'static str>,
-    pub id: Option<i64>,
-    pub txid: Option<String>,
-    pub from_address: Option<String>,
-    pub to_address: Option<String>,
-    pub symbol: Option<String>,
-    pub user_id: Option<String>,
-    /// A deposit's to-address or a withdrawal's from-address (the transaction list).
-    pub own_address: Option<String>,
-}
-
 pub async fn query_movements(
     state: &JoyState,
     filter: &MovementFilter,
@@ -98,33 +86,7 @@ pub async fn query_movements(
     shape: Shape,
 ) -> Result<Vec<MovementView>, AppError> {
     let client = state.ledger.reads.get().await?;
-    let rows = client
-        .query(
-            "SELECT t.transfer_id, t.direction, t.txid, t.from_address, t.to_address, t.asset, t.amount, t.created_at, a.decimals \
-             FROM joy_chain_transfers t \
-             JOIN joy_balances jb ON jb.balance_id = t.balance_id \
-             JOIN joy_assets a ON a.code = t.asset \
-             WHERE ($1::text IS NULL OR t.direction = $1) AND ($2::bigint IS NULL OR t.transfer_id = $2) \
-               AND ($3::text IS NULL OR t.txid = $3) AND ($4::text IS NULL OR t.from_address = $4) \
-               AND ($5::text IS NULL OR t.to_address = $5) AND ($6::text IS NULL OR t.asset = $6) \
-               AND ($7::text IS NULL OR jb.user_id = $7) \
-               AND ($8::text IS NULL OR (t.direction = 'deposit' AND t.to_address = $8) OR (t.direction = 'withdraw' AND t.from_address = $8)) \
-               AND t.transfer_id > $9 \
-             ORDER BY t.transfer_id LIMIT $10",
-            &[
-                &filter.direction,
-                &filter.id,
-                &filter.txid,
-                &filter.from_address,
-                &filter.to_address,
-                &filter.symbol,
-                &filter.user_id,
-                &filter.own_address,
-                &page.after_id,
-                &page.limit,
-            ],
-        )
-        .await?;
+    let rows = joy_plus::chain_transfers(&client, filter, page.after_id, page.limit).await?;
     Ok(rows.iter().map(|row| MovementView::from_row(row, shape)).collect())
 }
 

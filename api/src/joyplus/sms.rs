@@ -14,6 +14,7 @@ use super::auth::Caller;
 use super::wire::{data, JoyError, JoyJson};
 use super::JoyState;
 use crate::tokens::{random_token, sha256_hex};
+use projections::read_models::users::{self, UserKey};
 
 pub const SMS_CODE_LIFETIME_SECONDS: i64 = 5 * 60;
 /// Wrong guesses allowed per code; then it is void.
@@ -32,8 +33,8 @@ fn code_digest(user_id: &str, code: &str) -> String {
 pub async fn request(State(state): State<JoyState>, caller: Caller) -> Result<Response, JoyError> {
     let user_id = caller.require_user()?;
     let client = state.ledger.reads.get().await?;
-    let mobile: Option<String> =
-        client.query_opt("SELECT mobile FROM users WHERE user_id = $1", &[&user_id]).await?.and_then(|row| row.get(0));
+    let mobile =
+        users::find(&client, UserKey::Id(user_id)).await.map_err(app::AppError::from)?.and_then(|user| user.mobile);
     let mobile = mobile.ok_or_else(|| JoyError::bad_request("no mobile number on file"))?;
     let code = format!(
         "{:0width$}",

@@ -18,6 +18,7 @@ use super::wire::{data, JoyError};
 use super::JoyState;
 use crate::tokens::{random_token, sha256_hex};
 use app::AppError;
+use projections::read_models::joy_plus;
 use store::{ids, Operation};
 
 /// Longest code accepted from a client.
@@ -73,8 +74,7 @@ pub async fn user_info(State(state): State<JoyState>, caller: Caller) -> Result<
 /// The wallet id and address of a user, if the user has signed on before.
 pub async fn wallet_of(state: &JoyState, user_id: &str) -> Result<Option<(i64, String)>, AppError> {
     let client = state.ledger.reads.get().await?;
-    let row = client.query_opt("SELECT wallet_id, address FROM joy_wallets WHERE user_id = $1", &[&user_id]).await?;
-    Ok(row.map(|row| (row.get(0), row.get(1))))
+    Ok(joy_plus::wallet_of_user(&client, user_id).await?)
 }
 
 /// Creates the wallet on first sign-on, and opens any balance the user lacks.
@@ -103,15 +103,9 @@ async fn enroll(state: &JoyState, profile: &app::ports::passport::PassportProfil
 /// Opens the user's balance of every listed asset it does not have yet.
 pub async fn open_balances(state: &JoyState, user_id: &str) -> Result<(), AppError> {
     let client = state.ledger.reads.get().await?;
-    let missing = client
-        .query(
-            "SELECT a.code, a.decimals FROM joy_assets a \
-             WHERE NOT EXISTS (SELECT 1 FROM joy_balances b WHERE b.user_id = $1 AND b.asset = a.code) ORDER BY a.asset_id",
-            &[&user_id],
-        )
-        .await?;
-    for row in missing {
-        let (code, decimals): (String, i32) = (row.get(0), row.get(1));
+    let missing = joy_plus::assets_without_balance(&client, user_id).await?;
+    drop(client);
+    for (code, decimals) in missing {
         let decimals = u32::try_from(decimals).map_err(|_| AppError::Internal("negative decimals".into()))?;
         state
             .ledger
@@ -139,6 +133,6 @@ fn new_deposit_address() -> EthAddress {
 /// The user whose wallet has `address` (lower case).
 pub async fn user_of_address(state: &JoyState, address: &str) -> Result<String, JoyError> {
     let client = state.ledger.reads.get().await?;
-    let row = client.query_opt("SELECT user_id FROM joy_wallets WHERE address_lower = $1", &[&address]).await?;
-    row.map(|row| row.get(0)).ok_or_else(|| JoyError::not_found("wallet"))
+    let user = joy_plus::user_of_address(&client, address).await.map_err(AppError::from)?;
+    user.ok_or_else(|| JoyError::not_found("wallet"))
 }

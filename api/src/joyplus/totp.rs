@@ -17,6 +17,7 @@ use super::sms::consume_sms_code;
 use super::wire::{data, JoyError, JoyJson};
 use super::JoyState;
 use app::AppError;
+use projections::read_models::users::{self, UserKey};
 
 const TOTP_DIGITS: usize = 6;
 const TOTP_STEP_SECONDS: u64 = 30;
@@ -56,8 +57,8 @@ fn matching_step(totp: &TOTP, code: &str) -> Option<i64> {
 
 async fn account_label(state: &JoyState, user_id: &str) -> Result<String, AppError> {
     let client = state.ledger.reads.get().await?;
-    let row = client.query_opt("SELECT email FROM users WHERE user_id = $1", &[&user_id]).await?;
-    Ok(row.map(|row| row.get::<_, String>(0)).unwrap_or_else(|| user_id.to_string()).replace(':', "_"))
+    let user = users::find(&client, UserKey::Id(user_id)).await?;
+    Ok(user.map_or_else(|| user_id.to_string(), |user| user.email).replace(':', "_"))
 }
 
 /// Checks `code` against the user's registered secret, spending it; wrong codes count.

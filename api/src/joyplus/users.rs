@@ -10,12 +10,14 @@ use serde::{Deserialize, Serialize};
 use tokio_postgres::Row;
 
 use super::auth::Caller;
-use super::balances::{query_balances, BalanceFilter, BalanceView};
+use super::balances::{query_balances, BalanceView};
 use super::filters::{address_filter, id_filter, text_filter};
 use super::paging::{path_id, Page, MAX_PAGE_ROWS};
 use super::wire::{millis, JoyError};
 use super::JoyState;
 use app::AppError;
+use projections::read_models::joy_plus::BalanceFilter;
+use projections::read_models::joy_plus::{self, WalletFilter};
 
 /// Balances listed per user: one per listed asset, so this bounds listed assets too.
 const MAX_BALANCES_PER_USER: i64 = 100;
@@ -77,45 +79,9 @@ impl WalletRow {
     }
 }
 
-#[derive(Default)]
-struct WalletFilter {
-    id: Option<i64>,
-    open_id: Option<String>,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    email: Option<String>,
-    mobile: Option<String>,
-    address: Option<String>,
-    user_id: Option<String>,
-}
-
 async fn query_wallets(state: &JoyState, filter: &WalletFilter, page: Page) -> Result<Vec<WalletRow>, AppError> {
     let client = state.ledger.reads.get().await?;
-    let rows = client
-        .query(
-            "SELECT w.wallet_id, w.user_id, w.open_id, coalesce(u.first_name, w.first_name), coalesce(u.last_name, w.last_name), \
-                    w.email, coalesce(u.mobile, w.mobile), w.address, w.created_at, coalesce(u.disabled, false) \
-             FROM joy_wallets w LEFT JOIN users u ON u.user_id = w.user_id \
-             WHERE ($1::bigint IS NULL OR w.wallet_id = $1) AND ($2::text IS NULL OR w.open_id = $2) \
-               AND ($3::text IS NULL OR lower(coalesce(u.first_name, w.first_name)) = lower($3)) \
-               AND ($4::text IS NULL OR lower(coalesce(u.last_name, w.last_name)) = lower($4)) \
-               AND ($5::text IS NULL OR lower(w.email) = lower($5)) AND ($6::text IS NULL OR coalesce(u.mobile, w.mobile) = $6) \
-               AND ($7::text IS NULL OR w.address_lower = $7) AND ($8::text IS NULL OR w.user_id = $8) AND w.wallet_id > $9 \
-             ORDER BY w.wallet_id LIMIT $10",
-            &[
-                &filter.id,
-                &filter.open_id,
-                &filter.first_name,
-                &filter.last_name,
-                &filter.email,
-                &filter.mobile,
-                &filter.address,
-                &filter.user_id,
-                &page.after_id,
-                &page.limit,
-            ],
-        )
-        .await?;
+    let rows = joy_plus::wallets(&client, filter, page.after_id, page.limit).await?;
     Ok(rows.iter().map(WalletRow::from_row).collect())
 }
 

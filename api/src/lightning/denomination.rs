@@ -12,6 +12,7 @@ use super::session::WebSession;
 use super::wire::LightningError;
 use super::LightningState;
 use app::AppError;
+use projections::read_models::users::{self, UserKey};
 use store::Operation;
 
 /// How many of the unit make one BTC.
@@ -26,8 +27,8 @@ pub fn units_per_btc(denomination: &str) -> Decimal {
 
 pub async fn of_user(state: &LightningState, user_id: &str) -> Result<String, AppError> {
     let client = state.ledger.reads.get().await?;
-    let row = client.query_opt("SELECT denomination FROM users WHERE user_id = $1", &[&user_id]).await?;
-    Ok(row.map(|row| row.get(0)).unwrap_or_else(|| "BTC".to_string()))
+    let user = users::find(&client, UserKey::Id(user_id)).await?;
+    Ok(user.map_or_else(|| "BTC".to_string(), |user| user.denomination))
 }
 
 /// An amount the user typed, in their unit, to BTC.

@@ -32,6 +32,7 @@ use app::ports::node::{ExternalPaymentError, LightningNode};
 use app::use_cases::transfers::{self, TransferReceipt};
 use app::use_cases::users::verify_password;
 use app::AppError;
+use projections::read_models::users::{self, UserKey};
 use store::{ids, Operation};
 
 /// Invoices expire after this long unless they say otherwise.
@@ -113,12 +114,11 @@ pub(super) async fn require_password(
     password: Option<String>,
 ) -> Result<(), LightningError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
-    let hash: String = client
-        .query_one("SELECT password_hash FROM users WHERE user_id = $1", &[&session.user_id])
+    let user = users::find(&client, UserKey::Id(&session.user_id))
         .await
         .map_err(AppError::from)?
-        .get(0);
-    if !verify_password(hash, password.unwrap_or_default()).await {
+        .ok_or(AppError::NotFound("user"))?;
+    if !verify_password(user.password_hash, password.unwrap_or_default()).await {
         return Err(LightningError::business("invalid password"));
     }
     Ok(())

@@ -4,6 +4,7 @@
 
 use axum::extract::State;
 use axum::Json;
+use projections::read_models::{balances, channels, postings, quickpay_contacts};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -95,62 +96,37 @@ pub async fn get_all_data(
     let unit = super::denomination::of_user(&state, &session.user_id).await?;
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let funds = |purpose: Purpose| account_id(&session.user_id, purpose);
-    let rows = client
-        .query(
-            "SELECT account_id, amount FROM balances WHERE account_id = ANY($1)",
-            &[&vec![funds(Purpose::Onchain), funds(Purpose::Lightning)]],
-        )
-        .await
-        .map_err(AppError::from)?;
+    let accounts = vec![funds(Purpose::Onchain), funds(Purpose::Lightning)];
+    let amounts = balances::amounts(&client, &accounts).await.map_err(AppError::from)?;
     let balance_of = |purpose: Purpose| {
-        rows.iter()
-            .find(|row| row.get::<_, String>(0) == funds(purpose))
-            .map(|row| row.get::<_, Decimal>(1))
-            .unwrap_or_default()
+        amounts.iter().find(|(id, _, _)| *id == funds(purpose)).map(|(_, amount, _)| *amount).unwrap_or_default()
     };
-    let channel_rows = client
-        .query(
-            "SELECT channelpoint, remote_node, state, balance, capacity FROM channels WHERE owner = $1 ORDER BY updated_at DESC LIMIT $2",
-            &[&session.user_id, &MAX_TRANSACTIONS_SHOWN],
-        )
-        .await
-        .map_err(AppError::from)?;
+    let channel_rows =
+        channels::of_owner(&client, &session.user_id, MAX_TRANSACTIONS_SHOWN).await.map_err(AppError::from)?;
     let channels = channel_rows
-        .iter()
+        .into_iter()
         .map(|row| {
-            let channelpoint: String = row.get(0);
             Ok(ChannelView {
-                node: row.get(1),
-                channel: channelpoint.chars().take(16).collect(),
-                state: row.get(2),
-                balance: number(row.get(3), &unit)?,
-                capacity: number(row.get(4), &unit)?,
-                channelpoint,
+                node: row.remote_node,
+                channel: row.channelpoint.chars().take(16).collect(),
+                state: row.state,
+                balance: number(row.balance, &unit)?,
+                capacity: number(row.capacity, &unit)?,
+                channelpoint: row.channelpoint,
             })
         })
         .collect::<Result<Vec<_>, AppError>>()?;
-    let contacts = client
-        .query("SELECT alias, node_id FROM quickpay_contacts WHERE owner = $1 ORDER BY alias", &[&session.user_id])
-        .await
-        .map_err(AppError::from)?;
-    let history = client
-        .query(
-            "SELECT p.recorded_at, p.amount, p.event_type, p.reference, b.purpose FROM postings p \
-             JOIN balances b ON b.account_id = p.account_id \
-             WHERE p.account_id = ANY($1) ORDER BY p.tx_id DESC, p.global_position DESC LIMIT $2",
-            &[&vec![funds(Purpose::Onchain), funds(Purpose::Lightning)], &MAX_TRANSACTIONS_SHOWN],
-        )
-        .await
-        .map_err(AppError::from)?;
+    let contacts = quickpay_contacts::of_owner(&client, &session.user_id).await.map_err(AppError::from)?;
+    let history = postings::history(&client, &accounts, MAX_TRANSACTIONS_SHOWN).await.map_err(AppError::from)?;
     let transactions = history
-        .iter()
-        .map(|row| {
+        .into_iter()
+        .map(|entry| {
             Ok(TransactionView {
-                date: row.get::<_, chrono::DateTime<chrono::Utc>>(0).to_rfc3339(),
-                amount: number(row.get(1), &unit)?,
-                kind: row.get(2),
-                reference: row.get(3),
-                account: row.get::<_, Option<String>>(4).unwrap_or_default(),
+                date: entry.recorded_at.to_rfc3339(),
+                amount: number(entry.amount, &unit)?,
+                kind: entry.event_type,
+                reference: entry.reference,
+                account: entry.purpose.unwrap_or_default(),
             })
         })
         .collect::<Result<Vec<_>, AppError>>()?;
@@ -162,7 +138,7 @@ pub async fn get_all_data(
         address: state.node.receive_address(&session.user_id)?,
         info: state.node.info(),
         channels,
-        quickpaynodes: contacts.iter().map(|row| QuickpayNode { alias: row.get(0), node: row.get(1) }).collect(),
+        quickpaynodes: contacts.into_iter().map(|(alias, node)| QuickpayNode { alias, node }).collect(),
         transactions,
         denomination: unit,
         csrf: session.csrf,

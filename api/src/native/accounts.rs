@@ -4,9 +4,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::account::{AccountCommand, AccountEvent};
 use domain::AssetCode;
+use projections::read_models::balances::{self, AccountBalance};
+use projections::read_models::postings;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use tokio_postgres::Row;
 
 use store::log::find_by_position;
 
@@ -20,8 +21,6 @@ use app::AppError;
 const DEFAULT_PAGE_SIZE: i64 = 100;
 const MAX_PAGE_SIZE: i64 = 1_000;
 /// Joined with `assets` for the scale: amounts are shown at exactly the asset's decimals.
-const ACCOUNT_COLUMNS: &str = "b.account_id, b.asset, b.owner, b.purpose, b.amount, b.locked, b.available, a.scale";
-const ACCOUNTS_FROM: &str = "balances b JOIN assets a ON a.code = b.asset";
 
 #[utoipa::path(post, path = "/v1/accounts", tag = "native", request_body = CreateAccountRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn create(
@@ -72,40 +71,27 @@ pub async fn show(
     Query(query): Query<ShowQuery>,
 ) -> Result<Response, NativeError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
-    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM {ACCOUNTS_FROM} WHERE b.account_id = $1");
-    let row = client.query_opt(&sql, &[&id]).await.map_err(AppError::from)?;
-    let row = row.ok_or(AppError::NotFound("account"))?;
-    let view = account_view(&row);
+    let account = balances::account(&client, &id).await?.ok_or(AppError::NotFound("account"))?;
+    let view = account_view(account);
     let Some(at) = query.at else {
         return Ok(Json(view).into_response());
     };
     // The sum of the account's postings up to that point: in commit-safe order for a
     // position, by the appending transaction's time for a time.
-    let row = match at.parse::<i64>() {
+    let mut balance = match at.parse::<i64>() {
         Ok(position) => {
             let event = find_by_position(&client, position)
                 .await?
                 .ok_or_else(|| AppError::invalid("unknown_position", format!("no event at position {position}")))?;
-            client
-                .query_one(
-                    "SELECT coalesce(sum(amount), 0) FROM postings WHERE account_id = $1 AND (tx_id, global_position) <= ($2, $3)",
-                    &[&id, &event.tx_id, &event.position],
-                )
-                .await
+            postings::balance_at(&client, &id, event.checkpoint()).await?
         }
         Err(_) => {
             let time = chrono::DateTime::parse_from_rfc3339(&at)
                 .map_err(|_| AppError::invalid("invalid_at", "at must be an event position or an RFC 3339 time"))?
                 .with_timezone(&chrono::Utc);
-            client
-                .query_one(
-                    "SELECT coalesce(sum(amount), 0) FROM postings WHERE account_id = $1 AND recorded_at <= $2",
-                    &[&id, &time],
-                )
-                .await
+            postings::balance_at_time(&client, &id, time).await?
         }
     };
-    let mut balance: Decimal = row.map_err(AppError::from)?.get(0);
     balance.rescale(view.balance.scale());
     Ok(Json(serde_json::json!({ "id": view.id, "asset": view.asset, "balance": balance, "at": at })).into_response())
 }
@@ -136,32 +122,22 @@ pub async fn list(
         return Err(AppError::invalid("invalid_limit", format!("limit must be 1 to {MAX_PAGE_SIZE}")).into());
     }
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
-    let sql = format!(
-        "SELECT {ACCOUNT_COLUMNS} FROM {ACCOUNTS_FROM} \
-         WHERE ($1::text IS NULL OR b.owner = $1) AND ($2::text IS NULL OR b.asset = $2) \
-           AND ($3::text IS NULL OR b.account_id > $3) \
-         ORDER BY b.account_id LIMIT $4"
-    );
-    let rows = client.query(&sql, &[&query.owner, &query.asset, &query.after, &limit]).await.map_err(AppError::from)?;
-    let accounts: Vec<AccountView> = rows.iter().map(account_view).collect();
+    let rows =
+        balances::accounts(&client, query.owner.as_deref(), query.asset.as_deref(), query.after.as_deref(), limit)
+            .await?;
+    let accounts: Vec<AccountView> = rows.into_iter().map(account_view).collect();
     let next = (accounts.len() as i64 == limit).then(|| accounts.last().map(|account| account.id.clone())).flatten();
     Ok(Json(AccountPage { accounts, next }))
 }
 
-fn account_view(row: &Row) -> AccountView {
-    let scale = u32::try_from(row.get::<_, i32>("scale")).unwrap_or(0);
-    let at_scale = |column: &str| {
-        let mut value: Decimal = row.get(column);
-        value.rescale(scale);
-        value
-    };
+fn account_view(account: AccountBalance) -> AccountView {
     AccountView {
-        id: row.get("account_id"),
-        asset: row.get("asset"),
-        owner: row.get("owner"),
-        purpose: row.get("purpose"),
-        balance: at_scale("amount"),
-        locked: at_scale("locked"),
-        available: at_scale("available"),
+        id: account.account_id,
+        asset: account.asset,
+        owner: account.owner,
+        purpose: account.purpose,
+        balance: account.amount,
+        locked: account.locked,
+        available: account.available,
     }
 }

@@ -59,13 +59,7 @@ pub struct AssetList {
 #[utoipa::path(get, path = "/v1/assets", tag = "native", security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn list(State(state): State<NativeState>) -> Result<Json<AssetList>, NativeError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
-    let rows = client
-        .query("SELECT code, scale FROM assets ORDER BY code LIMIT $1", &[&MAX_ASSETS_LISTED])
-        .await
-        .map_err(AppError::from)?;
-    let assets = rows
-        .iter()
-        .map(|row| AssetView { code: row.get(0), scale: u32::try_from(row.get::<_, i32>(1)).unwrap_or_default() })
-        .collect();
+    let rows = projections::read_models::assets::all(&client, MAX_ASSETS_LISTED).await.map_err(AppError::from)?;
+    let assets = rows.into_iter().map(|(code, scale)| AssetView { code, scale }).collect();
     Ok(Json(AssetList { assets }))
 }

@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
 use domain::account::{AccountCommand, AccountEvent};
-use rust_decimal::Decimal;
+use projections::read_models::holds::{self, HoldRow};
 use serde::Serialize;
 
 use super::dto::{parse_amount, transfer_status, CaptureRequest, HoldRequest, HoldView, TransferView};
@@ -109,26 +109,14 @@ pub async fn list(
     Path(account): Path<String>,
 ) -> Result<Json<HoldList>, NativeError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
-    let rows = client
-        .query(
-            "SELECT hold_id, account_id, amount, expires_at, memo, status FROM holds WHERE account_id = $1 \
-             ORDER BY last_tx_id, last_position LIMIT $2",
-            &[&account, &MAX_HOLDS_LISTED],
-        )
-        .await
-        .map_err(AppError::from)?;
-    Ok(Json(HoldList { holds: rows.iter().map(hold_view).collect() }))
+    let rows = holds::of_account(&client, &account, MAX_HOLDS_LISTED).await.map_err(AppError::from)?;
+    Ok(Json(HoldList { holds: rows.into_iter().map(hold_view).collect() }))
 }
 
 async fn show_hold(state: &NativeState, account: &str, hold_id: String) -> Result<HoldView, AppError> {
     let client = state.ledger.reads.get().await?;
-    let row = client
-        .query_opt(
-            "SELECT hold_id, account_id, amount, expires_at, memo, status FROM holds WHERE account_id = $1 AND hold_id = $2",
-            &[&account, &hold_id],
-        )
-        .await?;
-    row.as_ref().map(hold_view).ok_or(AppError::NotFound("hold"))
+    let row = holds::hold(&client, account, &hold_id).await?;
+    row.map(hold_view).ok_or(AppError::NotFound("hold"))
 }
 
 fn hold_id_of(event: &projections::StoredEvent) -> Result<String, AppError> {
@@ -138,13 +126,13 @@ fn hold_id_of(event: &projections::StoredEvent) -> Result<String, AppError> {
     }
 }
 
-fn hold_view(row: &tokio_postgres::Row) -> HoldView {
+fn hold_view(row: HoldRow) -> HoldView {
     HoldView {
-        id: row.get("hold_id"),
-        account: row.get("account_id"),
-        amount: row.get::<_, Decimal>("amount").to_string(),
-        expires_at: row.get("expires_at"),
-        memo: row.get("memo"),
-        status: row.get("status"),
+        id: row.hold_id,
+        account: row.account_id,
+        amount: row.amount.to_string(),
+        expires_at: row.expires_at,
+        memo: row.memo,
+        status: row.status,
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use domain::account::AccountEvent;
 use domain::lightning::{ChannelCommand, ChannelState};
+use projections::read_models::{balances, channels};
 use rust_decimal::Decimal;
 use store::{ids, Operation, StoredEvent};
 use tokio::sync::watch;
@@ -36,18 +37,9 @@ pub async fn run(
 }
 
 async fn advance(bus: &CommandBus, reads: &deadpool_postgres::Pool, node: &EmbeddedNode) -> Result<(), AppError> {
-    let in_flight = {
-        let client = reads.get().await?;
-        client
-            .query(
-                "SELECT channelpoint FROM channels WHERE state IN ('pending', 'closing') LIMIT $1",
-                &[&MAX_CHANNELS_PER_ROUND],
-            )
-            .await?
-    };
+    let in_flight = channels::in_flight(&reads.get().await?, MAX_CHANNELS_PER_ROUND).await?;
     let height = node.block_height();
-    for row in in_flight {
-        let channelpoint: String = row.get(0);
+    for channelpoint in in_flight {
         let channel = bus.load::<domain::lightning::Channel>(&channelpoint).await?;
         let Some(opened) = channel.opened().cloned() else { continue };
         if !channel.is_confirmed_at(height) {
@@ -98,13 +90,8 @@ async fn return_on_chain(
         return Ok(returned_sat(&done));
     }
     let lightning = account_id(owner, Purpose::Lightning);
-    let available: Decimal = reads
-        .get()
-        .await?
-        .query_opt("SELECT available FROM balances WHERE account_id = $1", &[&lightning])
-        .await?
-        .map(|row| row.get(0))
-        .unwrap_or_default();
+    let amounts = balances::amounts(&reads.get().await?, std::slice::from_ref(&lightning)).await?;
+    let available = amounts.first().map(|(_, _, available)| *available).unwrap_or_default();
     let amount = btc_of_sat(capacity_sat).min(available);
     if amount <= Decimal::ZERO {
         return Ok(0);

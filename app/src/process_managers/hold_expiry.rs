@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use domain::account::AccountCommand;
 use domain::DomainError;
+use projections::read_models::holds;
 use tokio::sync::watch;
 
 use crate::bus::CommandBus;
@@ -24,18 +25,8 @@ pub async fn run(bus: CommandBus, reads: deadpool_postgres::Pool, shutdown: watc
 }
 
 async fn sweep(bus: &CommandBus, reads: &deadpool_postgres::Pool) -> Result<(), AppError> {
-    let due = {
-        let client = reads.get().await?;
-        client
-            .query(
-                "SELECT account_id, hold_id FROM holds WHERE status = 'active' AND expires_at <= now() \
-                 ORDER BY expires_at LIMIT $1",
-                &[&MAX_EXPIRIES_PER_SWEEP],
-            )
-            .await?
-    };
-    for row in due {
-        let (account_id, hold_id): (String, String) = (row.get(0), row.get(1));
+    let due = holds::due_for_expiry(&reads.get().await?, MAX_EXPIRIES_PER_SWEEP).await?;
+    for (account_id, hold_id) in due {
         let operation = Operation::derived(ids::expire_hold(&account_id, &hold_id));
         let command = AccountCommand::ExpireHold { hold_id, now: chrono::Utc::now() };
         match bus.execute(&account_id, command, &operation).await {

@@ -143,21 +143,16 @@ pub async fn release_orphaned_holds(bus: CommandBus, reads: deadpool_postgres::P
 }
 
 async fn sweep_orphans(bus: &CommandBus, reads: &deadpool_postgres::Pool) -> Result<(), AppError> {
-    let candidates = {
-        let client = reads.get().await?;
-        client
-            .query(
-                "SELECT h.account_id, h.hold_id FROM holds h \
-                 WHERE h.status = 'active' AND h.memo = $1 || h.hold_id \
-                   AND h.updated_at < now() - $2::bigint * interval '1 second' \
-                   AND NOT EXISTS (SELECT 1 FROM gradido_transactions t WHERE t.transaction_id = h.hold_id) \
-                 LIMIT $3",
-                &[&RESERVATION_MEMO_PREFIX, &ORPHANED_RESERVATION_AFTER_SECONDS, &MAX_ORPHANS_PER_SWEEP],
-            )
-            .await?
-    };
-    for row in candidates {
-        let (account, id): (String, String) = (row.get(0), row.get(1));
+    let client = reads.get().await?;
+    let candidates = projections::read_models::holds::unclaimed_reservations(
+        &client,
+        RESERVATION_MEMO_PREFIX,
+        ORPHANED_RESERVATION_AFTER_SECONDS,
+        MAX_ORPHANS_PER_SWEEP,
+    )
+    .await?;
+    drop(client);
+    for (account, id) in candidates {
         // The transaction's own history decides, not the read model, which may lag.
         if bus.load::<GradidoTransaction>(&id).await?.details().is_some() {
             continue;

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::error::AppError;
 use crate::ledger::Ledger;
+use projections::read_models::users::{self, UserKey};
 use store::{ids, Operation};
 
 /// Longest password accepted: argon2 cost grows with input, so bound it.
@@ -106,19 +107,13 @@ pub async fn authenticate(
     password: String,
 ) -> Result<Option<String>, AppError> {
     let client = reads.get().await?;
-    let row = client
-        .query_opt(
-            "SELECT user_id, password_hash, disabled FROM users WHERE lower(username) = lower($1) OR lower(email) = lower($1)",
-            &[&login],
-        )
-        .await?;
-    let Some(row) = row else {
+    let Some(user) = users::find(&client, UserKey::Login(login)).await? else {
         return Ok(None);
     };
-    if row.get::<_, bool>(2) || !verify_password(row.get(1), password).await {
+    if user.disabled || !verify_password(user.password_hash, password).await {
         return Ok(None);
     }
-    Ok(Some(row.get(0)))
+    Ok(Some(user.user_id))
 }
 
 /// Whether `password` matches the stored argon2 hash (on a blocking thread: it is slow).

@@ -1,4 +1,4 @@
-use deadpool_postgres::Transaction;
+use deadpool_postgres::{GenericClient, Transaction};
 use domain::asset::AssetEvent;
 
 use super::execute;
@@ -35,4 +35,10 @@ impl EventProjector for AssetsProjector {
         .await?;
         Ok(())
     }
+}
+
+/// Every asset and its scale, by code.
+pub async fn all(client: &impl GenericClient, limit: i64) -> Result<Vec<(String, u32)>, ProjectionError> {
+    let rows = client.query("SELECT code, scale FROM assets ORDER BY code LIMIT $1", &[&limit]).await?;
+    Ok(rows.iter().map(|row| (row.get(0), u32::try_from(row.get::<_, i32>(1)).unwrap_or_default())).collect())
 }

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::Transaction;
+use deadpool_postgres::{GenericClient, Transaction};
 use domain::account::{locked_change, postings, AccountEvent};
 use domain::system_account::parse_system_account;
 use rust_decimal::Decimal;
@@ -134,4 +134,73 @@ impl EventHandler for BalancesProjector {
         .await?;
         Ok(())
     }
+}
+
+/// One account as the `balances` table shows it, amounts at its asset's scale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountBalance {
+    pub account_id: String,
+    pub asset: String,
+    pub owner: Option<String>,
+    pub purpose: Option<String>,
+    pub amount: Decimal,
+    pub locked: Decimal,
+    pub available: Decimal,
+    pub scale: u32,
+}
+
+const ACCOUNT_COLUMNS: &str = "b.account_id, b.asset, b.owner, b.purpose, b.amount, b.locked, b.available, a.scale";
+const ACCOUNTS_FROM: &str = "balances b JOIN assets a ON a.code = b.asset";
+
+fn account_balance(row: &tokio_postgres::Row) -> AccountBalance {
+    let scale = u32::try_from(row.get::<_, i32>("scale")).unwrap_or(0);
+    let at_scale = |column: &str| {
+        let mut value: Decimal = row.get(column);
+        value.rescale(scale);
+        value
+    };
+    AccountBalance {
+        account_id: row.get("account_id"),
+        asset: row.get("asset"),
+        owner: row.get("owner"),
+        purpose: row.get("purpose"),
+        amount: at_scale("amount"),
+        locked: at_scale("locked"),
+        available: at_scale("available"),
+        scale,
+    }
+}
+
+/// The account `account_id`, if the read model shows it.
+pub async fn account(client: &impl GenericClient, account_id: &str) -> Result<Option<AccountBalance>, ProjectionError> {
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM {ACCOUNTS_FROM} WHERE b.account_id = $1");
+    Ok(client.query_opt(&sql, &[&account_id]).await?.as_ref().map(account_balance))
+}
+
+/// Accounts in id order after `after`, optionally of one owner and one asset.
+pub async fn accounts(
+    client: &impl GenericClient,
+    owner: Option<&str>,
+    asset: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<AccountBalance>, ProjectionError> {
+    let sql = format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM {ACCOUNTS_FROM} \
+         WHERE ($1::text IS NULL OR b.owner = $1) AND ($2::text IS NULL OR b.asset = $2) \
+           AND ($3::text IS NULL OR b.account_id > $3) \
+         ORDER BY b.account_id LIMIT $4"
+    );
+    Ok(client.query(&sql, &[&owner, &asset, &after, &limit]).await?.iter().map(account_balance).collect())
+}
+
+/// The amount and the available part of each of `account_ids` the read model shows.
+pub async fn amounts(
+    client: &impl GenericClient,
+    account_ids: &[String],
+) -> Result<Vec<(String, Decimal, Decimal)>, ProjectionError> {
+    let rows = client
+        .query("SELECT account_id, amount, available FROM balances WHERE account_id = ANY($1)", &[&account_ids])
+        .await?;
+    Ok(rows.iter().map(|row| (row.get(0), row.get(1), row.get(2))).collect())
 }

@@ -1,4 +1,4 @@
-use deadpool_postgres::Transaction;
+use deadpool_postgres::{GenericClient, Transaction};
 use domain::lightning::ChannelEvent;
 use domain::Scale;
 use rust_decimal::Decimal;
@@ -62,4 +62,47 @@ impl EventProjector for ChannelsProjector {
         }
         Ok(())
     }
+}
+
+/// One channel as a user's wallet lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelRow {
+    pub channelpoint: String,
+    pub remote_node: String,
+    pub state: String,
+    pub balance: Decimal,
+    pub capacity: Decimal,
+}
+
+/// A user's channels, most recently changed first.
+pub async fn of_owner(
+    client: &impl GenericClient,
+    owner: &str,
+    limit: i64,
+) -> Result<Vec<ChannelRow>, ProjectionError> {
+    let rows = client
+        .query(
+            "SELECT channelpoint, remote_node, state, balance, capacity FROM channels WHERE owner = $1 \
+             ORDER BY updated_at DESC LIMIT $2",
+            &[&owner, &limit],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| ChannelRow {
+            channelpoint: row.get(0),
+            remote_node: row.get(1),
+            state: row.get(2),
+            balance: row.get(3),
+            capacity: row.get(4),
+        })
+        .collect())
+}
+
+/// Channel points of channels still opening or closing.
+pub async fn in_flight(client: &impl GenericClient, limit: i64) -> Result<Vec<String>, ProjectionError> {
+    let rows = client
+        .query("SELECT channelpoint FROM channels WHERE state IN ('pending', 'closing') LIMIT $1", &[&limit])
+        .await?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
 }

@@ -1,5 +1,7 @@
-use deadpool_postgres::Transaction;
+use chrono::{DateTime, NaiveDate, Utc};
+use deadpool_postgres::{GenericClient, Transaction};
 use domain::gradido::{GradidoKind, TransactionEvent};
+use rust_decimal::Decimal;
 
 use super::{at_scale, execute};
 use crate::engine::EventProjector;
@@ -79,4 +81,77 @@ impl EventProjector for GradidoTransactionsProjector {
         .await?;
         Ok(())
     }
+}
+
+/// One Gradido transaction as the read model shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransactionRow {
+    pub transaction_id: String,
+    /// `transfer` or `creation`.
+    pub kind: String,
+    pub initiator: String,
+    pub recipient: String,
+    pub amount: Decimal,
+    pub target_date: Option<NaiveDate>,
+    pub memo: String,
+    /// `pending`, `executing`, `confirmed`, `rejected` or `cancelled`.
+    pub status: String,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+const TRANSACTION_COLUMNS: &str =
+    "transaction_id, kind, initiator, recipient, amount, target_date, memo, status, reason, created_at";
+
+fn transaction_row(row: &tokio_postgres::Row) -> TransactionRow {
+    TransactionRow {
+        transaction_id: row.get("transaction_id"),
+        kind: row.get("kind"),
+        initiator: row.get("initiator"),
+        recipient: row.get("recipient"),
+        amount: row.get("amount"),
+        target_date: row.get("target_date"),
+        memo: row.get("memo"),
+        status: row.get("status"),
+        reason: row.get("reason"),
+        created_at: row.get("created_at"),
+    }
+}
+
+/// The transactions `user_id` started that are still pending or executing, oldest first.
+pub async fn running(
+    client: &impl GenericClient,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<TransactionRow>, ProjectionError> {
+    let sql = format!(
+        "SELECT {TRANSACTION_COLUMNS} FROM gradido_transactions WHERE initiator = $1 AND status IN ('pending', 'executing') \
+         ORDER BY created_at LIMIT $2"
+    );
+    Ok(client.query(&sql, &[&user_id, &limit]).await?.iter().map(transaction_row).collect())
+}
+
+/// The transactions `user_id` sent or received, newest first.
+pub async fn of_user(
+    client: &impl GenericClient,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<TransactionRow>, ProjectionError> {
+    let sql = format!(
+        "SELECT {TRANSACTION_COLUMNS} FROM gradido_transactions WHERE initiator = $1 OR recipient = $1 \
+         ORDER BY created_at DESC, transaction_id LIMIT $2"
+    );
+    Ok(client.query(&sql, &[&user_id, &limit]).await?.iter().map(transaction_row).collect())
+}
+
+/// How many of the transactions `user_id` started are pending, and how many executing.
+pub async fn running_counts(client: &impl GenericClient, user_id: &str) -> Result<(i64, i64), ProjectionError> {
+    let row = client
+        .query_one(
+            "SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'executing') \
+             FROM gradido_transactions WHERE initiator = $1",
+            &[&user_id],
+        )
+        .await?;
+    Ok((row.get(0), row.get(1)))
 }

@@ -8,6 +8,9 @@ use crate::engine::EventProjector;
 use crate::error::ProjectionError;
 use store::StoredEvent;
 
+mod queries;
+pub use queries::*;
+
 /// The purpose of every Joy Plus balance's account; how this projector recognises them.
 pub const JOY_PLUS_PURPOSE: &str = "joyplus";
 

@@ -1,16 +1,17 @@
-//! The read models: relational tables the GET endpoints and analysts query. Each is built by
+//! The read models: relational tables the GET endpoints and analysts query. Each module holds
+//! one read model: its projector and the queries the service reads it with. Each is built by
 //! one projector, only from events, and can be rebuilt from scratch with identical contents.
 
-mod assets;
-mod balances;
-mod channels;
-mod gradido_transactions;
-mod groups;
-mod holds;
-mod joy_plus;
-mod postings;
-mod quickpay_contacts;
-mod users;
+pub mod assets;
+pub mod balances;
+pub mod channels;
+pub mod gradido_transactions;
+pub mod groups;
+pub mod holds;
+pub mod joy_plus;
+pub mod postings;
+pub mod quickpay_contacts;
+pub mod users;
 
 pub use assets::AssetsProjector;
 pub use balances::BalancesProjector;

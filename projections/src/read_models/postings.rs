@@ -1,11 +1,12 @@
 use chrono::{DateTime, Utc};
-use deadpool_postgres::Transaction;
+use deadpool_postgres::{GenericClient, Transaction};
 use domain::account::{moves_money, postings, AccountEvent};
 
 use super::{at_scale, execute, AccountAssets};
 use crate::engine::EventHandler;
 use crate::error::ProjectionError;
-use store::StoredEvent;
+use rust_decimal::Decimal;
+use store::{Checkpoint, StoredEvent};
 
 /// `postings`: every debit and credit leg, with the event that caused it. One insert a batch.
 #[derive(Default)]
@@ -102,4 +103,71 @@ impl EventHandler for PostingsProjector {
         .await?;
         Ok(())
     }
+}
+
+/// An account's balance as it stood after the event at `at` (in commit-safe order).
+pub async fn balance_at(
+    client: &impl GenericClient,
+    account_id: &str,
+    at: Checkpoint,
+) -> Result<Decimal, ProjectionError> {
+    let row = client
+        .query_one(
+            "SELECT coalesce(sum(amount), 0) FROM postings WHERE account_id = $1 AND (tx_id, global_position) <= ($2, $3)",
+            &[&account_id, &at.tx_id, &at.position],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// An account's balance as it stood at `time` (by the appending transactions' times).
+pub async fn balance_at_time(
+    client: &impl GenericClient,
+    account_id: &str,
+    time: DateTime<Utc>,
+) -> Result<Decimal, ProjectionError> {
+    let row = client
+        .query_one(
+            "SELECT coalesce(sum(amount), 0) FROM postings WHERE account_id = $1 AND recorded_at <= $2",
+            &[&account_id, &time],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// One posting of an account's history, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    pub recorded_at: DateTime<Utc>,
+    pub amount: Decimal,
+    pub event_type: String,
+    pub reference: Option<String>,
+    /// The purpose of the account it was posted to.
+    pub purpose: Option<String>,
+}
+
+/// The newest `limit` postings to any of `account_ids`.
+pub async fn history(
+    client: &impl GenericClient,
+    account_ids: &[String],
+    limit: i64,
+) -> Result<Vec<HistoryEntry>, ProjectionError> {
+    let rows = client
+        .query(
+            "SELECT p.recorded_at, p.amount, p.event_type, p.reference, b.purpose FROM postings p \
+             JOIN balances b ON b.account_id = p.account_id \
+             WHERE p.account_id = ANY($1) ORDER BY p.tx_id DESC, p.global_position DESC LIMIT $2",
+            &[&account_ids, &limit],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| HistoryEntry {
+            recorded_at: row.get(0),
+            amount: row.get(1),
+            event_type: row.get(2),
+            reference: row.get(3),
+            purpose: row.get(4),
+        })
+        .collect())
 }

@@ -1,4 +1,4 @@
-use deadpool_postgres::Transaction;
+use deadpool_postgres::{GenericClient, Transaction};
 use domain::lightning::AddressBookEvent;
 
 use super::execute;
@@ -35,4 +35,11 @@ impl EventProjector for QuickpayContactsProjector {
         .await?;
         Ok(())
     }
+}
+
+/// A user's address book: (alias, node id), by alias.
+pub async fn of_owner(client: &impl GenericClient, owner: &str) -> Result<Vec<(String, String)>, ProjectionError> {
+    let rows =
+        client.query("SELECT alias, node_id FROM quickpay_contacts WHERE owner = $1 ORDER BY alias", &[&owner]).await?;
+    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
 }

@@ -1,4 +1,5 @@
-use deadpool_postgres::Transaction;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{GenericClient, Transaction};
 use domain::user::{Role, UserEvent};
 
 use super::execute;
@@ -82,4 +83,83 @@ impl EventProjector for UsersProjector {
         execute(tx, &sql, &[&event.aggregate_id, &*value, &event.tx_id, &event.position]).await?;
         Ok(())
     }
+}
+
+/// One user as the `users` table shows it. `password_hash` is an argon2 PHC string; it never
+/// leaves the service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRow {
+    pub user_id: String,
+    pub email: String,
+    pub username: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub role: Option<String>,
+    pub password_hash: String,
+    pub public_hex: Option<String>,
+    pub group_alias: Option<String>,
+    pub disabled: bool,
+    pub email_checked: bool,
+    pub description: Option<String>,
+    pub language: Option<String>,
+    pub mobile: Option<String>,
+    pub denomination: String,
+    pub created_at: DateTime<Utc>,
+}
+
+const USER_COLUMNS: &str = "user_id, email, username, first_name, last_name, role, password_hash, public_hex, \
+     group_alias, disabled, email_checked, description, language, mobile, denomination, created_at";
+
+fn user_row(row: &tokio_postgres::Row) -> UserRow {
+    UserRow {
+        user_id: row.get("user_id"),
+        email: row.get("email"),
+        username: row.get("username"),
+        first_name: row.get("first_name"),
+        last_name: row.get("last_name"),
+        role: row.get("role"),
+        password_hash: row.get("password_hash"),
+        public_hex: row.get("public_hex"),
+        group_alias: row.get("group_alias"),
+        disabled: row.get("disabled"),
+        email_checked: row.get("email_checked"),
+        description: row.get("description"),
+        language: row.get("language"),
+        mobile: row.get("mobile"),
+        denomination: row.get("denomination"),
+        created_at: row.get("created_at"),
+    }
+}
+
+/// How a user is looked up; e-mail addresses and usernames compare case-insensitively.
+#[derive(Debug, Clone, Copy)]
+pub enum UserKey<'a> {
+    Id(&'a str),
+    Email(&'a str),
+    Username(&'a str),
+    /// A username or an e-mail address, as a login form takes it.
+    Login(&'a str),
+    PublicHex(&'a str),
+}
+
+pub async fn find(client: &impl GenericClient, key: UserKey<'_>) -> Result<Option<UserRow>, ProjectionError> {
+    let (condition, value) = match key {
+        UserKey::Id(id) => ("user_id = $1", id),
+        UserKey::Email(email) => ("lower(email) = lower($1)", email),
+        UserKey::Username(username) => ("lower(username) = lower($1)", username),
+        UserKey::Login(login) => ("lower(username) = lower($1) OR lower(email) = lower($1)", login),
+        UserKey::PublicHex(hex) => ("public_hex = lower($1)", hex),
+    };
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {condition}");
+    Ok(client.query_opt(&sql, &[&value]).await?.as_ref().map(user_row))
+}
+
+/// Users whose e-mail, username, first or last name matches the `ILIKE` pattern, by username.
+pub async fn search(client: &impl GenericClient, pattern: &str, limit: i64) -> Result<Vec<UserRow>, ProjectionError> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users \
+         WHERE email ILIKE $1 OR username ILIKE $1 OR coalesce(first_name, '') ILIKE $1 OR coalesce(last_name, '') ILIKE $1 \
+         ORDER BY lower(username) LIMIT $2"
+    );
+    Ok(client.query(&sql, &[&pattern, &limit]).await?.iter().map(user_row).collect())
 }
