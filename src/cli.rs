@@ -45,6 +45,10 @@ pub enum Command {
         /// The admin key; generated, stored as a digest and printed once if absent.
         #[arg(long, env = "LEDGER_ADMIN_KEY", hide_env_values = true)]
         admin_key: Option<String>,
+        /// A previous admin key, accepted beside the current one while clients move to the
+        /// new key; restart without it to retire it.
+        #[arg(long, env = "LEDGER_PREVIOUS_ADMIN_KEY", hide_env_values = true)]
+        previous_admin_key: Option<String>,
         /// How long a write waits for the read models before answering anyway.
         #[arg(long, env = "LEDGER_READ_YOUR_WRITES_TIMEOUT_MS", default_value_t = DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS)]
         read_your_writes_timeout_ms: u64,
@@ -141,8 +145,16 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, AppError> {
     let role = if matches!(cli.command, Command::Serve { .. }) { Role::Server } else { Role::Tool };
     let storage = Storage::open(&cli.storage, role).await?;
     let result = match cli.command {
-        Command::Serve { listen, admin_key, read_your_writes_timeout_ms, gradido_confirm_delay_ms, smtp_relay } => {
+        Command::Serve {
+            listen,
+            admin_key,
+            previous_admin_key,
+            read_your_writes_timeout_ms,
+            gradido_confirm_delay_ms,
+            smtp_relay,
+        } => {
             let options = ServeOptions {
+                previous_admin_key,
                 read_your_writes_timeout: Duration::from_millis(read_your_writes_timeout_ms),
                 gradido_confirm_delay: Duration::from_millis(gradido_confirm_delay_ms),
                 smtp_relay,
@@ -244,6 +256,7 @@ struct ServeOptions {
     read_your_writes_timeout: Duration,
     gradido_confirm_delay: Duration,
     smtp_relay: Option<String>,
+    previous_admin_key: Option<String>,
 }
 
 async fn serve(
@@ -257,6 +270,7 @@ async fn serve(
     if let Some(secret) = generated {
         println!("Generated admin key (shown once, stored only as a digest): {secret}");
     }
+    let admin_key = admin_key.also_accepting(options.previous_admin_key.as_deref());
     let service = Service::start(ServiceConfig {
         database: storage.target.clone(),
         admin_key,

@@ -1,5 +1,7 @@
 //! The admin key: from `LEDGER_ADMIN_KEY`, or generated once, printed once, and kept in the
-//! data dir only as its SHA-256 digest.
+//! data dir only as its SHA-256 digest. For a rotation without downtime a server can accept
+//! a previous key beside the current one (`--previous-admin-key`) until its clients moved
+//! (docs/operations.md).
 
 use std::io::Write;
 use std::path::Path;
@@ -13,17 +15,28 @@ const DIGEST_FILE: &str = "admin-key.sha256";
 #[derive(Clone)]
 pub struct AdminKey {
     digest: [u8; 32],
+    /// A key being retired: accepted too, until the server runs without it.
+    previous: Option<[u8; 32]>,
 }
 
 impl AdminKey {
     pub fn from_secret(secret: &str) -> Self {
-        Self { digest: Sha256::digest(secret.as_bytes()).into() }
+        Self { digest: Sha256::digest(secret.as_bytes()).into(), previous: None }
+    }
+
+    /// Accepts `previous` too, during a rotation. An empty secret adds nothing.
+    pub fn also_accepting(mut self, previous: Option<&str>) -> Self {
+        self.previous =
+            previous.filter(|secret| !secret.is_empty()).map(|secret| Sha256::digest(secret.as_bytes()).into());
+        self
     }
 
     /// Compares digests, so the comparison's timing reveals nothing usable about the key.
     pub fn verify(&self, presented: &str) -> bool {
         let presented: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        presented == self.digest
+        let current = presented == self.digest;
+        let previous = self.previous.is_some_and(|previous| presented == previous);
+        current | previous
     }
 }
 
@@ -48,7 +61,7 @@ pub fn load_or_generate(data_dir: &Path, configured: Option<&str>) -> std::io::R
     if let Ok(text) = std::fs::read_to_string(&digest_path) {
         let digest = hex::decode(text.trim()).ok().and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
         if let Some(digest) = digest {
-            return Ok((AdminKey { digest }, None));
+            return Ok((AdminKey { digest, previous: None }, None));
         }
     }
     let mut bytes = [0_u8; KEY_BYTES];

@@ -16,15 +16,15 @@ use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-const LEDGER: &str = env!("CARGO_BIN_EXE_ledger");
+pub(crate) const LEDGER: &str = env!("CARGO_BIN_EXE_ledger");
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base_url: String,
+    pub(crate) base_url: String,
 }
 
 impl Server {
-    fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+    pub(crate) fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(LEDGER);
         command
             .args(args)
@@ -99,7 +99,7 @@ async fn get(http: &reqwest::Client, base: &str, path: &str) -> (StatusCode, Val
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+pub(crate) fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     let mut command = Command::new(LEDGER);
     command.args(args).env("RUST_LOG", "warn").env_remove("DATABASE_URL");
     for (name, value) in env {

@@ -16,4 +16,5 @@ mod joyplus;
 mod lightning;
 mod native_api;
 mod openapi;
+mod quick_start;
 mod transfer_completion;
