@@ -18,7 +18,12 @@ use app::AppError;
 use store::DatabaseTarget;
 
 #[derive(Debug, Parser)]
-#[command(name = "ledger", version, about = "Event-sourced wallet ledger")]
+#[command(
+    name = "ledger",
+    version,
+    about = "Event-sourced wallet ledger",
+    after_help = "Quick start: README.md. Backups, upgrades, key rotation, monitoring: docs/operations.md."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub storage: StorageArgs,
@@ -40,6 +45,7 @@ pub struct StorageArgs {
 pub enum Command {
     /// Run the HTTP server.
     Serve {
+        /// Address and port to listen on (port 0: any free port, announced on stdout).
         #[arg(long, env = "LEDGER_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
         /// The admin key; generated, stored as a digest and printed once if absent.

@@ -123,6 +123,11 @@ impl EmbeddedPostgres {
         Ok(())
     }
 
+    /// The path of one of the installed PostgreSQL programs (`pg_dump`, `pg_restore`, ...).
+    pub fn tool(&self, name: &str) -> PathBuf {
+        self.bin_dir.join(name)
+    }
+
     pub fn target(&self) -> DatabaseTarget {
         self.target_for(DATABASE_NAME)
     }

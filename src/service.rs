@@ -62,6 +62,13 @@ impl Service {
     pub async fn start(config: ServiceConfig) -> Result<Self, AppError> {
         let pools = store::connect(&config.database).await?;
         store::migrate(&pools.events).await?;
+        if store::log::is_ahead_of_cluster(&pools.reads.get().await?).await? {
+            return Err(AppError::Internal(
+                "the event log holds transaction ids ahead of this PostgreSQL cluster (a logical dump restored into \
+                 another cluster?); advance the cluster's transaction counter first, see docs/operations.md"
+                    .into(),
+            ));
+        }
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut engine = ProjectionEngine::new(pools.reads.clone(), shutdown_rx);
         let bus = CommandBus::new(pools.events.clone(), pools.reads.clone(), engine.wakers());

@@ -16,7 +16,7 @@ pub const DOCS_PATH: &str = "/docs";
     modifiers(&SecuritySchemes),
     tags(
         (name = "native", description = "The native ledger API: accounts, movements, holds, the event log (admin key as Bearer token)"),
-        (name = "gradido", description = "The Gradido login server (`../shared/seeds/gradido-login-server-api.md`); sessions travel in the body as `session_id`"),
+        (name = "gradido", description = "The Gradido login server's JSON API: every call answers HTTP 200 with a `state`; sessions travel in the body as `session_id`"),
         (name = "mylightning", description = "The myLightning web wallet: cookie `connect.sid`, CSRF token `_csrf` on every POST but login"),
         (name = "joyplus", description = "The Joy Plus token wallet: session cookie `joy.sid`, API keys, or the admin key"),
         (name = "passport", description = "The embedded Passport Joy Plus signs on with"),

@@ -1,5 +1,5 @@
 //! Read models and process managers, fed by a catch-up engine that reads the event log in
-//! commit-safe order and never skips an event (DESIGN.md invariant 7).
+//! commit-safe order and never skips an event (docs/design.md invariant 7).
 
 pub mod chain;
 mod connection;

@@ -1,6 +1,6 @@
 //! An event store over postgres-es that keeps command cost flat in history length.
 //!
-//! cqrs-es 0.5's snapshot store re-applies events the sink already applied (DESIGN.md), so
+//! cqrs-es 0.5's snapshot store re-applies events the sink already applied (docs/design.md), so
 //! instead this store caches each aggregate as it stood after its last successful commit,
 //! keyed by sequence. A load applies only the events after the cached sequence, read from
 //! the database every time, so the cache can be stale but never wrong: another process's

@@ -1,4 +1,4 @@
-//! Connecting to PostgreSQL: two pools on purpose (DESIGN.md). postgres-es appends through
+//! Connecting to PostgreSQL: two pools on purpose (docs/design.md). postgres-es appends through
 //! sqlx; read models, projectors and queries use deadpool-postgres.
 
 use std::str::FromStr;

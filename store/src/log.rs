@@ -148,3 +148,17 @@ pub async fn count_after(client: &impl GenericClient, after: Checkpoint) -> Resu
         .await?;
     Ok(row.get(0))
 }
+
+/// Whether the log holds transaction ids this cluster has not handed out yet. That happens
+/// when a logical dump is restored into another cluster whose transaction counter is behind:
+/// new appends would then sort before old events in commit order, and readers that already
+/// passed those positions would never see them. A server must not append to such a log.
+pub async fn is_ahead_of_cluster(client: &impl GenericClient) -> Result<bool, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT tx_id >= pg_snapshot_xmax(pg_current_snapshot()) FROM events ORDER BY tx_id DESC LIMIT 1",
+            &[],
+        )
+        .await?;
+    Ok(row.is_some_and(|row| row.get(0)))
+}

@@ -1,4 +1,4 @@
-//! DESIGN.md invariant 7: projectors never skip an event, even when an append that took an
+//! docs/design.md invariant 7: projectors never skip an event, even when an append that took an
 //! earlier position commits after appends that took later ones.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Money invariants under load and under random operation sequences (DESIGN.md 1, 2, 3, 6).
+//! Money invariants under load and under random operation sequences (docs/design.md 1, 2, 3, 6).
 
 use crate::common::{assert_no_negative_user_balance, assert_read_models_equal_replay, asset_totals, TestApp};
 use rand::rngs::StdRng;

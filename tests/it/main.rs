@@ -16,5 +16,6 @@ mod joyplus;
 mod lightning;
 mod native_api;
 mod openapi;
+mod operations;
 mod quick_start;
 mod transfer_completion;

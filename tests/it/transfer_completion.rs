@@ -1,4 +1,4 @@
-//! Transfers complete exactly once from the durable log (DESIGN.md invariant 4).
+//! Transfers complete exactly once from the durable log (docs/design.md invariant 4).
 
 use crate::common::{eventually, TestApp};
 use domain::account::{AccountCommand, TransferDestination};

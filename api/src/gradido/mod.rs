@@ -1,6 +1,5 @@
 //! The Gradido login-server dialect under `/login_api`. Every answer is HTTP 200 with a
-//! `state` field and the original server's exact `msg` strings
-//! (`../shared/seeds/gradido-login-server-api.txt`).
+//! `state` field and the original server's exact `msg` strings.
 
 mod login;
 mod sessions;

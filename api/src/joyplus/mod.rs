@@ -1,5 +1,5 @@
-//! The Joy Plus token wallet dialect under `/api/v1` (`../shared/seeds/joyplus-api.md`), and
-//! the embedded Passport under `/passport`.
+//! The Joy Plus token wallet dialect under `/api/v1`, and the embedded Passport under
+//! `/passport`.
 //!
 //! Who may call what (S = the user's session, K = an API key, A = the admin key):
 //!

@@ -1,5 +1,5 @@
-//! The myLightning web wallet dialect under `/rest/v1`
-//! (`../shared/seeds/mylightning-rest-api.txt`): a cookie session (`connect.sid`) with a CSRF
+//! The myLightning web wallet dialect under `/rest/v1`, as the wallet's REST API defines it:
+//! a cookie session (`connect.sid`) with a CSRF
 //! token on every POST but `login`, business failures as HTTP 200 `{"error":{"message"}}`,
 //! and 401 without a session.
 

@@ -55,6 +55,11 @@ fn remove_clusters_of_finished_runs() {
     }
 }
 
+/// The path of an installed PostgreSQL program of the test cluster (`pg_dump`, ...).
+pub async fn cluster_tool(name: &str) -> PathBuf {
+    cluster().await.postgres.tool(name)
+}
+
 /// A database of its own, migrated by the service on start.
 pub async fn fresh_database() -> DatabaseTarget {
     let cluster = cluster().await;
@@ -197,7 +202,7 @@ pub async fn assert_no_negative_user_balance(client: &tokio_postgres::Client) {
     assert_eq!(negative, 0, "a user account went below zero");
 }
 
-/// Fails unless every aggregate's sequence runs 1, 2, 3, ... without a gap (DESIGN.md 8).
+/// Fails unless every aggregate's sequence runs 1, 2, 3, ... without a gap (docs/design.md 8).
 pub async fn assert_sequences_contiguous(client: &tokio_postgres::Client) {
     let gaps: i64 = client
         .query_one(
