@@ -52,6 +52,8 @@ async fn main() {
         smtp_relay: None,
         node: Default::default(),
         chain: None,
+        throttle: Default::default(),
+        trusted_proxies: Default::default(),
     })
     .await
     .expect("service");

@@ -64,6 +64,10 @@ pub enum Command {
         /// `host:port` of an SMTP relay; without one, mail is written to the mail_outbox table.
         #[arg(long, env = "LEDGER_SMTP_RELAY")]
         smtp_relay: Option<String>,
+        /// A reverse proxy whose `X-Forwarded-For` names the client (repeat, or separate with
+        /// commas); without one the header is ignored and the socket's peer is the client.
+        #[arg(long = "trusted-proxy", env = "LEDGER_TRUSTED_PROXIES", value_delimiter = ',')]
+        trusted_proxies: Vec<std::net::IpAddr>,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -158,9 +162,11 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, AppError> {
             read_your_writes_timeout_ms,
             gradido_confirm_delay_ms,
             smtp_relay,
+            trusted_proxies,
         } => {
             let options = ServeOptions {
                 previous_admin_key,
+                trusted_proxies,
                 read_your_writes_timeout: Duration::from_millis(read_your_writes_timeout_ms),
                 gradido_confirm_delay: Duration::from_millis(gradido_confirm_delay_ms),
                 smtp_relay,
@@ -263,6 +269,7 @@ struct ServeOptions {
     gradido_confirm_delay: Duration,
     smtp_relay: Option<String>,
     previous_admin_key: Option<String>,
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 async fn serve(
@@ -285,6 +292,8 @@ async fn serve(
         smtp_relay: options.smtp_relay,
         node: Default::default(),
         chain: None,
+        throttle: Default::default(),
+        trusted_proxies: app::credentials::TrustedProxies(options.trusted_proxies),
     })
     .await?;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -478,6 +487,8 @@ async fn admin_service(storage: &Storage) -> Result<Service, AppError> {
         smtp_relay: None,
         node: Default::default(),
         chain: None,
+        throttle: Default::default(),
+        trusted_proxies: Default::default(),
     })
     .await
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use api::admin_key::AdminKey;
 use api::joyplus::JoyPlusServices;
 use api::AppState;
+use app::credentials::{CredentialGuard, ThrottleSettings, TrustedProxies};
 use app::ports::chain::{Chain, SimulatedChain};
 use app::ports::gradido_network::LocalNetwork;
 use app::ports::mail::{Mailer, OutboxMailer, SmtpMailer};
@@ -42,6 +43,10 @@ pub struct ServiceConfig {
     pub node: NodeSettings,
     /// The blockchain Joy Plus withdrawals go to; `None`: the simulated chain.
     pub chain: Option<Arc<dyn Chain>>,
+    /// Limits on failed password and code attempts.
+    pub throttle: ThrottleSettings,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// The sender of the service's e-mail.
@@ -115,7 +120,8 @@ impl Service {
             sms: Arc::new(OutboxSms { pool: ledger.reads.clone() }),
             chain,
         };
-        let state = AppState { ledger, admin_key: Arc::new(config.admin_key), mailer, node, joy };
+        let credentials = Arc::new(CredentialGuard::new(config.throttle, config.trusted_proxies));
+        let state = AppState { ledger, admin_key: Arc::new(config.admin_key), mailer, node, joy, credentials };
         Ok(Self { state, shutdown, tasks })
     }
 

@@ -3,6 +3,7 @@
 //! the router, the OpenAPI document and the metrics middleware.
 
 pub mod admin_key;
+pub mod client_address;
 pub mod gradido;
 pub mod idempotency;
 pub mod joyplus;

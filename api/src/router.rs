@@ -32,6 +32,7 @@ pub struct AppState {
     pub mailer: Arc<dyn Mailer>,
     pub node: Arc<EmbeddedNode>,
     pub joy: JoyPlusServices,
+    pub credentials: Arc<app::credentials::CredentialGuard>,
 }
 
 impl FromRef<AppState> for NativeState {
@@ -42,19 +43,24 @@ impl FromRef<AppState> for NativeState {
 
 impl FromRef<AppState> for GradidoState {
     fn from_ref(state: &AppState) -> Self {
-        Self { ledger: state.ledger.clone(), mailer: state.mailer.clone() }
+        Self { ledger: state.ledger.clone(), mailer: state.mailer.clone(), credentials: state.credentials.clone() }
     }
 }
 
 impl FromRef<AppState> for LightningState {
     fn from_ref(state: &AppState) -> Self {
-        Self { ledger: state.ledger.clone(), node: state.node.clone() }
+        Self { ledger: state.ledger.clone(), node: state.node.clone(), credentials: state.credentials.clone() }
     }
 }
 
 impl FromRef<AppState> for JoyState {
     fn from_ref(state: &AppState) -> Self {
-        Self { ledger: state.ledger.clone(), admin_key: state.admin_key.clone(), joy: state.joy.clone() }
+        Self {
+            ledger: state.ledger.clone(),
+            admin_key: state.admin_key.clone(),
+            joy: state.joy.clone(),
+            credentials: state.credentials.clone(),
+        }
     }
 }
 

@@ -24,6 +24,8 @@ pub enum AppError {
     Unauthorized,
     #[error("too much contention on one account; retry")]
     Contention,
+    #[error("too many failed attempts; retry in {retry_after_seconds} s")]
+    Throttled { retry_after_seconds: u64 },
     #[error("storage unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]

@@ -49,8 +49,15 @@ struct ProjectorLabels {
     projector: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SignInLabels {
+    dialect: &'static str,
+    outcome: &'static str,
+}
+
 struct Metrics {
     registry: Registry,
+    sign_ins: Family<SignInLabels, Counter>,
     commands: Family<CommandLabels, Counter>,
     requests: Family<RequestLabels, Counter>,
     request_seconds: Family<RouteLabels, Histogram>,
@@ -66,6 +73,12 @@ fn latency_histogram() -> Histogram {
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let mut registry = Registry::with_prefix("ledger");
+    let sign_ins = Family::<SignInLabels, Counter>::default();
+    registry.register(
+        "sign_in_attempts",
+        "Password and one-time-code attempts, by dialect and outcome (succeeded, failed, throttled)",
+        sign_ins.clone(),
+    );
     let commands = Family::<CommandLabels, Counter>::default();
     registry.register("commands", "Commands run, by aggregate, command and outcome", commands.clone());
     let requests = Family::<RequestLabels, Counter>::default();
@@ -100,6 +113,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     registry.register("event_log_head_position", "Position of the newest committed event", head_position.clone());
     Metrics {
         registry,
+        sign_ins,
         commands,
         requests,
         request_seconds,
@@ -109,6 +123,11 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         head_position,
     }
 });
+
+/// Counts one sign-in attempt by the dialect's entry point and how it ended.
+pub fn sign_in_attempt(dialect: &'static str, outcome: &'static str) {
+    METRICS.sign_ins.get_or_create(&SignInLabels { dialect, outcome }).inc();
+}
 
 /// Counts one command by its aggregate type, its variant name and how it ended.
 pub fn command_finished(aggregate: &'static str, command: &'static str, outcome: &'static str) {

@@ -7,6 +7,7 @@ mod analyst;
 mod audit;
 mod binary;
 mod commit_order;
+mod credentials;
 mod errors;
 mod event_stream;
 mod gradido;

@@ -10,7 +10,10 @@ use super::sessions;
 use super::transactions::running_counts;
 use super::wire::{parse_object, success, text_field, GradidoError};
 use super::GradidoState;
-use app::use_cases::users::verify_password;
+use super::DIALECT;
+use crate::client_address::ClientAddress;
+use app::credentials::verify_password_or_dummy;
+use app::use_cases::users::throttle_key;
 use app::AppError;
 use projections::read_models::users::{self, UserKey};
 
@@ -20,6 +23,7 @@ use projections::read_models::users::{self, UserKey};
 pub async fn unsecure_login(
     State(state): State<GradidoState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(address): ClientAddress,
     body: Bytes,
 ) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
@@ -28,12 +32,24 @@ pub async fn unsecure_login(
     };
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let user = users::find(&client, UserKey::Email(email)).await.map_err(AppError::from)?;
+    drop(client);
+    let attempt = state.credentials.begin(
+        DIALECT,
+        &throttle_key(user.as_ref().map(|user| user.user_id.as_str()), email),
+        address,
+    )?;
+    // An unknown e-mail costs the same time as a wrong password.
+    let verified =
+        verify_password_or_dummy(user.as_ref().map(|user| user.password_hash.clone()), password.to_string()).await;
     let Some(user) = user else {
+        attempt.failed();
         return Err(GradidoError::new("error", "user not found"));
     };
-    if !verify_password(user.password_hash, password.to_string()).await {
+    if !verified {
+        attempt.failed();
         return Err(GradidoError::new("error", "password incorrect"));
     }
+    attempt.succeeded();
     if user.disabled {
         return Err(GradidoError::new("disabled", "user is disabled"));
     }

@@ -11,11 +11,21 @@ mod wire;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// How this dialect's sign-in attempts are counted and logged.
+pub const DIALECT: &str = "gradido";
+
 /// What the Gradido handlers need of the service.
 #[derive(Clone)]
 pub struct GradidoState {
     pub ledger: app::Ledger,
     pub mailer: std::sync::Arc<dyn app::ports::mail::Mailer>,
+    pub credentials: std::sync::Arc<app::credentials::CredentialGuard>,
+}
+
+impl axum::extract::FromRef<GradidoState> for std::sync::Arc<app::credentials::CredentialGuard> {
+    fn from_ref(state: &GradidoState) -> Self {
+        state.credentials.clone()
+    }
 }
 
 pub fn routes() -> OpenApiRouter<GradidoState> {

@@ -13,8 +13,10 @@ use super::login::require_admin;
 use super::sessions;
 use super::wire::{parse_object, success, text_field, GradidoError};
 use super::GradidoState;
+use crate::client_address::ClientAddress;
+use app::credentials::{hash_password, verify_password};
 use app::ports::mail::Mail;
-use app::use_cases::users::{hash_password, register, verify_password, NewUser, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
+use app::use_cases::users::{register, NewUser, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 use app::AppError;
 use store::{ids, Operation};
 
@@ -76,7 +78,11 @@ pub async fn get_user_infos(State(state): State<GradidoState>, body: Bytes) -> R
 /// `{"session_id","update":{...}}`: changes profile fields; a new `password` needs the
 /// `old_password`.
 #[utoipa::path(post, path = "/login_api/updateUserInfos", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn update_user_infos(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
+pub async fn update_user_infos(
+    State(state): State<GradidoState>,
+    ClientAddress(address): ClientAddress,
+    body: Bytes,
+) -> Result<Response, GradidoError> {
     let object = parse_object(&body)?;
     let session = sessions::require(&state, &object).await?;
     let Some(update) = object.get("update").and_then(Value::as_object) else {
@@ -95,15 +101,16 @@ pub async fn update_user_infos(State(state): State<GradidoState>, body: Bytes) -
     if let Some(password) = text("password") {
         let row = user_by_id(&state, &session.user_id).await?;
         let old = text("old_password").unwrap_or_default();
+        let attempt = state.credentials.begin(super::DIALECT, &session.user_id, address)?;
         if !verify_password(row.password_hash, old).await {
+            attempt.failed();
             return Err(GradidoError::new("error", "old password incorrect"));
         }
+        attempt.succeeded();
         if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&password.len()) {
             return Err(GradidoError::with_details("error", "invalid parameter", "password too short or too long"));
         }
-        let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|error| AppError::Internal(error.to_string()))??;
+        let password_hash = hash_password(password).await?;
         let outcome =
             bus.execute(&session.user_id, UserCommand::ChangePassword { password_hash }, &Operation::fresh()).await?;
         if let Some(event) = outcome.event() {
@@ -234,10 +241,16 @@ async fn send_verification(state: &GradidoState, user_id: &str, email: &str) -> 
 
 /// `{"code"}` from the verification mail: marks the address as checked.
 #[utoipa::path(post, path = "/login_api/verifyEmail", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn verify_email(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
+pub async fn verify_email(
+    State(state): State<GradidoState>,
+    ClientAddress(address): ClientAddress,
+    body: Bytes,
+) -> Result<Response, GradidoError> {
     use sha2::{Digest, Sha256};
     let object = parse_object(&body)?;
     let code = text_field(&object, "code").ok_or_else(|| GradidoError::new("error", "parameter format unknown"))?;
+    // A code names no account until it is found: guesses count against the address alone.
+    let attempt = state.credentials.begin_from(super::DIALECT, address)?;
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let row = client
         .query_opt(
@@ -247,8 +260,10 @@ pub async fn verify_email(State(state): State<GradidoState>, body: Bytes) -> Res
         .await
         .map_err(AppError::from)?;
     let Some(row) = row else {
+        attempt.failed();
         return Err(GradidoError::new("error", "code not found"));
     };
+    attempt.succeeded();
     let user_id: String = row.get(0);
     let outcome = state
         .ledger

@@ -62,6 +62,11 @@ impl From<AppError> for GradidoError {
                 GradidoError::with_details("error", "transaction state invalid", status)
             }
             AppError::Domain(GroupExists) => GradidoError::new("error", "group already exists"),
+            AppError::Throttled { retry_after_seconds } => GradidoError::with_details(
+                "error",
+                "too many attempts",
+                format!("retry in {retry_after_seconds} seconds"),
+            ),
             AppError::Domain(other) => GradidoError::with_details("error", "invalid parameter", other.to_string()),
             AppError::Unavailable(detail) | AppError::Internal(detail) => {
                 error!(detail, "gradido request failed");

@@ -45,6 +45,13 @@ pub struct JoyState {
     pub ledger: app::Ledger,
     pub admin_key: std::sync::Arc<crate::admin_key::AdminKey>,
     pub joy: JoyPlusServices,
+    pub credentials: std::sync::Arc<app::credentials::CredentialGuard>,
+}
+
+impl axum::extract::FromRef<JoyState> for std::sync::Arc<app::credentials::CredentialGuard> {
+    fn from_ref(state: &JoyState) -> Self {
+        state.credentials.clone()
+    }
 }
 
 /// The outside services Joy Plus talks to, each behind a trait with a local default.

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::wire::{data, JoyError, JoyJson};
 use super::JoyState;
+use crate::client_address::ClientAddress;
 use crate::tokens::{random_token, sha256_hex};
 use app::use_cases::users::{authenticate, register, NewUser};
 use store::{ids, Operation};
@@ -66,11 +67,13 @@ pub struct LoginRequest {
 #[utoipa::path(post, path = "/passport/login", tag = "passport", request_body = LoginRequest, responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn login(
     State(state): State<JoyState>,
+    ClientAddress(address): ClientAddress,
     JoyJson(request): JoyJson<LoginRequest>,
 ) -> Result<Response, JoyError> {
-    let user_id = authenticate(&state.ledger.reads, &request.username, request.password)
-        .await?
-        .ok_or_else(|| JoyError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid username or password"))?;
+    let user_id =
+        authenticate(&state.ledger.reads, &state.credentials, "passport", &request.username, request.password, address)
+            .await?
+            .ok_or_else(|| JoyError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid username or password"))?;
     let client = state.ledger.reads.get().await?;
     let code = random_token();
     client

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::auth::Caller;
 use super::wire::{data, JoyError, JoyJson};
 use super::JoyState;
+use crate::client_address::ClientAddress;
 use crate::tokens::{random_token, sha256_hex};
 use projections::read_models::users::{self, UserKey};
 
@@ -67,6 +68,7 @@ pub struct ConfirmRequest {
 #[utoipa::path(post, path = "/api/v1/sms/confirm", tag = "joyplus", request_body = ConfirmRequest, security(("joy_session" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn confirm(
     State(state): State<JoyState>,
+    ClientAddress(address): ClientAddress,
     caller: Caller,
     JoyJson(request): JoyJson<ConfirmRequest>,
 ) -> Result<Response, JoyError> {
@@ -77,7 +79,13 @@ pub async fn confirm(
         _ => None,
     }
     .ok_or_else(|| JoyError::bad_request("code must be a 6-digit number"))?;
-    consume_sms_code(&state, user_id, &code).await?;
+    // Each code allows a few guesses itself; across codes, guesses count against the address.
+    let attempt = state.credentials.begin_from("joyplus", address).map_err(JoyError::from)?;
+    if let Err(refused) = consume_sms_code(&state, user_id, &code).await {
+        attempt.failed();
+        return Err(refused);
+    }
+    attempt.succeeded();
     let ticket = random_token();
     let client = state.ledger.reads.get().await?;
     client

@@ -16,6 +16,7 @@ use super::auth::Caller;
 use super::sms::consume_sms_code;
 use super::wire::{data, JoyError, JoyJson};
 use super::JoyState;
+use crate::client_address::ClientAddress;
 use app::AppError;
 use projections::read_models::users::{self, UserKey};
 
@@ -207,10 +208,18 @@ pub struct ConfirmBody {
 #[utoipa::path(post, path = "/api/v1/google/confirm", tag = "joyplus", request_body = ConfirmBody, security(("joy_session" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn confirm(
     State(state): State<JoyState>,
+    ClientAddress(address): ClientAddress,
     caller: Caller,
     JoyJson(body): JoyJson<ConfirmBody>,
 ) -> Result<Response, JoyError> {
     let user_id = caller.require_user()?;
+    // Wrong TOTP codes are limited per user already; across users they count against the address.
+    let attempt = state.credentials.begin_from("joyplus", address).map_err(JoyError::from)?;
     let confirmed = verify_registered(&state, user_id, &body.code).await?;
+    if confirmed {
+        attempt.succeeded();
+    } else {
+        attempt.failed();
+    }
     Ok(data(json!({ "confirmed": confirmed })))
 }

@@ -20,11 +20,13 @@ use app::AppError;
 pub struct JoyError {
     pub status: StatusCode,
     pub message: String,
+    /// Seconds for a `Retry-After` header (throttled sign-ins).
+    pub retry_after_seconds: Option<u64>,
 }
 
 impl JoyError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into() }
+        Self { status, message: message.into(), retry_after_seconds: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -50,7 +52,11 @@ impl JoyError {
 
 impl IntoResponse for JoyError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": { "message": self.message } }))).into_response()
+        let mut response = (self.status, Json(json!({ "error": { "message": self.message } }))).into_response();
+        if let Some(seconds) = self.retry_after_seconds {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -60,6 +66,11 @@ impl From<AppError> for JoyError {
         use domain::DomainError::*;
         let status = match &error {
             AppError::Domain(InsufficientFunds { .. }) => return Self::bad_request("insufficient funds"),
+            AppError::Throttled { retry_after_seconds } => {
+                let mut throttled = Self::too_many(error.to_string());
+                throttled.retry_after_seconds = Some(*retry_after_seconds);
+                return throttled;
+            }
             AppError::Domain(AccountNotOpened | UserNotRegistered | ApiKeyNotIssued | AssetNotDefined(_)) => {
                 StatusCode::NOT_FOUND
             }
@@ -90,7 +101,7 @@ impl From<AppError> for JoyError {
             AppError::Domain(AccountStateInconsistent) => "account history is inconsistent".to_string(),
             other => other.to_string(),
         };
-        Self { status, message }
+        Self::new(status, message)
     }
 }
 

@@ -25,6 +25,7 @@ use super::session::WebSession;
 use super::wallet::{account_id, ensure_accounts, Purpose};
 use super::wire::LightningError;
 use super::LightningState;
+use crate::client_address::ClientAddress;
 use app::accounts::lightning::btc_of_sat;
 use store::{ids, Operation};
 
@@ -94,12 +95,13 @@ pub async fn open_channel(
 #[utoipa::path(post, path = "/rest/v1/closechannel", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn close_channel(
     State(state): State<LightningState>,
+    ClientAddress(address): ClientAddress,
     session: WebSession,
     body: Bytes,
 ) -> Result<Json<Value>, LightningError> {
     let request: CloseChannelRequest = serde_json::from_slice(&body)
         .map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;
-    require_password(&state, &session, request.password).await?;
+    require_password(&state, &session, request.password, address).await?;
     let channelpoint = request.channelpoint.unwrap_or_default();
     let command = ChannelCommand::Close { owner: session.user_id.clone(), height: state.node.block_height() };
     let outcome = state

@@ -19,6 +19,13 @@ use utoipa_axum::routes;
 pub struct LightningState {
     pub ledger: app::Ledger,
     pub node: std::sync::Arc<app::ports::node::EmbeddedNode>,
+    pub credentials: std::sync::Arc<app::credentials::CredentialGuard>,
+}
+
+impl axum::extract::FromRef<LightningState> for std::sync::Arc<app::credentials::CredentialGuard> {
+    fn from_ref(state: &LightningState) -> Self {
+        state.credentials.clone()
+    }
 }
 
 pub fn routes() -> OpenApiRouter<LightningState> {

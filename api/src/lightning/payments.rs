@@ -28,9 +28,10 @@ use super::session::WebSession;
 use super::wallet::{account_id, ensure_accounts, Purpose, BTC_DECIMALS};
 use super::wire::LightningError;
 use super::LightningState;
+use crate::client_address::ClientAddress;
+use app::credentials::verify_password;
 use app::ports::node::{ExternalPaymentError, LightningNode};
 use app::use_cases::transfers::{self, TransferReceipt};
-use app::use_cases::users::verify_password;
 use app::AppError;
 use projections::read_models::users::{self, UserKey};
 use store::{ids, Operation};
@@ -108,19 +109,26 @@ fn btc_from_msat(msat: u64) -> Result<Decimal, LightningError> {
     Ok(Decimal::new(sats, BTC_DECIMALS))
 }
 
+/// The session user's password, confirming a payment or a channel close; throttled like a
+/// login.
 pub(super) async fn require_password(
     state: &LightningState,
     session: &WebSession,
     password: Option<String>,
+    address: std::net::IpAddr,
 ) -> Result<(), LightningError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let user = users::find(&client, UserKey::Id(&session.user_id))
         .await
         .map_err(AppError::from)?
         .ok_or(AppError::NotFound("user"))?;
+    drop(client);
+    let attempt = state.credentials.begin(super::session::DIALECT, &session.user_id, address)?;
     if !verify_password(user.password_hash, password.unwrap_or_default()).await {
+        attempt.failed();
         return Err(LightningError::business("invalid password"));
     }
+    attempt.succeeded();
     Ok(())
 }
 
@@ -176,11 +184,12 @@ pub async fn create_invoice(
 #[utoipa::path(post, path = "/rest/v1/sendinvoice", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn send_invoice(
     State(state): State<LightningState>,
+    ClientAddress(address): ClientAddress,
     session: WebSession,
     body: Bytes,
 ) -> Result<Json<Value>, LightningError> {
     let request: SendInvoiceRequest = parse(&body)?;
-    require_password(&state, &session, request.password).await?;
+    require_password(&state, &session, request.password, address).await?;
     let text = request.invoiceid.unwrap_or_default();
     let invoice = Bolt11Invoice::from_str(text.trim()).map_err(|_| LightningError::business("invalid invoice"))?;
     if invoice.currency() != Currency::from(state.node.network()) {
@@ -243,11 +252,12 @@ pub async fn send_invoice(
 #[utoipa::path(post, path = "/rest/v1/quickpay", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
 pub async fn quickpay(
     State(state): State<LightningState>,
+    ClientAddress(address): ClientAddress,
     session: WebSession,
     body: Bytes,
 ) -> Result<Json<Value>, LightningError> {
     let request: QuickPayRequest = parse(&body)?;
-    require_password(&state, &session, request.password).await?;
+    require_password(&state, &session, request.password, address).await?;
     let dest = request.dest.unwrap_or_default();
     let book = state.ledger.bus.load::<domain::lightning::AddressBook>(&session.user_id).await?;
     let contact = book.contact(&dest).cloned().ok_or_else(|| LightningError::business("unknown destination"))?;

@@ -12,11 +12,14 @@ use serde_json::json;
 
 use super::wire::LightningError;
 use super::LightningState;
+use crate::client_address::ClientAddress;
 use crate::tokens::{cookie_value, random_token, sha256_hex};
 use app::use_cases::users::authenticate;
 use app::AppError;
 
 pub const COOKIE_NAME: &str = "connect.sid";
+/// How this dialect's sign-in attempts are counted and logged.
+pub const DIALECT: &str = "mylightning";
 /// A session unused this long is gone.
 const SESSION_IDLE_TIMEOUT_SECONDS: i64 = 30 * 60;
 
@@ -73,17 +76,20 @@ pub struct LoginRequest {
 
 /// `{"username","password"}` (the username or the e-mail address) -> 200 and the cookie.
 #[utoipa::path(post, path = "/rest/v1/login", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
-pub async fn login(State(state): State<LightningState>, body: axum::body::Bytes) -> Result<Response, LightningError> {
+pub async fn login(
+    State(state): State<LightningState>,
+    ClientAddress(address): ClientAddress,
+    body: axum::body::Bytes,
+) -> Result<Response, LightningError> {
     let request: LoginRequest =
         serde_json::from_slice(&body).map_err(|error| LightningError::bad_request(error.to_string()))?;
     let (Some(username), Some(password)) = (request.username, request.password) else {
         return Err(LightningError::bad_request("username and password are required"));
     };
-    let invalid = || LightningError {
-        status: axum::http::StatusCode::UNAUTHORIZED,
-        message: "invalid username or password".into(),
-    };
-    let user_id = authenticate(&state.ledger.reads, &username, password).await?.ok_or_else(invalid)?;
+    let invalid = || LightningError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid username or password");
+    let user_id = authenticate(&state.ledger.reads, &state.credentials, DIALECT, &username, password, address)
+        .await?
+        .ok_or_else(invalid)?;
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     super::wallet::ensure_accounts(&state, &user_id).await?;
     let token = random_token();

@@ -14,29 +14,39 @@ use app::AppError;
 pub struct LightningError {
     pub status: StatusCode,
     pub message: String,
+    /// Seconds for a `Retry-After` header (throttled sign-ins).
+    pub retry_after_seconds: Option<u64>,
 }
 
 impl LightningError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self { status, message: message.into(), retry_after_seconds: None }
+    }
+
     pub fn business(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::OK, message: message.into() }
+        Self::new(StatusCode::OK, message)
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, message: message.into() }
+        Self::new(StatusCode::BAD_REQUEST, message)
     }
 
     pub fn unauthorized() -> Self {
-        Self { status: StatusCode::UNAUTHORIZED, message: "unauthorized".into() }
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized")
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::FORBIDDEN, message: message.into() }
+        Self::new(StatusCode::FORBIDDEN, message)
     }
 }
 
 impl IntoResponse for LightningError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": { "message": self.message } }))).into_response()
+        let mut response = (self.status, Json(json!({ "error": { "message": self.message } }))).into_response();
+        if let Some(seconds) = self.retry_after_seconds {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -47,8 +57,13 @@ impl From<AppError> for LightningError {
             AppError::Domain(other) => Self::business(other.to_string()),
             AppError::Unavailable(detail) | AppError::Internal(detail) => {
                 error!(detail, "lightning request failed");
-                Self { status: StatusCode::SERVICE_UNAVAILABLE, message: "temporarily unavailable; retry".into() }
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable; retry")
             }
+            AppError::Throttled { retry_after_seconds } => Self {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                message: format!("too many attempts; retry in {retry_after_seconds} s"),
+                retry_after_seconds: Some(retry_after_seconds),
+            },
             other => Self::business(other.to_string()),
         }
     }

@@ -1,11 +1,10 @@
 //! Registering users: the shared identity every dialect logs in with.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use domain::claim::{claim_id, ClaimCommand};
 use domain::user::{validate_email, validate_username, Role, UserCommand};
 use serde::Serialize;
 
+use crate::credentials::{hash_password, verify_password_or_dummy, CredentialGuard};
 use crate::error::AppError;
 use crate::ledger::Ledger;
 use projections::read_models::users::{self, UserKey};
@@ -58,10 +57,7 @@ pub async fn register(ledger: &Ledger, user: NewUser) -> Result<UserView, AppErr
         let command = ClaimCommand::Take { kind: kind.to_string(), owner: user_id.clone() };
         bus.execute(&claim_id(kind, value), command, &Operation::fresh()).await?;
     }
-    let password = user.password.clone();
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|error| AppError::Internal(error.to_string()))??;
+    let password_hash = hash_password(user.password.clone()).await?;
     let role = user.admin.then_some(Role::Admin);
     let command = UserCommand::Register {
         user_id: user_id.clone(),
@@ -100,36 +96,33 @@ fn new_public_key_hex() -> String {
 }
 
 /// The id of the enabled user whose username or e-mail is `login` and whose password is
-/// `password`; `None` otherwise.
+/// `password`; `None` otherwise. Throttled per account and per client address; an unknown
+/// user costs the same time as a wrong password.
 pub async fn authenticate(
     reads: &deadpool_postgres::Pool,
+    guard: &CredentialGuard,
+    dialect: &'static str,
     login: &str,
     password: String,
+    address: std::net::IpAddr,
 ) -> Result<Option<String>, AppError> {
     let client = reads.get().await?;
-    let Some(user) = users::find(&client, UserKey::Login(login)).await? else {
-        return Ok(None);
-    };
-    if user.disabled || !verify_password(user.password_hash, password).await {
-        return Ok(None);
+    let user = users::find(&client, UserKey::Login(login)).await?;
+    drop(client);
+    let account = throttle_key(user.as_ref().map(|user| user.user_id.as_str()), login);
+    let attempt = guard.begin(dialect, &account, address)?;
+    let enabled = user.filter(|user| !user.disabled);
+    let hash = enabled.as_ref().map(|user| user.password_hash.clone());
+    if verify_password_or_dummy(hash, password).await {
+        attempt.succeeded();
+        return Ok(enabled.map(|user| user.user_id));
     }
-    Ok(Some(user.user_id))
+    attempt.failed();
+    Ok(None)
 }
 
-/// Whether `password` matches the stored argon2 hash (on a blocking thread: it is slow).
-pub async fn verify_password(hash: String, password: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-    })
-    .await
-    .unwrap_or(false)
-}
-
-pub fn hash_password(password: &str) -> Result<String, AppError> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|error| AppError::Internal(format!("password hashing: {error}")))
+/// What an attempt is counted under: the user, or what the client typed when no user has it
+/// (so guesses at unknown names are throttled too).
+pub fn throttle_key(user_id: Option<&str>, typed: &str) -> String {
+    user_id.map_or_else(|| format!("unknown:{}", typed.to_lowercase()), str::to_string)
 }

@@ -97,6 +97,23 @@ impl TestApp {
         database: DatabaseTarget,
         chain: Option<std::sync::Arc<dyn app::ports::chain::Chain>>,
     ) -> Self {
+        Self::spawn_configured(database, chain, Default::default(), Default::default()).await
+    }
+
+    /// Serves a fresh database with these sign-in limits, behind these proxies.
+    pub async fn spawn_throttled(
+        throttle: app::credentials::ThrottleSettings,
+        trusted_proxies: app::credentials::TrustedProxies,
+    ) -> Self {
+        Self::spawn_configured(fresh_database().await, None, throttle, trusted_proxies).await
+    }
+
+    async fn spawn_configured(
+        database: DatabaseTarget,
+        chain: Option<std::sync::Arc<dyn app::ports::chain::Chain>>,
+        throttle: app::credentials::ThrottleSettings,
+        trusted_proxies: app::credentials::TrustedProxies,
+    ) -> Self {
         let service = Service::start(ServiceConfig {
             database: database.clone(),
             admin_key: AdminKey::from_secret(ADMIN_KEY),
@@ -108,6 +125,8 @@ impl TestApp {
                 ..Default::default()
             },
             chain,
+            throttle,
+            trusted_proxies,
         })
         .await
         .expect("service starts");
