@@ -30,6 +30,7 @@ pub async fn unsecure_login(
     let (Some(email), Some(password)) = (text_field(&object, "email"), text_field(&object, "password")) else {
         return Err(GradidoError::new("error", "parameter format unknown"));
     };
+    state.credentials.check_address(DIALECT, address)?;
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let user = users::find(&client, UserKey::Email(email)).await.map_err(AppError::from)?;
     drop(client);

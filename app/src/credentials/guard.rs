@@ -30,6 +30,13 @@ impl CredentialGuard {
             .map_err(|throttled| AppError::Throttled { retry_after_seconds: throttled.retry_after_seconds() })
     }
 
+    /// Refuses at once while `address` cools down, before any lookup.
+    pub fn check_address(&self, dialect: &'static str, address: IpAddr) -> Result<(), AppError> {
+        self.throttle
+            .check_address(dialect, address)
+            .map_err(|throttled| AppError::Throttled { retry_after_seconds: throttled.retry_after_seconds() })
+    }
+
     /// Begins an attempt counted against `address` only (see `SignInThrottle::begin_from`).
     pub fn begin_from(&self, dialect: &'static str, address: IpAddr) -> Result<Attempt<'_>, AppError> {
         self.throttle

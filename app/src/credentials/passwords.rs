@@ -10,11 +10,12 @@ use tokio::sync::Semaphore;
 
 use crate::error::AppError;
 
-/// Hashing and verifying at once: one per core, so other work always finds a core free of
-/// argon2 while requests are served too.
+/// Hashings and verifications at once: half the cores (at least one), so a flood of
+/// guesses can never take more than half the machine from payments.
+pub const HASHING_SHARE_OF_CORES: usize = 2;
 static HASHING_PERMITS: LazyLock<Semaphore> = LazyLock::new(|| {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    Semaphore::new(cores.saturating_sub(1).max(1))
+    Semaphore::new((cores / HASHING_SHARE_OF_CORES).max(1))
 });
 
 /// A hash of a password nobody has, verified when the user does not exist, so an unknown

@@ -133,6 +133,21 @@ impl SignInThrottle {
         self.begin_for(dialect, None, address)
     }
 
+    /// Refuses at once while `address` cools down: lets an entry point turn a flood away
+    /// before it costs a database lookup.
+    pub fn check_address(&self, dialect: &'static str, address: IpAddr) -> Result<(), Throttled> {
+        let now = Instant::now();
+        let cooling =
+            self.addresses.lock().unwrap_or_else(PoisonError::into_inner).peek(&address).and_then(|r| r.cooling(now));
+        match cooling {
+            Some(throttled) => {
+                store::metrics::sign_in_attempt(dialect, "throttled");
+                Err(throttled)
+            }
+            None => Ok(()),
+        }
+    }
+
     fn begin_for(
         &self,
         dialect: &'static str,

@@ -106,6 +106,7 @@ pub async fn authenticate(
     password: String,
     address: std::net::IpAddr,
 ) -> Result<Option<String>, AppError> {
+    guard.check_address(dialect, address)?;
     let client = reads.get().await?;
     let user = users::find(&client, UserKey::Login(login)).await?;
     drop(client);
