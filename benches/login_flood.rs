@@ -50,6 +50,7 @@ async fn main() {
             chain: None,
             throttle,
             trusted_proxies: Default::default(),
+            secure_cookies: false,
         })
         .await
         .expect("service");

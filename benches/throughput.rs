@@ -54,6 +54,7 @@ async fn main() {
         chain: None,
         throttle: Default::default(),
         trusted_proxies: Default::default(),
+        secure_cookies: false,
     })
     .await
     .expect("service");

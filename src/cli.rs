@@ -68,6 +68,10 @@ pub enum Command {
         /// commas); without one the header is ignored and the socket's peer is the client.
         #[arg(long = "trusted-proxy", env = "LEDGER_TRUSTED_PROXIES", value_delimiter = ',')]
         trusted_proxies: Vec<std::net::IpAddr>,
+        /// Mark session cookies `Secure`: set it when clients reach the server over HTTPS
+        /// (TLS at a proxy in front of it).
+        #[arg(long, env = "LEDGER_SECURE_COOKIES")]
+        secure_cookies: bool,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -163,10 +167,12 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, AppError> {
             gradido_confirm_delay_ms,
             smtp_relay,
             trusted_proxies,
+            secure_cookies,
         } => {
             let options = ServeOptions {
                 previous_admin_key,
                 trusted_proxies,
+                secure_cookies,
                 read_your_writes_timeout: Duration::from_millis(read_your_writes_timeout_ms),
                 gradido_confirm_delay: Duration::from_millis(gradido_confirm_delay_ms),
                 smtp_relay,
@@ -270,6 +276,7 @@ struct ServeOptions {
     smtp_relay: Option<String>,
     previous_admin_key: Option<String>,
     trusted_proxies: Vec<std::net::IpAddr>,
+    secure_cookies: bool,
 }
 
 async fn serve(
@@ -294,6 +301,7 @@ async fn serve(
         chain: None,
         throttle: Default::default(),
         trusted_proxies: app::credentials::TrustedProxies(options.trusted_proxies),
+        secure_cookies: options.secure_cookies,
     })
     .await?;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -489,6 +497,7 @@ async fn admin_service(storage: &Storage) -> Result<Service, AppError> {
         chain: None,
         throttle: Default::default(),
         trusted_proxies: Default::default(),
+        secure_cookies: false,
     })
     .await
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use api::admin_key::AdminKey;
 use api::joyplus::JoyPlusServices;
+use api::tokens::CookiePolicy;
 use api::AppState;
 use app::credentials::{CredentialGuard, ThrottleSettings, TrustedProxies};
 use app::ports::chain::{Chain, SimulatedChain};
@@ -47,6 +48,8 @@ pub struct ServiceConfig {
     pub throttle: ThrottleSettings,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
+    /// Mark session cookies `Secure`: clients reach the service over HTTPS.
+    pub secure_cookies: bool,
 }
 
 /// The sender of the service's e-mail.
@@ -121,7 +124,8 @@ impl Service {
             chain,
         };
         let credentials = Arc::new(CredentialGuard::new(config.throttle, config.trusted_proxies));
-        let state = AppState { ledger, admin_key: Arc::new(config.admin_key), mailer, node, joy, credentials };
+        let cookies = CookiePolicy { secure: config.secure_cookies };
+        let state = AppState { ledger, admin_key: Arc::new(config.admin_key), mailer, node, joy, credentials, cookies };
         Ok(Self { state, shutdown, tasks })
     }
 

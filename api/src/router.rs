@@ -33,6 +33,7 @@ pub struct AppState {
     pub node: Arc<EmbeddedNode>,
     pub joy: JoyPlusServices,
     pub credentials: Arc<app::credentials::CredentialGuard>,
+    pub cookies: crate::tokens::CookiePolicy,
 }
 
 impl FromRef<AppState> for NativeState {
@@ -49,7 +50,12 @@ impl FromRef<AppState> for GradidoState {
 
 impl FromRef<AppState> for LightningState {
     fn from_ref(state: &AppState) -> Self {
-        Self { ledger: state.ledger.clone(), node: state.node.clone(), credentials: state.credentials.clone() }
+        Self {
+            ledger: state.ledger.clone(),
+            node: state.node.clone(),
+            credentials: state.credentials.clone(),
+            cookies: state.cookies,
+        }
     }
 }
 
@@ -60,6 +66,7 @@ impl FromRef<AppState> for JoyState {
             admin_key: state.admin_key.clone(),
             joy: state.joy.clone(),
             credentials: state.credentials.clone(),
+            cookies: state.cookies,
         }
     }
 }

@@ -313,3 +313,28 @@ async fn guessing_email_verification_codes_is_throttled_by_address() {
     let body: Value = verify("12345").await.unwrap().json().await.unwrap();
     assert_eq!(body["msg"], "too many attempts", "{body}");
 }
+
+#[tokio::test]
+async fn session_cookies_are_secure_when_clients_come_over_https() {
+    let database = crate::common::fresh_database().await;
+    let url = database.url();
+    let env = [("DATABASE_URL", url.as_str())];
+    let (created, output) = crate::binary::run_cli(
+        &["admin", "create-user", "--email", "judy@example.com", "--username", "judy", "--password", "judy-password"],
+        &env,
+    );
+    assert!(created, "{output}");
+    let login = json!({"username": "judy", "password": "judy-password"});
+    for (secure, expected) in [("false", false), ("true", true)] {
+        let server = crate::binary::Server::start(&[], &[("DATABASE_URL", &url), ("LEDGER_SECURE_COOKIES", secure)]);
+        let response = reqwest::Client::new()
+            .post(format!("{}/rest/v1/login", server.base_url))
+            .json(&login)
+            .send()
+            .await
+            .unwrap();
+        let cookie = response.headers()["set-cookie"].to_str().unwrap().to_string();
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert_eq!(cookie.contains("; Secure"), expected, "LEDGER_SECURE_COOKIES={secure}: {cookie}");
+    }
+}

@@ -46,6 +46,7 @@ pub struct JoyState {
     pub admin_key: std::sync::Arc<crate::admin_key::AdminKey>,
     pub joy: JoyPlusServices,
     pub credentials: std::sync::Arc<app::credentials::CredentialGuard>,
+    pub cookies: crate::tokens::CookiePolicy,
 }
 
 impl axum::extract::FromRef<JoyState> for std::sync::Arc<app::credentials::CredentialGuard> {

@@ -57,7 +57,7 @@ pub async fn sso(State(state): State<JoyState>, Query(query): Query<SsoQuery>) -
         )
         .await?;
     let mut response = data(json!({ "id": wallet_id.0, "address": wallet_id.1 }));
-    let cookie = format!("{SESSION_COOKIE}={token}; Path=/api/v1; HttpOnly; SameSite=Strict");
+    let cookie = state.cookies.session(SESSION_COOKIE, &token, "/api/v1");
     response
         .headers_mut()
         .insert(SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|error| AppError::Internal(error.to_string()))?);

@@ -20,6 +20,7 @@ pub struct LightningState {
     pub ledger: app::Ledger,
     pub node: std::sync::Arc<app::ports::node::EmbeddedNode>,
     pub credentials: std::sync::Arc<app::credentials::CredentialGuard>,
+    pub cookies: crate::tokens::CookiePolicy,
 }
 
 impl axum::extract::FromRef<LightningState> for std::sync::Arc<app::credentials::CredentialGuard> {

@@ -100,7 +100,7 @@ pub async fn login(
         )
         .await
         .map_err(AppError::from)?;
-    let cookie = format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Strict");
+    let cookie = state.cookies.session(COOKIE_NAME, &token, "/");
     let mut response = Json(json!({})).into_response();
     response
         .headers_mut()
@@ -116,7 +116,7 @@ pub async fn logout(State(state): State<LightningState>, session: WebSession) ->
         .await
         .map_err(AppError::from)?;
     let mut response = Json(json!({})).into_response();
-    let expired = format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    let expired = state.cookies.cleared(COOKIE_NAME, "/");
     response
         .headers_mut()
         .insert(SET_COOKIE, HeaderValue::from_str(&expired).map_err(|error| AppError::Internal(error.to_string()))?);

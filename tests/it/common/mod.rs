@@ -127,6 +127,7 @@ impl TestApp {
             chain,
             throttle,
             trusted_proxies,
+            secure_cookies: false,
         })
         .await
         .expect("service starts");
