@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::watch;
 use tracing::{error, info};
 use tracing_subscriber::EnvFilter;
 
@@ -310,10 +311,21 @@ async fn serve(
     let address = listener.local_addr().map_err(|error| AppError::Internal(error.to_string()))?;
     info!("listening on http://{address}");
     println!("listening on http://{address}");
+    let (stop_supervising, supervising) = watch::channel(false);
+    let supervisor = storage
+        .cluster
+        .as_ref()
+        .filter(|cluster| cluster.serve_lock.is_some())
+        .map(|cluster| tokio::spawn(crate::supervisor::supervise(cluster.postgres.clone(), supervising)));
     api::router::serve(listener, router(service.state.clone()), shutdown_signal())
         .await
         .map_err(|error| AppError::Internal(error.to_string()))?;
     info!("shutting down");
+    // Stop supervising first: the cluster is about to be stopped on purpose.
+    let _ = stop_supervising.send(true);
+    if let Some(supervisor) = supervisor {
+        let _ = supervisor.await;
+    }
     service.stop().await;
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -50,6 +50,7 @@ pub enum Durability {
     Throwaway,
 }
 
+#[derive(Debug, Clone)]
 pub struct EmbeddedPostgres {
     bin_dir: PathBuf,
     pgdata: PathBuf,
@@ -117,6 +118,12 @@ impl EmbeddedPostgres {
         Err(EmbeddedError::Connect("the server did not accept connections in time".to_string()))
     }
 
+    /// Stops the cluster as a crash would: no checkpoint, recovery from the WAL on start.
+    pub async fn stop_immediately(&self) -> Result<(), EmbeddedError> {
+        let pgdata = self.pgdata.display().to_string();
+        self.run_tool("pg_ctl", &["-D", &pgdata, "-m", "immediate", "-w", "stop"]).await
+    }
+
     pub async fn stop(&self) -> Result<(), EmbeddedError> {
         let pgdata = self.pgdata.display().to_string();
         self.run_tool("pg_ctl", &["-D", &pgdata, "-m", "fast", "-w", "stop"]).await?;
@@ -141,7 +148,7 @@ impl EmbeddedPostgres {
         }
     }
 
-    async fn is_running(&self) -> bool {
+    pub async fn is_running(&self) -> bool {
         let pgdata = self.pgdata.display().to_string();
         self.run_tool("pg_ctl", &["-D", &pgdata, "status"]).await.is_ok()
     }

@@ -6,3 +6,4 @@ pub mod cli;
 pub mod embedded_pg;
 pub mod ops;
 pub mod service;
+pub mod supervisor;

@@ -105,8 +105,13 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
         .map(|name| (name.to_string(), json!({ "ready": state.ledger.status.is_ready(name) })))
         .collect();
     let all_ready = state.ledger.status.names().iter().all(|name| state.ledger.status.is_ready(name));
-    let status = if database_up && all_ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({ "database": database_up, "projectors": projectors })))
+    // An operator needs to tell a database that is down from projectors still catching up.
+    let (status, summary) = match (database_up, all_ready) {
+        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "database_down"),
+        (true, false) => (StatusCode::SERVICE_UNAVAILABLE, "catching_up"),
+        (true, true) => (StatusCode::OK, "ok"),
+    };
+    (status, Json(json!({ "status": summary, "database": database_up, "projectors": projectors })))
 }
 
 /// Serves `router` on `listener` with peers' addresses available to handlers.

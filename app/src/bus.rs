@@ -233,6 +233,11 @@ fn aggregate_error(error: AggregateError<DomainError>) -> AppError {
         AggregateError::UserError(error) => AppError::Domain(error),
         AggregateError::AggregateConflict => AppError::Contention,
         AggregateError::DatabaseConnectionError(error) => AppError::Unavailable(error.to_string()),
+        // postgres-es reports every database error but a conflict as "unexpected", a
+        // terminated connection too: classify it by what PostgreSQL said.
+        AggregateError::UnexpectedError(error) if crate::error::is_retryable_source(error.as_ref()) => {
+            AppError::Unavailable(error.to_string())
+        }
         other => AppError::Internal(other.to_string()),
     }
 }

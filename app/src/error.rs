@@ -90,9 +90,36 @@ impl From<tokio_postgres::Error> for AppError {
 /// SQLSTATE classes and codes after which the same request may succeed.
 const RETRYABLE_SQLSTATE_PREFIXES: [&str; 6] = ["08", "53", "57P", "40001", "40P01", "55P03"];
 
+fn is_retryable_sqlstate(code: &str) -> bool {
+    RETRYABLE_SQLSTATE_PREFIXES.iter().any(|prefix| code.starts_with(prefix))
+}
+
+/// The same rule for an error from the append path (sqlx, under postgres-es), found
+/// anywhere in the error's chain of sources.
+pub fn is_retryable_source(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if let Some(error) = error.downcast_ref::<sqlx::Error>() {
+            return match error {
+                sqlx::Error::Database(database) => database.code().is_some_and(|code| is_retryable_sqlstate(&code)),
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                _ => false,
+            };
+        }
+        if let Some(error) = error.downcast_ref::<tokio_postgres::Error>() {
+            return is_retryable(error);
+        }
+        current = error.source();
+    }
+    false
+}
+
 pub fn is_retryable(error: &tokio_postgres::Error) -> bool {
     match error.code() {
-        Some(code) => RETRYABLE_SQLSTATE_PREFIXES.iter().any(|prefix| code.code().starts_with(prefix)),
+        Some(code) => is_retryable_sqlstate(code.code()),
         // No SQLSTATE: the connection closed or its socket failed, or (a bug) a value did not
         // convert; only the first two are worth a retry.
         None => {

@@ -9,13 +9,11 @@ use crate::error::ProjectionError;
 pub struct DedicatedConnection(Option<Object>);
 
 impl DedicatedConnection {
-    /// Takes a connection and makes its commits asynchronous: only projections use it, and
-    /// their tables and checkpoint commit together and can always be rebuilt from the
-    /// durable event log, so a lost tail after a crash is simply projected again.
+    /// Takes a connection for a projector. Its commits stay durable (PostgreSQL's default):
+    /// a read model that lost its last commits in a crash would serve an older state than
+    /// one already shown, and reads must never go backwards (ADR 16).
     pub async fn for_projections(pool: &Pool) -> Result<Self, ProjectionError> {
-        let connection = Self(Some(pool.get().await?));
-        connection.batch_execute("SET synchronous_commit = off").await?;
-        Ok(connection)
+        Ok(Self(Some(pool.get().await?)))
     }
 }
 

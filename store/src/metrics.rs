@@ -57,6 +57,7 @@ struct SignInLabels {
 
 struct Metrics {
     registry: Registry,
+    database_restarts: Counter,
     sign_ins: Family<SignInLabels, Counter>,
     commands: Family<CommandLabels, Counter>,
     requests: Family<RequestLabels, Counter>,
@@ -73,6 +74,12 @@ fn latency_histogram() -> Histogram {
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let mut registry = Registry::with_prefix("ledger");
+    let database_restarts = Counter::default();
+    registry.register(
+        "database_restarts",
+        "Restarts of the private PostgreSQL cluster by the server that owns it",
+        database_restarts.clone(),
+    );
     let sign_ins = Family::<SignInLabels, Counter>::default();
     registry.register(
         "sign_in_attempts",
@@ -113,6 +120,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     registry.register("event_log_head_position", "Position of the newest committed event", head_position.clone());
     Metrics {
         registry,
+        database_restarts,
         sign_ins,
         commands,
         requests,
@@ -123,6 +131,11 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         head_position,
     }
 });
+
+/// Counts one restart of the private PostgreSQL cluster.
+pub fn database_restarted() {
+    METRICS.database_restarts.inc();
+}
 
 /// Counts one sign-in attempt by the dialect's entry point and how it ended.
 pub fn sign_in_attempt(dialect: &'static str, outcome: &'static str) {

@@ -54,7 +54,7 @@ impl Server {
         self.child.wait().expect("reaped");
     }
 
-    fn terminate(mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
         let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
         assert!(status.success());
         self.child.wait().expect("exit status")
@@ -71,11 +71,11 @@ impl Drop for Server {
     }
 }
 
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
 }
 
-async fn post(
+pub(crate) async fn post(
     http: &reqwest::Client,
     base: &str,
     path: &str,
@@ -93,7 +93,7 @@ async fn post(
     Ok((status, response.json().await?))
 }
 
-async fn get(http: &reqwest::Client, base: &str, path: &str) -> (StatusCode, Value) {
+pub(crate) async fn get(http: &reqwest::Client, base: &str, path: &str) -> (StatusCode, Value) {
     let response = http.get(format!("{base}{path}")).bearer_auth(ADMIN_KEY).send().await.expect("get");
     let status = response.status();
     (status, response.json().await.unwrap_or(Value::Null))
@@ -312,7 +312,7 @@ async fn the_cli_works_with_and_without_a_server_running_on_the_same_database() 
     assert!(ok, "after a rebuild the read models are right again: {output}");
 }
 
-fn scratch_dir(name: &str) -> PathBuf {
+pub(crate) fn scratch_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(format!("/tmp/ledger-bin-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir

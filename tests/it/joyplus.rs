@@ -806,3 +806,38 @@ async fn a_withdrawal_reaches_the_chain_after_an_outage_without_a_second_debit()
     assert_eq!(chain.sent.lock().unwrap().len(), 1, "sent once it got through");
     assert_eq!(joy_balance(&olga).await["amount"], "0.500000000000000000", "debited once");
 }
+
+#[tokio::test]
+async fn guessing_sms_and_totp_codes_across_users_is_throttled_by_address() {
+    let settings = app::credentials::ThrottleSettings {
+        max_account_failures: 3,
+        max_address_failures: 7,
+        window: std::time::Duration::from_secs(60),
+        first_cooldown: std::time::Duration::from_secs(30),
+        max_cooldown: std::time::Duration::from_secs(60),
+    };
+    let app = TestApp::spawn_throttled(settings, Default::default()).await;
+    let mallory = member(&app, "mallory").await;
+    let trudy = member(&app, "trudy").await;
+    // Each user stays under the per-code limits; together they reach the address's limit.
+    for _ in 0..4 {
+        let (status, _) = mallory.client.post("google/confirm", json!({"code": "000000"})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "no authenticator: the code is wrong");
+    }
+    for _ in 0..3 {
+        let (status, _) = trudy.client.post("sms/confirm", json!({"code": "000000"})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+    let response = app
+        .http
+        .post(format!("{}/api/v1/sms/confirm", app.base_url))
+        .header("cookie", mallory.client.cookie.clone().unwrap())
+        .json(&json!({"code": "000000"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("too many failed attempts"), "{body}");
+}

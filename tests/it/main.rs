@@ -10,6 +10,7 @@ mod commit_order;
 mod credentials;
 mod errors;
 mod event_stream;
+mod faults;
 mod gradido;
 mod holds;
 mod invariants;
