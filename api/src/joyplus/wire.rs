@@ -101,7 +101,9 @@ impl From<AppError> for JoyError {
             AppError::Domain(AccountStateInconsistent) => "account history is inconsistent".to_string(),
             other => other.to_string(),
         };
-        Self::new(status, message)
+        let retry_after_seconds =
+            (status == StatusCode::SERVICE_UNAVAILABLE).then_some(crate::native::RETRY_AFTER_UNAVAILABLE_SECONDS);
+        Self { retry_after_seconds, ..Self::new(status, message) }
     }
 }
 

@@ -57,7 +57,10 @@ impl From<AppError> for LightningError {
             AppError::Domain(other) => Self::business(other.to_string()),
             AppError::Unavailable(detail) | AppError::Internal(detail) => {
                 error!(detail, "lightning request failed");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable; retry")
+                Self {
+                    retry_after_seconds: Some(crate::native::RETRY_AFTER_UNAVAILABLE_SECONDS),
+                    ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable; retry")
+                }
             }
             AppError::Throttled { retry_after_seconds } => Self {
                 status: StatusCode::TOO_MANY_REQUESTS,

@@ -9,6 +9,9 @@ use tracing::error;
 
 use app::AppError;
 
+/// How long a client should wait before retrying a request the storage could not serve.
+pub const RETRY_AFTER_UNAVAILABLE_SECONDS: u64 = 1;
+
 pub struct NativeError(pub AppError);
 
 impl<E: Into<AppError>> From<E> for NativeError {
@@ -99,6 +102,15 @@ impl IntoResponse for NativeError {
             }
             other => other.to_string(),
         };
-        (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response()
+        let retry_after = match &self.0 {
+            AppError::Throttled { retry_after_seconds } => Some(*retry_after_seconds),
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(RETRY_AFTER_UNAVAILABLE_SECONDS),
+            _ => None,
+        };
+        let mut response = (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }

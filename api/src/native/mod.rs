@@ -16,7 +16,7 @@ mod stream;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use error::NativeError;
+pub use error::{NativeError, RETRY_AFTER_UNAVAILABLE_SECONDS};
 
 /// What the native API's handlers need of the service.
 #[derive(Clone)]
