@@ -119,9 +119,11 @@ impl EmbeddedPostgres {
     }
 
     /// Stops the cluster as a crash would: no checkpoint, recovery from the WAL on start.
+    /// Does not wait: a supervisor may start it again before the old pid file is gone, and
+    /// `pg_ctl -w` would then wait for a stop that already happened.
     pub async fn stop_immediately(&self) -> Result<(), EmbeddedError> {
         let pgdata = self.pgdata.display().to_string();
-        self.run_tool("pg_ctl", &["-D", &pgdata, "-m", "immediate", "-w", "stop"]).await
+        self.run_tool("pg_ctl", &["-D", &pgdata, "-m", "immediate", "-W", "stop"]).await
     }
 
     pub async fn stop(&self) -> Result<(), EmbeddedError> {

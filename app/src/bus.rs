@@ -235,9 +235,7 @@ fn aggregate_error(error: AggregateError<DomainError>) -> AppError {
         AggregateError::DatabaseConnectionError(error) => AppError::Unavailable(error.to_string()),
         // postgres-es reports every database error but a conflict as "unexpected", a
         // terminated connection too: classify it by what PostgreSQL said.
-        AggregateError::UnexpectedError(error) if crate::error::is_retryable_source(error.as_ref()) => {
-            AppError::Unavailable(error.to_string())
-        }
+        AggregateError::UnexpectedError(error) => crate::error::from_append_error(error.as_ref()),
         other => AppError::Internal(other.to_string()),
     }
 }

@@ -73,19 +73,41 @@ impl From<deadpool_postgres::PoolError> for AppError {
 
 /// The one place database errors are classified. Retryable: the connection is gone or
 /// PostgreSQL says "try again" (shutdown, crash recovery, too many connections,
-/// serialization failures, deadlocks); the client gets 503. Everything else (a constraint,
-/// a type mismatch, a syntax error) is a bug or bad data no retry fixes: 500, with the
-/// SQLSTATE in the log and an opaque message on the wire.
+/// serialization failures, deadlocks); the client gets 503. A data exception (class 22: a
+/// NUL character in text, a value out of a column's range) comes from the request's input:
+/// 400. Everything else (a constraint, a type mismatch, a syntax error) is a bug no retry
+/// fixes: 500, with the SQLSTATE in the log and an opaque message on the wire.
 impl From<tokio_postgres::Error> for AppError {
     fn from(error: tokio_postgres::Error) -> Self {
-        if is_retryable(&error) {
-            Self::Unavailable(error.to_string())
-        } else {
-            let sqlstate = error.code().map_or("none", |code| code.code());
-            Self::Internal(format!("SQLSTATE {sqlstate}: {error}"))
-        }
+        let sqlstate = error.code().map(|code| code.code().to_string());
+        classified(is_retryable(&error), sqlstate.as_deref(), error.to_string())
     }
 }
+
+/// An error from the append path (sqlx under postgres-es), by what PostgreSQL said.
+pub fn from_append_error(error: &(dyn std::error::Error + 'static)) -> AppError {
+    let sqlstate = sqlstate_in(error);
+    classified(is_retryable_source(error), sqlstate.as_deref(), error.to_string())
+}
+
+fn classified(retryable: bool, sqlstate: Option<&str>, detail: String) -> AppError {
+    if retryable {
+        return AppError::Unavailable(detail);
+    }
+    match sqlstate {
+        Some(code) if code.starts_with(INPUT_SQLSTATE_CLASS) => {
+            tracing::info!(sqlstate = code, detail, "a request's input was refused by the database");
+            AppError::invalid(
+                "invalid_input",
+                "the request holds a value that cannot be stored (such as a NUL character)",
+            )
+        }
+        code => AppError::Internal(format!("SQLSTATE {}: {detail}", code.unwrap_or("none"))),
+    }
+}
+
+/// SQLSTATE class of data exceptions: what a request's input caused.
+const INPUT_SQLSTATE_CLASS: &str = "22";
 
 /// SQLSTATE classes and codes after which the same request may succeed.
 const RETRYABLE_SQLSTATE_PREFIXES: [&str; 6] = ["08", "53", "57P", "40001", "40P01", "55P03"];
@@ -94,8 +116,23 @@ fn is_retryable_sqlstate(code: &str) -> bool {
     RETRYABLE_SQLSTATE_PREFIXES.iter().any(|prefix| code.starts_with(prefix))
 }
 
-/// The same rule for an error from the append path (sqlx, under postgres-es), found
-/// anywhere in the error's chain of sources.
+/// The SQLSTATE anywhere in the error's chain of sources.
+fn sqlstate_in(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if let Some(sqlx::Error::Database(database)) = error.downcast_ref::<sqlx::Error>() {
+            return database.code().map(|code| code.to_string());
+        }
+        if let Some(error) = error.downcast_ref::<tokio_postgres::Error>() {
+            return error.code().map(|code| code.code().to_string());
+        }
+        current = error.source();
+    }
+    None
+}
+
+/// The retry rule for an error from the append path, found anywhere in the error's chain
+/// of sources.
 pub fn is_retryable_source(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(error);
     while let Some(error) = current {
