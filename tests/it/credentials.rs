@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant};
 
 use app::credentials::{ThrottleSettings, TrustedProxies};
-use app::use_cases::users::{register, NewUser};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -26,15 +25,7 @@ fn settings() -> ThrottleSettings {
 }
 
 async fn user(app: &TestApp, name: &str) {
-    let user = NewUser {
-        email: format!("{name}@example.com"),
-        username: name.to_string(),
-        password: format!("{name}-password"),
-        first_name: None,
-        last_name: None,
-        admin: false,
-    };
-    register(&app.service().state.ledger, user).await.expect("register");
+    crate::common::register_user(app, name, false).await;
 }
 
 /// One login entry point (by dialect): how to try a password, and how its answers read.

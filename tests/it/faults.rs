@@ -103,9 +103,8 @@ impl Load {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_stopped_as_by_a_crash_comes_back_and_no_acknowledged_write_is_lost_or_unread() {
-    let data_dir = scratch_dir("crash");
+/// `ledger serve` on its own private cluster in `data_dir`, healthy, with the account `pot`.
+async fn serve_private_with_a_pot(data_dir: &std::path::Path) -> (Server, reqwest::Client) {
     let server = Server::start(&["--data-dir", data_dir.to_str().unwrap()], &[]);
     let http = client();
     eventually(30, "the server is healthy", || async {
@@ -115,6 +114,13 @@ async fn postgres_stopped_as_by_a_crash_comes_back_and_no_acknowledged_write_is_
     let (status, _) =
         post(&http, &server.base_url, "/v1/accounts", json!({"id": "pot", "asset": "BTC"}), "open").await.unwrap();
     assert_eq!(status, StatusCode::CREATED);
+    (server, http)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_stopped_as_by_a_crash_comes_back_and_no_acknowledged_write_is_lost_or_unread() {
+    let data_dir = scratch_dir("crash");
+    let (server, http) = serve_private_with_a_pot(&data_dir).await;
 
     let load = Load::start(&server.base_url, "pot", 4);
     tokio::time::sleep(Duration::from_millis(1_500)).await;
@@ -214,15 +220,7 @@ fn signal(pids: &[u32], signal: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_frozen_for_seconds_makes_requests_wait_and_nothing_hangs_after() {
     let data_dir = scratch_dir("frozen");
-    let server = Server::start(&["--data-dir", data_dir.to_str().unwrap()], &[]);
-    let http = client();
-    eventually(30, "the server is healthy", || async {
-        get(&http, &server.base_url, "/health").await.0 == StatusCode::OK
-    })
-    .await;
-    let (status, _) =
-        post(&http, &server.base_url, "/v1/accounts", json!({"id": "pot", "asset": "BTC"}), "open").await.unwrap();
-    assert_eq!(status, StatusCode::CREATED);
+    let (server, http) = serve_private_with_a_pot(&data_dir).await;
     let load = Load::start(&server.base_url, "pot", 4);
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     let frozen = cluster_processes(&data_dir);

@@ -2,7 +2,6 @@
 //! lifecycle pending -> executing -> confirmed.
 
 use crate::common::{eventually, TestApp};
-use app::use_cases::users::{register, NewUser};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -13,16 +12,7 @@ async fn call(app: &TestApp, endpoint: &str, body: Value) -> Value {
 }
 
 async fn user(app: &TestApp, name: &str, admin: bool) -> String {
-    let ledger = &app.service().state.ledger;
-    let user = NewUser {
-        email: format!("{name}@example.com"),
-        username: name.to_string(),
-        password: format!("{name}-password"),
-        first_name: Some(name.to_string()),
-        last_name: Some("Tester".to_string()),
-        admin,
-    };
-    register(ledger, user).await.expect("register").id
+    crate::common::register_user(app, name, admin).await
 }
 
 async fn session(app: &TestApp, name: &str) -> i64 {

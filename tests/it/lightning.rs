@@ -3,7 +3,6 @@
 use std::str::FromStr;
 
 use crate::common::TestApp;
-use app::use_cases::users::{register, NewUser};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -66,15 +65,7 @@ impl<'a> Browser<'a> {
 }
 
 async fn user(app: &TestApp, name: &str) -> String {
-    let user = NewUser {
-        email: format!("{name}@example.com"),
-        username: name.to_string(),
-        password: format!("{name}-password"),
-        first_name: None,
-        last_name: None,
-        admin: false,
-    };
-    register(&app.service().state.ledger, user).await.expect("register").id
+    crate::common::register_user(app, name, false).await
 }
 
 #[tokio::test]

@@ -267,3 +267,17 @@ impl Drop for TestApp {
         self.server.abort();
     }
 }
+
+/// Registers `name` (`name@example.com`, password `name-password`, named `name Tester`);
+/// answers the user id.
+pub async fn register_user(app: &TestApp, name: &str, admin: bool) -> String {
+    let user = app::use_cases::users::NewUser {
+        email: format!("{name}@example.com"),
+        username: name.to_string(),
+        password: format!("{name}-password"),
+        first_name: Some(name.to_string()),
+        last_name: Some("Tester".to_string()),
+        admin,
+    };
+    app::use_cases::users::register(&app.service().state.ledger, user).await.expect("register").id
+}
