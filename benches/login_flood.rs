@@ -41,16 +41,9 @@ async fn main() {
         let database = name.replace(' ', "_");
         postgres.create_database_named(&database).await.expect("database");
         let service = Service::start(ServiceConfig {
-            database: postgres.target_for(&database),
-            admin_key: AdminKey::from_secret(ADMIN_KEY),
             read_your_writes_timeout: Duration::from_secs(10),
-            gradido_confirm_delay: Duration::from_secs(2),
-            smtp_relay: None,
-            node: Default::default(),
-            chain: None,
             throttle,
-            trusted_proxies: Default::default(),
-            secure_cookies: false,
+            ..ServiceConfig::new(postgres.target_for(&database), AdminKey::from_secret(ADMIN_KEY))
         })
         .await
         .expect("service");

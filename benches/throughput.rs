@@ -45,16 +45,8 @@ async fn main() {
 
     let target = postgres.target_for("bench");
     let service = Service::start(ServiceConfig {
-        database: target.clone(),
-        admin_key: AdminKey::from_secret(ADMIN_KEY),
         read_your_writes_timeout: Duration::from_secs(10),
-        gradido_confirm_delay: Duration::from_secs(2),
-        smtp_relay: None,
-        node: Default::default(),
-        chain: None,
-        throttle: Default::default(),
-        trusted_proxies: Default::default(),
-        secure_cookies: false,
+        ..ServiceConfig::new(target.clone(), AdminKey::from_secret(ADMIN_KEY))
     })
     .await
     .expect("service");

@@ -293,16 +293,12 @@ async fn serve(
     }
     let admin_key = admin_key.also_accepting(options.previous_admin_key.as_deref());
     let service = Service::start(ServiceConfig {
-        database: storage.target.clone(),
-        admin_key,
         read_your_writes_timeout: options.read_your_writes_timeout,
         gradido_confirm_delay: options.gradido_confirm_delay,
         smtp_relay: options.smtp_relay,
-        node: Default::default(),
-        chain: None,
-        throttle: Default::default(),
         trusted_proxies: app::credentials::TrustedProxies(options.trusted_proxies),
         secure_cookies: options.secure_cookies,
+        ..ServiceConfig::new(storage.target.clone(), admin_key)
     })
     .await?;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -499,19 +495,7 @@ async fn analyst_url(storage: &Storage) -> Result<std::process::ExitCode, AppErr
 
 /// The service without HTTP, for administrative commands.
 async fn admin_service(storage: &Storage) -> Result<Service, AppError> {
-    Service::start(ServiceConfig {
-        database: storage.target.clone(),
-        admin_key: AdminKey::from_secret(""),
-        read_your_writes_timeout: Duration::from_millis(DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS),
-        gradido_confirm_delay: Duration::from_millis(DEFAULT_GRADIDO_CONFIRM_DELAY_MS),
-        smtp_relay: None,
-        node: Default::default(),
-        chain: None,
-        throttle: Default::default(),
-        trusted_proxies: Default::default(),
-        secure_cookies: false,
-    })
-    .await
+    Service::start(ServiceConfig::new(storage.target.clone(), AdminKey::from_secret(""))).await
 }
 
 async fn create_group(

@@ -52,6 +52,24 @@ pub struct ServiceConfig {
     pub secure_cookies: bool,
 }
 
+impl ServiceConfig {
+    /// The shipped defaults for everything but where the database is and the admin key.
+    pub fn new(database: DatabaseTarget, admin_key: AdminKey) -> Self {
+        Self {
+            database,
+            admin_key,
+            read_your_writes_timeout: Duration::from_millis(DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS),
+            gradido_confirm_delay: Duration::from_millis(DEFAULT_GRADIDO_CONFIRM_DELAY_MS),
+            smtp_relay: None,
+            node: NodeSettings::default(),
+            chain: None,
+            throttle: ThrottleSettings::default(),
+            trusted_proxies: TrustedProxies::default(),
+            secure_cookies: false,
+        }
+    }
+}
+
 /// The sender of the service's e-mail.
 pub const MAIL_FROM: &str = "ledger <noreply@localhost>";
 

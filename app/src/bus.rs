@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::process_managers::transfer_completion::{TransferCommands, TransferStep};
+use crate::process_managers::transfer_completion::TransferStep;
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
 use deadpool_postgres::Pool;
 use domain::account::{Account, AccountCommand, TransferDestination};
@@ -237,15 +237,5 @@ fn aggregate_error(error: AggregateError<DomainError>) -> AppError {
         // terminated connection too: classify it by what PostgreSQL said.
         AggregateError::UnexpectedError(error) => crate::error::from_append_error(error.as_ref()),
         other => AppError::Internal(other.to_string()),
-    }
-}
-
-impl TransferCommands for CommandBus {
-    async fn receive(&self, step: TransferStep) -> Result<(), String> {
-        self.receive_transfer(&step).await.map(drop).map_err(|error| error.to_string())
-    }
-
-    async fn give_back(&self, step: TransferStep) -> Result<(), String> {
-        self.return_transfer(&step).await.map(drop).map_err(|error| error.to_string())
     }
 }

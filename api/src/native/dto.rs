@@ -3,7 +3,9 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use app::use_cases::transfers::{TransferReceipt, TransferStatus};
 use app::AppError;
+use domain::account::AccountEvent;
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -129,12 +131,27 @@ pub fn parse_amount(text: &str) -> Result<Decimal, AppError> {
     }
 }
 
-/// The native wire word for a transfer's status.
-pub fn transfer_status(status: app::use_cases::transfers::TransferStatus) -> &'static str {
-    use app::use_cases::transfers::TransferStatus;
-    match status {
-        TransferStatus::Completed => "completed",
-        TransferStatus::Returned => "returned",
-        TransferStatus::Pending => "pending",
+impl TransferView {
+    /// A transfer as its debit (a sent transfer or a captured hold) and its receipt show it.
+    pub fn of(receipt: &TransferReceipt) -> Result<Self, AppError> {
+        let debit = &receipt.debit;
+        let (transfer_id, to, amount, memo) = match debit.decode()? {
+            AccountEvent::TransferSent { transfer_id, to, amount, memo, .. }
+            | AccountEvent::HoldCaptured { transfer_id, to, amount, memo, .. } => (transfer_id, to, amount, memo),
+            _ => return Err(AppError::Internal("operation id names another kind of event".into())),
+        };
+        Ok(Self {
+            id: transfer_id,
+            from: debit.aggregate_id.clone(),
+            to,
+            amount: amount.to_string(),
+            memo,
+            status: match receipt.status {
+                TransferStatus::Completed => "completed",
+                TransferStatus::Returned => "returned",
+                TransferStatus::Pending => "pending",
+            },
+            position: debit.position,
+        })
     }
 }

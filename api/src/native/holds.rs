@@ -9,7 +9,7 @@ use domain::account::{AccountCommand, AccountEvent};
 use projections::read_models::holds::{self, HoldRow};
 use serde::Serialize;
 
-use super::dto::{parse_amount, transfer_status, CaptureRequest, HoldRequest, HoldView, TransferView};
+use super::dto::{parse_amount, CaptureRequest, HoldRequest, HoldView, TransferView};
 use super::error::NativeError;
 use super::json::NativeJson;
 use super::NativeState;
@@ -82,20 +82,7 @@ pub async fn capture(
     )
     .await?;
     state.ledger.await_read_models(&receipt.last_event).await;
-    let debit = &receipt.debit;
-    let AccountEvent::HoldCaptured { transfer_id, to, amount, memo, .. } = debit.decode()? else {
-        return Err(AppError::Internal("operation id names another kind of event".into()).into());
-    };
-    let view = TransferView {
-        id: transfer_id,
-        from: account,
-        to,
-        amount: amount.to_string(),
-        memo,
-        status: transfer_status(receipt.status),
-        position: debit.position,
-    };
-    Ok(created(view, receipt.replayed))
+    Ok(created(TransferView::of(&receipt)?, receipt.replayed))
 }
 
 #[derive(Debug, Serialize)]

@@ -5,7 +5,7 @@ use domain::account::{AccountCommand, AccountEvent};
 use domain::system_account::SystemAccountKind;
 use projections::StoredEvent;
 
-use super::dto::{parse_amount, transfer_status, MovementRequest, MovementView, TransferRequest, TransferView};
+use super::dto::{parse_amount, MovementRequest, MovementView, TransferRequest, TransferView};
 use super::error::NativeError;
 use super::json::NativeJson;
 use super::NativeState;
@@ -81,20 +81,7 @@ pub async fn transfer(
         transfers::send(&state.ledger.bus, &request.from, &request.to, amount, request.memo.clone(), &operation)
             .await?;
     state.ledger.await_read_models(&receipt.last_event).await;
-    let debit = &receipt.debit;
-    let AccountEvent::TransferSent { transfer_id, to, amount, memo, .. } = debit.decode()? else {
-        return Err(AppError::Internal("operation id names another kind of event".into()).into());
-    };
-    let view = TransferView {
-        id: transfer_id,
-        from: debit.aggregate_id.clone(),
-        to,
-        amount: amount.to_string(),
-        memo,
-        status: transfer_status(receipt.status),
-        position: debit.position,
-    };
-    Ok(created(view, receipt.replayed))
+    Ok(created(TransferView::of(&receipt)?, receipt.replayed))
 }
 
 fn operation_id(event: &StoredEvent) -> String {

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use super::address::{client_address, TrustedProxies};
-use super::throttle::{Attempt, SignInThrottle, ThrottleSettings};
+use super::throttle::{Attempt, SignInThrottle, ThrottleSettings, Throttled};
 use crate::error::AppError;
 
 pub struct CredentialGuard {
@@ -25,22 +25,22 @@ impl CredentialGuard {
     /// Begins an attempt, or refuses it with `AppError::Throttled` while `account` or
     /// `address` cools down.
     pub fn begin(&self, dialect: &'static str, account: &str, address: IpAddr) -> Result<Attempt<'_>, AppError> {
-        self.throttle
-            .begin(dialect, account, address)
-            .map_err(|throttled| AppError::Throttled { retry_after_seconds: throttled.retry_after_seconds() })
+        Ok(self.throttle.begin(dialect, account, address)?)
     }
 
     /// Refuses at once while `address` cools down, before any lookup.
     pub fn check_address(&self, dialect: &'static str, address: IpAddr) -> Result<(), AppError> {
-        self.throttle
-            .check_address(dialect, address)
-            .map_err(|throttled| AppError::Throttled { retry_after_seconds: throttled.retry_after_seconds() })
+        Ok(self.throttle.check_address(dialect, address)?)
     }
 
     /// Begins an attempt counted against `address` only (see `SignInThrottle::begin_from`).
     pub fn begin_from(&self, dialect: &'static str, address: IpAddr) -> Result<Attempt<'_>, AppError> {
-        self.throttle
-            .begin_from(dialect, address)
-            .map_err(|throttled| AppError::Throttled { retry_after_seconds: throttled.retry_after_seconds() })
+        Ok(self.throttle.begin_from(dialect, address)?)
+    }
+}
+
+impl From<Throttled> for AppError {
+    fn from(throttled: Throttled) -> Self {
+        Self::Throttled { retry_after_seconds: throttled.retry_after_seconds() }
     }
 }

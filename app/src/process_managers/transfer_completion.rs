@@ -4,7 +4,6 @@
 //! took the debit died right after. The API performs the same steps inline for latency;
 //! both go through operation ids that the event store accepts only once.
 
-use std::future::Future;
 use std::time::Duration;
 
 use deadpool_postgres::Transaction;
@@ -14,12 +13,7 @@ use rust_decimal::Decimal;
 use projections::{EventHandler, ProjectionError};
 use store::StoredEvent;
 
-/// The commands this process manager issues. Implementations must be idempotent per
-/// `transfer_id`: a batch may be retried after a crash.
-pub trait TransferCommands: Send + Sync + 'static {
-    fn receive(&self, step: TransferStep) -> impl Future<Output = Result<(), String>> + Send;
-    fn give_back(&self, step: TransferStep) -> impl Future<Output = Result<(), String>> + Send;
-}
+use crate::bus::CommandBus;
 
 /// One outstanding half of a transfer: credit `account_id` with `amount`.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,19 +60,21 @@ pub fn outstanding_step(account_id: &str, event: &AccountEvent) -> Option<(bool,
 /// delays completion by at most about this much.
 pub const INLINE_GRACE_MS: i64 = 1_000;
 
-pub struct TransferCompletion<C> {
-    commands: C,
+/// Its steps (`receive_transfer`, `return_transfer`) are idempotent per transfer id, so a
+/// batch retried after a crash repeats nothing.
+pub struct TransferCompletion {
+    bus: CommandBus,
 }
 
-impl<C: TransferCommands> TransferCompletion<C> {
+impl TransferCompletion {
     pub const NAME: &'static str = "transfer_completion";
 
-    pub fn new(commands: C) -> Self {
-        Self { commands }
+    pub fn new(bus: CommandBus) -> Self {
+        Self { bus }
     }
 }
 
-impl<C: TransferCommands> EventHandler for TransferCompletion<C> {
+impl EventHandler for TransferCompletion {
     fn name(&self) -> &'static str {
         Self::NAME
     }
@@ -91,7 +87,7 @@ impl<C: TransferCommands> EventHandler for TransferCompletion<C> {
     }
 }
 
-impl<C: TransferCommands> TransferCompletion<C> {
+impl TransferCompletion {
     async fn complete(&self, event: &StoredEvent) -> Result<(), ProjectionError> {
         if event.aggregate_type != "account" {
             return Ok(());
@@ -104,7 +100,10 @@ impl<C: TransferCommands> TransferCompletion<C> {
             let wait_ms = u64::try_from(INLINE_GRACE_MS - age_ms.max(0)).unwrap_or(0);
             tokio::time::sleep(Duration::from_millis(wait_ms)).await;
         }
-        let outcome = if is_credit { self.commands.receive(step).await } else { self.commands.give_back(step).await };
-        outcome.map_err(|reason| ProjectionError::CommandFailed { position: event.position, reason })
+        let outcome =
+            if is_credit { self.bus.receive_transfer(&step).await } else { self.bus.return_transfer(&step).await };
+        outcome
+            .map(drop)
+            .map_err(|error| ProjectionError::CommandFailed { position: event.position, reason: error.to_string() })
     }
 }

@@ -115,11 +115,8 @@ impl TestApp {
         trusted_proxies: app::credentials::TrustedProxies,
     ) -> Self {
         let service = Service::start(ServiceConfig {
-            database: database.clone(),
-            admin_key: AdminKey::from_secret(ADMIN_KEY),
             read_your_writes_timeout: Duration::from_secs(10),
             gradido_confirm_delay: Duration::from_millis(GRADIDO_CONFIRM_DELAY_MS),
-            smtp_relay: None,
             node: app::ports::node::NodeSettings {
                 block_interval: Duration::from_millis(BLOCK_INTERVAL_MS),
                 ..Default::default()
@@ -127,7 +124,7 @@ impl TestApp {
             chain,
             throttle,
             trusted_proxies,
-            secure_cookies: false,
+            ..ServiceConfig::new(database.clone(), AdminKey::from_secret(ADMIN_KEY))
         })
         .await
         .expect("service starts");
