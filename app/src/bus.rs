@@ -1,30 +1,24 @@
-//! The command bus: runs domain commands through cqrs-es with exactly-once operation ids,
-//! bounded retries on optimistic-concurrency conflicts, and read-your-writes waits.
+//! The command bus: runs domain commands through each aggregate type's committer (group
+//! commit, exactly-once operation ids, conflicts decided again) and loads aggregates for
+//! decisions that read another aggregate's facts.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
+use crate::committer::{Committed, Committer, Decision, SingleCommand};
 use crate::process_managers::transfer_completion::TransferStep;
-use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
+use cqrs_es::{Aggregate, AggregateError};
 use deadpool_postgres::Pool;
-use domain::account::{Account, AccountCommand, TransferDestination};
+use domain::account::{Account, TransferDestination};
 use domain::asset::Asset;
 use domain::system_account::parse_system_account;
 use domain::{AssetCode, Command, DomainError, Scale};
 use projections::Wakers;
-use rand::Rng;
 use store::log::find_by_operation;
-use store::{ids, CachedEventStore, Operation, StoredEvent};
-use tracing::warn;
+use store::{CachedEventStore, Operation, StoredEvent};
 
 use crate::error::AppError;
-
-/// Attempts per command under optimistic-concurrency conflicts before giving up.
-pub const MAX_CONFLICT_RETRIES: u32 = 24;
-/// Upper bound of the randomised pause between two attempts.
-const MAX_RETRY_PAUSE_MS: u64 = 20;
 
 /// What running an operation produced.
 #[derive(Debug, Clone)]
@@ -50,9 +44,9 @@ impl Outcome {
     }
 }
 
-/// One aggregate type's command framework and the store it loads from.
+/// One aggregate type's committer and the store reads load from.
 struct Aggregates<A: Aggregate + Clone> {
-    framework: CqrsFramework<A, CachedEventStore<A>>,
+    committer: Committer<A>,
     store: CachedEventStore<A>,
 }
 
@@ -64,7 +58,7 @@ pub struct CommandBus {
 
 struct BusInner {
     events: sqlx::PgPool,
-    reads: Pool,
+    pool: Pool,
     wakers: Wakers,
     /// One `Aggregates<A>` per aggregate type, made on first use.
     by_type: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
@@ -72,18 +66,19 @@ struct BusInner {
 
 impl CommandBus {
     pub fn new(events: sqlx::PgPool, reads: Pool, wakers: Wakers) -> Self {
-        Self { inner: Arc::new(BusInner { events, reads, wakers, by_type: Mutex::new(HashMap::new()) }) }
+        Self { inner: Arc::new(BusInner { events, pool: reads, wakers, by_type: Mutex::new(HashMap::new()) }) }
     }
 
     fn aggregates<A>(&self) -> Arc<Aggregates<A>>
     where
-        A: Aggregate<Services = ()> + Clone + Send + Sync + 'static,
+        A: Aggregate<Error = DomainError, Services = ()> + Clone + Send + Sync + 'static,
+        A::Command: Command,
     {
         let mut by_type = self.inner.by_type.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = by_type.entry(TypeId::of::<A>()).or_insert_with(|| {
             let store = CachedEventStore::<A>::new(self.inner.events.clone());
-            let framework = CqrsFramework::new(store.clone(), vec![], ());
-            Arc::new(Aggregates { framework, store })
+            let committer = Committer::spawn(self.inner.pool.clone(), self.inner.wakers.clone());
+            Arc::new(Aggregates { committer, store })
         });
         entry.clone().downcast::<Aggregates<A>>().expect("entries are keyed by their type")
     }
@@ -95,14 +90,31 @@ impl CommandBus {
         command: C,
         operation: &Operation,
     ) -> Result<Outcome, AppError> {
-        let aggregates = self.aggregates::<C::Aggregate>();
-        self.run(&aggregates.framework, aggregate_id, command, operation).await
+        let decision = SingleCommand { aggregate_id: aggregate_id.to_string(), command, operation: operation.clone() };
+        Ok(match self.submit::<C::Aggregate>(decision).await? {
+            Committed::Appended(events) => {
+                Outcome::Appended(events.into_iter().next().expect("an append holds at least one event"))
+            }
+            Committed::Replayed(event) => Outcome::Replayed(event),
+            Committed::Unchanged => Outcome::Unchanged,
+        })
+    }
+
+    /// Takes a decision over several aggregates of one type in the next batch of its
+    /// committer; it appends all its events in one commit, or none.
+    pub async fn submit<A>(&self, decision: impl Decision<A>) -> Result<Committed, AppError>
+    where
+        A: Aggregate<Error = DomainError, Services = ()> + Clone + Send + Sync + 'static,
+        A::Command: Command,
+    {
+        self.aggregates::<A>().committer.submit(decision).await
     }
 
     /// An aggregate's current state, for decisions that need another aggregate's facts.
     pub async fn load<A>(&self, aggregate_id: &str) -> Result<A, AppError>
     where
         A: Aggregate<Error = DomainError, Services = ()> + Clone + Send + Sync + 'static,
+        A::Command: Command,
     {
         let aggregates = self.aggregates::<A>();
         let mut context =
@@ -129,103 +141,21 @@ impl CommandBus {
 
     /// The event an operation appended, if any.
     pub async fn find_operation(&self, operation_id: &str) -> Result<Option<StoredEvent>, AppError> {
-        let client = self.inner.reads.get().await?;
+        let client = self.inner.pool.get().await?;
         Ok(find_by_operation(&client, operation_id).await?)
-    }
-
-    /// Runs one command and counts it by aggregate, command and outcome.
-    async fn run<A>(
-        &self,
-        framework: &CqrsFramework<A, CachedEventStore<A>>,
-        aggregate_id: &str,
-        command: A::Command,
-        operation: &Operation,
-    ) -> Result<Outcome, AppError>
-    where
-        A: Aggregate<Error = DomainError> + Clone,
-        A::Command: Command,
-    {
-        let command_name = command.name();
-        let result = self.run_attempts(framework, aggregate_id, command, operation).await;
-        let outcome = match &result {
-            Ok(Outcome::Appended(_)) => "appended",
-            Ok(Outcome::Replayed(_)) => "replayed",
-            Ok(Outcome::Unchanged) => "unchanged",
-            Err(AppError::Domain(_)) => "rejected",
-            Err(AppError::IdempotencyKeyReused) => "key_reused",
-            Err(AppError::Contention) => "contention",
-            Err(_) => "failed",
-        };
-        store::metrics::command_finished(A::TYPE, command_name, outcome);
-        result
-    }
-
-    async fn run_attempts<A>(
-        &self,
-        framework: &CqrsFramework<A, CachedEventStore<A>>,
-        aggregate_id: &str,
-        command: A::Command,
-        operation: &Operation,
-    ) -> Result<Outcome, AppError>
-    where
-        A: Aggregate<Error = DomainError> + Clone,
-        A::Command: Clone,
-    {
-        for attempt in 0..MAX_CONFLICT_RETRIES {
-            // A retried operation (same id after a conflict or a client retry) must find its
-            // first append instead of appending again. Fresh ids cannot have one yet.
-            if attempt > 0 || operation.may_have_run() {
-                if let Some(existing) = self.find_operation(&operation.id).await? {
-                    return replay(existing, operation);
-                }
-            }
-            match framework.execute_with_metadata(aggregate_id, command.clone(), operation.metadata()).await {
-                Ok(()) => {
-                    self.inner.wakers.wake_all();
-                    return Ok(match self.find_operation(&operation.id).await? {
-                        Some(event) => Outcome::Appended(event),
-                        None => Outcome::Unchanged,
-                    });
-                }
-                Err(AggregateError::AggregateConflict) => {
-                    let pause_ms = rand::thread_rng().gen_range(0..=MAX_RETRY_PAUSE_MS.min(1 << attempt));
-                    tokio::time::sleep(Duration::from_millis(pause_ms)).await;
-                }
-                Err(error) => return Err(aggregate_error(error)),
-            }
-        }
-        warn!(aggregate_id, operation = operation.id, "giving up after {MAX_CONFLICT_RETRIES} conflicts");
-        Err(AppError::Contention)
     }
 
     /// The credit half of a transfer, exactly once per transfer id.
     pub async fn receive_transfer(&self, step: &TransferStep) -> Result<Outcome, AppError> {
-        let command = AccountCommand::ReceiveTransfer {
-            transfer_id: step.transfer_id.clone(),
-            from: step.counterparty.clone(),
-            amount: step.amount,
-            memo: step.memo.clone(),
-        };
-        self.execute(&step.account_id, command, &Operation::derived(ids::receive(&step.transfer_id))).await
+        let (command, operation) = step.receive();
+        self.execute(&step.account_id, command, &operation).await
     }
 
     /// Gives a refused transfer back to its sender, exactly once per transfer id.
     pub async fn return_transfer(&self, step: &TransferStep) -> Result<Outcome, AppError> {
-        let command = AccountCommand::ReturnTransfer {
-            transfer_id: step.transfer_id.clone(),
-            refused_by: step.counterparty.clone(),
-            amount: step.amount,
-        };
-        self.execute(&step.account_id, command, &Operation::derived(ids::give_back(&step.transfer_id))).await
+        let (command, operation) = step.give_back();
+        self.execute(&step.account_id, command, &operation).await
     }
-}
-
-fn replay(existing: StoredEvent, operation: &Operation) -> Result<Outcome, AppError> {
-    let stored_hash = existing.metadata.get("request_hash").and_then(serde_json::Value::as_str);
-    if stored_hash != operation.request_hash.as_deref() {
-        return Err(AppError::IdempotencyKeyReused);
-    }
-    Ok(Outcome::Replayed(existing))
 }
 
 fn aggregate_error(error: AggregateError<DomainError>) -> AppError {

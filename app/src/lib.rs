@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod bus;
+pub mod committer;
 pub mod credentials;
 mod error;
 pub mod housekeeping;

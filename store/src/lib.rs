@@ -4,6 +4,7 @@
 //! registry. No HTTP, no domain decisions.
 
 pub mod aggregate_store;
+pub mod append;
 pub mod checkpoint;
 pub mod connect;
 mod error;
@@ -13,6 +14,7 @@ pub mod operation;
 pub mod upcast;
 
 pub use aggregate_store::CachedEventStore;
+pub use append::{AppendError, NewEvent};
 pub use checkpoint::Checkpoint;
 pub use connect::{connect, migrate, DatabaseTarget, Pools};
 pub use error::StoreError;

@@ -51,7 +51,7 @@ impl StoredEvent {
         self.metadata.get("operation_id").and_then(Value::as_str)
     }
 
-    fn from_row(row: &Row) -> Self {
+    pub(crate) fn from_row(row: &Row) -> Self {
         Self {
             position: row.get("global_position"),
             tx_id: row.get("tx"),

@@ -4,14 +4,15 @@
 //! took the debit died right after. The API performs the same steps inline for latency;
 //! both go through operation ids that the event store accepts only once.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use deadpool_postgres::Transaction;
-use domain::account::AccountEvent;
+use domain::account::{AccountCommand, AccountEvent};
 use rust_decimal::Decimal;
 
 use projections::{EventHandler, ProjectionError};
-use store::StoredEvent;
+use store::{ids, Operation, StoredEvent};
 
 use crate::bus::CommandBus;
 
@@ -25,6 +26,29 @@ pub struct TransferStep {
     pub counterparty: String,
     pub amount: Decimal,
     pub memo: Option<String>,
+}
+
+impl TransferStep {
+    /// The credit of a transfer, under the one operation id every path uses for it.
+    pub fn receive(&self) -> (AccountCommand, Operation) {
+        let command = AccountCommand::ReceiveTransfer {
+            transfer_id: self.transfer_id.clone(),
+            from: self.counterparty.clone(),
+            amount: self.amount,
+            memo: self.memo.clone(),
+        };
+        (command, Operation::derived(ids::receive(&self.transfer_id)))
+    }
+
+    /// Giving a refused transfer back, under the one operation id every path uses for it.
+    pub fn give_back(&self) -> (AccountCommand, Operation) {
+        let command = AccountCommand::ReturnTransfer {
+            transfer_id: self.transfer_id.clone(),
+            refused_by: self.counterparty.clone(),
+            amount: self.amount,
+        };
+        (command, Operation::derived(ids::give_back(&self.transfer_id)))
+    }
 }
 
 /// What, if anything, an account event leaves outstanding for the other side.
@@ -55,6 +79,23 @@ pub fn outstanding_step(account_id: &str, event: &AccountEvent) -> Option<(bool,
     }
 }
 
+/// The steps the batch itself shows taken, as (transfer id, is the credit): a transfer
+/// decided whole (ADR 17) has its debit, credit and any return in one commit, so they are
+/// adjacent in the log and nearly always in one batch.
+fn settled_in(events: &[StoredEvent]) -> HashSet<(String, bool)> {
+    events
+        .iter()
+        .filter(|event| event.aggregate_type == "account")
+        .filter_map(|event| match event.decode::<AccountEvent>().ok()? {
+            AccountEvent::TransferReceived { transfer_id, .. } | AccountEvent::TransferRefused { transfer_id, .. } => {
+                Some((transfer_id, true))
+            }
+            AccountEvent::TransferReturned { transfer_id, .. } => Some((transfer_id, false)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// How long the process manager leaves a fresh transfer to the request that made it, which
 /// completes it inline; only transfers older than this are its to finish. A crash therefore
 /// delays completion by at most about this much.
@@ -80,21 +121,25 @@ impl EventHandler for TransferCompletion {
     }
 
     async fn handle_batch(&self, _tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+        let settled = settled_in(events);
         for event in events {
-            self.complete(event).await?;
+            self.complete(event, &settled).await?;
         }
         Ok(())
     }
 }
 
 impl TransferCompletion {
-    async fn complete(&self, event: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn complete(&self, event: &StoredEvent, settled: &HashSet<(String, bool)>) -> Result<(), ProjectionError> {
         if event.aggregate_type != "account" {
             return Ok(());
         }
         let Some((is_credit, step)) = outstanding_step(&event.aggregate_id, &event.decode()?) else {
             return Ok(());
         };
+        if settled.contains(&(step.transfer_id.clone(), is_credit)) {
+            return Ok(());
+        }
         let age_ms = (chrono::Utc::now() - event.recorded_at).num_milliseconds();
         if age_ms < INLINE_GRACE_MS {
             let wait_ms = u64::try_from(INLINE_GRACE_MS - age_ms.max(0)).unwrap_or(0);
