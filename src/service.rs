@@ -23,7 +23,7 @@ use app::process_managers::transfer_completion::TransferCompletion;
 use app::{AppError, CommandBus, Ledger};
 use domain::asset::{AssetCommand, SEEDED_ASSETS};
 use domain::{AssetCode, Scale};
-use projections::registry::{self, ReadModelProjector};
+use projections::pass::ProjectionPass;
 use projections::ProjectionEngine;
 use store::DatabaseTarget;
 use tokio::sync::watch;
@@ -98,9 +98,7 @@ impl Service {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut engine = ProjectionEngine::new(pools.reads.clone(), shutdown_rx);
         let bus = CommandBus::new(pools.events.clone(), pools.reads.clone(), engine.wakers());
-        for model in registry::ALL {
-            engine.spawn(ReadModelProjector::of(model));
-        }
+        engine.spawn(ProjectionPass::default());
         engine.spawn(TransferCompletion::new(bus.clone()));
         engine.spawn(projections::chain::ChainSealer);
         let network = LocalNetwork { confirm_delay: config.gradido_confirm_delay };

@@ -68,6 +68,9 @@ pub fn to_hash(bytes: &[u8]) -> Option<Hash> {
 /// leader election); each batch, its links and its checkpoint commit together.
 pub struct ChainSealer;
 
+/// Least time between two sealed batches.
+pub const SEAL_INTERVAL_MS: u64 = 100;
+
 impl ChainSealer {
     pub const NAME: &'static str = "event_chain";
 }
@@ -75,6 +78,11 @@ impl ChainSealer {
 impl EventHandler for ChainSealer {
     fn name(&self) -> &'static str {
         Self::NAME
+    }
+
+    /// Sealing can trail the log by a moment; sealing larger batches costs fewer statements.
+    fn min_batch_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(SEAL_INTERVAL_MS)
     }
 
     async fn handle_batch(&self, tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<(), ProjectionError> {

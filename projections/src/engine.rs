@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_postgres::{GenericClient, Pool, Transaction};
+use deadpool_postgres::{GenericClient, Object, Pool, Transaction};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tracing::{debug, error, info, warn};
@@ -41,7 +41,48 @@ pub trait EventHandler: Send + Sync + 'static {
         tx: &Transaction<'_>,
         events: &[StoredEvent],
     ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
+
+    /// Whether the batch holds anything for this handler. A batch it does not want costs no
+    /// transaction: the checkpoint moves in memory and is saved with the next batch it
+    /// wants, when the log goes idle, or after `MAX_UNSAVED_EVENTS`; a restart reads the
+    /// skipped events again, which is harmless because they were of no interest.
+    fn wants(&self, _batch: &[StoredEvent]) -> bool {
+        true
+    }
+
+    /// Least time between two batches. A handler that need not react at once reads the log
+    /// less often and takes more events per read.
+    fn min_batch_interval(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    /// The names its progress is published under (read-your-writes and health look them up).
+    fn published_names(&self) -> Vec<&'static str> {
+        vec![self.name()]
+    }
+
+    /// Where the handler stands: by default, its own checkpoint row.
+    fn load_position(&self, client: &Object) -> impl Future<Output = Result<Checkpoint, ProjectionError>> + Send {
+        async move {
+            ensure_checkpoint_row(client, self.name()).await?;
+            load_checkpoint(client, self.name()).await
+        }
+    }
+
+    /// Moves the handler's checkpoint from `from` to `to` inside the batch transaction.
+    fn save_position(
+        &self,
+        tx: &Transaction<'_>,
+        from: Checkpoint,
+        to: Checkpoint,
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send {
+        save_checkpoint(tx, self.name(), from, to)
+    }
 }
+
+/// Most events a handler may skip (see `EventHandler::wants`) before its checkpoint is saved
+/// anyway, which bounds what a restart reads again.
+pub const MAX_UNSAVED_EVENTS: usize = 50_000;
 
 /// A read model applied one event at a time; `PerEvent` makes it an `EventHandler`.
 pub trait EventProjector: Send + Sync + 'static {
@@ -150,7 +191,10 @@ impl ProjectionEngine {
         let wake = Arc::new(Notify::new());
         let (progress_tx, progress_rx) = watch::channel(Checkpoint::START);
         let ready = Arc::new(AtomicBool::new(false));
-        self.progress.insert(handler.name(), HandlerProgress { checkpoint: progress_rx, ready: ready.clone() });
+        for name in handler.published_names() {
+            let progress = HandlerProgress { checkpoint: progress_rx.clone(), ready: ready.clone() };
+            assert!(self.progress.insert(name, progress).is_none(), "two handlers publish as {name}");
+        }
         self.wakers.add(wake.clone());
         let runner = Runner {
             pool: self.pool.clone(),
@@ -205,26 +249,38 @@ impl Runner {
         // A session lock must live on a connection of its own: one that returns to a pool
         // would keep the lock after this task let go of it.
         let mut client = DedicatedConnection::for_projections(&self.pool).await?;
-        ensure_checkpoint_row(&*client, handler.name()).await?;
+        let position = handler.load_position(&client).await?;
         if !try_lock_projector(&*client, handler.name()).await? {
-            let checkpoint = load_checkpoint(&*client, handler.name()).await?;
-            self.progress.send_replace(checkpoint);
+            self.progress.send_replace(position);
             self.ready.store(true, Ordering::Relaxed);
             self.pause(Duration::from_millis(STANDBY_POLL_MS)).await;
             return Ok(());
         }
         info!(projector = handler.name(), "projector leading");
-        let mut checkpoint = load_checkpoint(&*client, handler.name()).await?;
-        self.progress.send_replace(checkpoint);
+        // Loaded again under the lock: the previous leader may have moved it meanwhile.
+        let mut position = Position::saved_at(handler.load_position(&client).await?);
+        self.progress.send_replace(position.reached);
         self.ready.store(true, Ordering::Relaxed);
         while !*self.shutdown.borrow() {
-            match apply_next_batch(&mut client, handler, checkpoint, None).await? {
-                Some((reached, _)) => {
-                    checkpoint = reached;
-                    self.progress.send_replace(checkpoint);
-                    self.all_wakers.wake_all();
+            match apply_next_batch(&mut client, handler, &mut position, None).await? {
+                Some(_) => {
+                    let committed = position.unsaved_events == 0;
+                    self.progress.send_replace(position.reached);
+                    // A committed batch ended a transaction that held other readers' fence.
+                    if committed {
+                        self.all_wakers.wake_all();
+                    }
+                    let interval = handler.min_batch_interval();
+                    if !interval.is_zero() {
+                        self.pause(interval).await;
+                    }
                 }
-                None => self.idle().await,
+                None => {
+                    if position.unsaved_events > 0 {
+                        save_skipped(&mut client, handler, &mut position).await?;
+                    }
+                    self.idle().await
+                }
             }
         }
         Ok(())
@@ -246,23 +302,60 @@ impl Runner {
     }
 }
 
-/// Applies the next batch after `checkpoint` (up to `until`) and its checkpoint in one
-/// transaction. Returns the new checkpoint and the batch size, or `None` at the end.
+/// How far a handler has read, and how far its saved checkpoint is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Position {
+    pub(crate) reached: Checkpoint,
+    saved: Checkpoint,
+    pub(crate) unsaved_events: usize,
+}
+
+impl Position {
+    pub(crate) fn saved_at(checkpoint: Checkpoint) -> Self {
+        Self { reached: checkpoint, saved: checkpoint, unsaved_events: 0 }
+    }
+}
+
+/// Applies the next batch after `position` (up to `until`) and its checkpoint in one
+/// transaction, or skips it if the handler wants none of it. Returns the batch size, or
+/// `None` at the end.
 pub(crate) async fn apply_next_batch<H: EventHandler>(
     client: &mut deadpool_postgres::Object,
     handler: &H,
-    checkpoint: Checkpoint,
+    position: &mut Position,
     until: Option<Checkpoint>,
-) -> Result<Option<(Checkpoint, usize)>, ProjectionError> {
-    let batch = read_after(&*client, checkpoint, until, MAX_BATCH_EVENTS).await?;
+) -> Result<Option<usize>, ProjectionError> {
+    let batch = read_after(&*client, position.reached, until, MAX_BATCH_EVENTS).await?;
     let Some(last) = batch.last().map(StoredEvent::checkpoint) else {
         return Ok(None);
     };
+    if !handler.wants(&batch) {
+        position.reached = last;
+        position.unsaved_events += batch.len();
+        if position.unsaved_events >= MAX_UNSAVED_EVENTS {
+            save_skipped(client, handler, position).await?;
+        }
+        return Ok(Some(batch.len()));
+    }
     let tx = client.transaction().await?;
     handler.handle_batch(&tx, &batch).await?;
-    save_checkpoint(&tx, handler.name(), checkpoint, last).await?;
+    handler.save_position(&tx, position.saved, last).await?;
     tx.commit().await?;
-    Ok(Some((last, batch.len())))
+    *position = Position::saved_at(last);
+    Ok(Some(batch.len()))
+}
+
+/// Saves a checkpoint that moved over skipped batches only.
+pub(crate) async fn save_skipped<H: EventHandler>(
+    client: &mut deadpool_postgres::Object,
+    handler: &H,
+    position: &mut Position,
+) -> Result<(), ProjectionError> {
+    let tx = client.transaction().await?;
+    handler.save_position(&tx, position.saved, position.reached).await?;
+    tx.commit().await?;
+    *position = Position::saved_at(position.reached);
+    Ok(())
 }
 
 /// The advisory-lock key of a projector: a stable hash of its name in the `ledger` space.

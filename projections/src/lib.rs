@@ -5,6 +5,7 @@ pub mod chain;
 mod connection;
 pub mod engine;
 mod error;
+pub mod pass;
 pub mod read_models;
 pub mod rebuild;
 pub mod registry;

@@ -11,9 +11,10 @@ use tokio_postgres::IsolationLevel;
 
 use crate::connection::DedicatedConnection;
 use crate::engine::{
-    apply_next_batch, ensure_checkpoint_row, load_checkpoint, try_lock_projector, unlock_projector, EventHandler,
+    apply_next_batch, ensure_checkpoint_row, save_skipped, try_lock_projector, unlock_projector, EventHandler, Position,
 };
 use crate::error::ProjectionError;
+use crate::pass::ProjectionPass;
 use crate::registry::{ReadModelProjector, ReadTable, ALL as READ_MODELS};
 use store::log::{count_after, head};
 use store::Checkpoint;
@@ -58,10 +59,10 @@ pub async fn verify(pool: &Pool, progress: Progress<'_>) -> Result<Vec<TableComp
 /// runs the projectors.
 pub async fn rebuild_in_place(pool: &Pool, progress: Progress<'_>) -> Result<u64, ProjectionError> {
     let mut client = DedicatedConnection::for_projections(pool).await?;
-    for model in READ_MODELS {
-        ensure_checkpoint_row(&*client, model.name).await?;
-        if !try_lock_projector(&*client, model.name).await? {
-            return Err(ProjectionError::ProjectorBusy(model.name.to_string()));
+    let lock_names: Vec<&str> = READ_MODELS.iter().map(|model| model.name).chain([ProjectionPass::NAME]).collect();
+    for name in &lock_names {
+        if !try_lock_projector(&*client, name).await? {
+            return Err(ProjectionError::ProjectorBusy(name.to_string()));
         }
     }
     let tables: Vec<&str> = READ_MODELS.iter().flat_map(|model| model.tables.iter().map(|table| table.name)).collect();
@@ -74,19 +75,18 @@ pub async fn rebuild_in_place(pool: &Pool, progress: Progress<'_>) -> Result<u64
     .await?;
     tx.commit().await?;
     let until = head(&*client).await?;
-    let total = count_after(&*client, Checkpoint::START).await? as u64 * READ_MODELS.len() as u64;
+    let total = count_after(&*client, Checkpoint::START).await? as u64;
     let mut done = 0_u64;
-    for model in READ_MODELS {
-        catch_up(&mut client, ReadModelProjector::of(model), until, &mut |applied| {
-            done += applied;
-            progress(done, total.max(done));
-        })
-        .await?;
+    // One pass over the log applies every read model, as the server does.
+    catch_up(&mut client, ProjectionPass::default(), until, &mut |applied| {
+        done += applied;
+        progress(done, total.max(done));
+    })
+    .await?;
+    for name in lock_names {
+        unlock_projector(&*client, name).await?;
     }
-    for model in READ_MODELS {
-        unlock_projector(&*client, model.name).await?;
-    }
-    Ok(done)
+    Ok(done * READ_MODELS.len() as u64)
 }
 
 async fn prepare_scratch_schema(client: &Object) -> Result<(), ProjectionError> {
@@ -159,16 +159,15 @@ async fn catch_up<H: EventHandler>(
     until: Checkpoint,
     on_applied: &mut (dyn FnMut(u64) + Send),
 ) -> Result<(), ProjectionError> {
-    ensure_checkpoint_row(&*client, handler.name()).await?;
-    let mut checkpoint = load_checkpoint(&*client, handler.name()).await?;
-    while checkpoint < until {
-        match apply_next_batch(client, &handler, checkpoint, Some(until)).await? {
-            Some((reached, applied)) => {
-                checkpoint = reached;
-                on_applied(applied as u64);
-            }
+    let mut position = Position::saved_at(handler.load_position(client).await?);
+    while position.reached < until {
+        match apply_next_batch(client, &handler, &mut position, Some(until)).await? {
+            Some(applied) => on_applied(applied as u64),
             None => break,
         }
+    }
+    if position.unsaved_events > 0 {
+        save_skipped(client, &handler, &mut position).await?;
     }
     Ok(())
 }

@@ -5,11 +5,13 @@
 //! idempotent per withdrawal, so a retried batch is harmless.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use deadpool_postgres::Transaction;
 use domain::account::AccountEvent;
 use projections::{EventHandler, ProjectionError, StoredEvent};
 
+use super::PROCESS_MANAGER_INTERVAL_MS;
 use crate::ports::chain::{Chain, ChainWithdrawal};
 
 pub struct ChainBroadcaster {
@@ -42,6 +44,14 @@ pub fn withdrawal_of(event: &StoredEvent) -> Result<Option<(ChainWithdrawal, Str
 impl EventHandler for ChainBroadcaster {
     fn name(&self) -> &'static str {
         Self::NAME
+    }
+
+    fn wants(&self, batch: &[StoredEvent]) -> bool {
+        batch.iter().any(|event| event.aggregate_type == "account" && event.event_type == "ChainWithdrawalDebited")
+    }
+
+    fn min_batch_interval(&self) -> Duration {
+        Duration::from_millis(PROCESS_MANAGER_INTERVAL_MS)
     }
 
     async fn handle_batch(&self, _tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<(), ProjectionError> {

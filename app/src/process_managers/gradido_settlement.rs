@@ -64,6 +64,14 @@ impl<N: GradidoNetwork> EventHandler for GradidoSettlement<N> {
         Self::NAME
     }
 
+    fn wants(&self, batch: &[StoredEvent]) -> bool {
+        batch.iter().any(|event| event.aggregate_type == "gradido_transaction")
+    }
+
+    fn min_batch_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(super::PROCESS_MANAGER_INTERVAL_MS)
+    }
+
     async fn handle_batch(&self, _tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<(), ProjectionError> {
         for event in events.iter().filter(|event| event.aggregate_type == "gradido_transaction") {
             self.react(event).await.map_err(|error| ProjectionError::CommandFailed {

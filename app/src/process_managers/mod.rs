@@ -7,3 +7,7 @@ pub mod channel_watch;
 pub mod gradido_settlement;
 pub mod hold_expiry;
 pub mod transfer_completion;
+
+/// Least time between two batches of a process manager that follows the log: none has to
+/// react within milliseconds, and reading less often amortises each read over more events.
+pub const PROCESS_MANAGER_INTERVAL_MS: u64 = 50;

@@ -120,6 +120,24 @@ impl EventHandler for TransferCompletion {
         Self::NAME
     }
 
+    /// Transfers decided whole leave nothing outstanding: only a batch with a half-done
+    /// transfer (from an older version, or split across batches) is worth a transaction.
+    fn wants(&self, batch: &[StoredEvent]) -> bool {
+        let settled = settled_in(batch);
+        let may_leave_a_step = |event: &&StoredEvent| {
+            event.aggregate_type == "account"
+                && matches!(event.event_type.as_str(), "TransferSent" | "HoldCaptured" | "TransferRefused")
+        };
+        batch.iter().filter(may_leave_a_step).any(|event| {
+            let step = event.decode().ok().and_then(|decoded| outstanding_step(&event.aggregate_id, &decoded));
+            step.is_some_and(|(is_credit, step)| !settled.contains(&(step.transfer_id, is_credit)))
+        })
+    }
+
+    fn min_batch_interval(&self) -> Duration {
+        Duration::from_millis(super::PROCESS_MANAGER_INTERVAL_MS)
+    }
+
     async fn handle_batch(&self, _tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<(), ProjectionError> {
         let settled = settled_in(events);
         for event in events {
