@@ -1,15 +1,21 @@
-//! Throughput and latency through HTTP, replay speed, and a raw-SQL baseline on the same
-//! PostgreSQL. Run with `cargo bench --bench throughput`; prints a table.
+//! Throughput and latency through HTTP, statements and commits per transfer, replay speed,
+//! and raw-SQL baselines on the same PostgreSQL. Run with `cargo bench --bench throughput`;
+//! prints a table.
 //!
-//! The baseline is the smallest transaction that moves money in SQL (two inserts, two
-//! updates) run at the same concurrency; our figure is shown as a ratio of it.
+//! Baselines, run on the same cluster at the same concurrency right after ours:
+//! - transfers: the smallest transaction that moves money in SQL (two inserts, two updates
+//!   in id order); the hot run sends every one of them to the same account row;
+//! - replay: `COPY (SELECT * FROM events) TO STDOUT` of the same log.
+//!
+//! Statements are counted with `pg_stat_statements` (every statement, BEGIN and COMMIT
+//! included) in the ledger's database only; commits are `pg_stat_database.xact_commit`
+//! (read-only transactions too) and WAL flushes `pg_stat_wal.wal_sync`, both per transfer.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use api::admin_key::AdminKey;
 use api::router::router;
+use futures::StreamExt;
 use ledger::embedded_pg::{Durability, EmbeddedPostgres};
 use ledger::service::{Service, ServiceConfig};
 use rand::{Rng, SeedableRng};
@@ -17,15 +23,52 @@ use serde_json::json;
 
 const ADMIN_KEY: &str = "bench";
 const ACCOUNTS: usize = 64;
-const CONCURRENCY: [usize; 3] = [1, 8, 32];
 const SECONDS_PER_RUN: u64 = 8;
+/// The statements printed for a run, most called first.
+const TOP_STATEMENTS: usize = 8;
+
+#[derive(Clone, Copy)]
+enum Load {
+    /// `clients` paying random accounts among `ACCOUNTS`.
+    Spread(usize),
+    /// `clients` all paying account 0.
+    Hot(usize),
+}
+
+impl Load {
+    fn clients(self) -> usize {
+        match self {
+            Load::Spread(clients) | Load::Hot(clients) => clients,
+        }
+    }
+
+    fn label(self) -> String {
+        match self {
+            Load::Spread(clients) => clients.to_string(),
+            Load::Hot(clients) => format!("{clients} hot"),
+        }
+    }
+
+    /// The (from, to) pair of a client's next transfer.
+    fn pair(self, rng: &mut rand::rngs::StdRng) -> (usize, usize) {
+        match self {
+            Load::Spread(_) => {
+                let from = rng.gen_range(0..ACCOUNTS);
+                (from, (from + rng.gen_range(1..ACCOUNTS)) % ACCOUNTS)
+            }
+            Load::Hot(_) => (rng.gen_range(1..ACCOUNTS), 0),
+        }
+    }
+}
+
+const LOADS: [Load; 4] = [Load::Spread(1), Load::Spread(8), Load::Spread(32), Load::Hot(32)];
 
 struct Run {
-    clients: usize,
     operations: u64,
     seconds: f64,
     p50_ms: f64,
     p99_ms: f64,
+    p999_ms: f64,
 }
 
 impl Run {
@@ -34,14 +77,25 @@ impl Run {
     }
 }
 
+/// What the database did during one of our runs.
+struct Cost {
+    statements: i64,
+    commits: i64,
+    wal_syncs: i64,
+    top: Vec<(i64, String)>,
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let root = std::path::PathBuf::from(format!("/tmp/ledger-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let postgres = EmbeddedPostgres::prepare(&root, Durability::Durable).await.expect("prepare cluster");
+    enable_statement_statistics(&root);
     let mut server = postgres.start_attached().await.expect("start cluster");
     postgres.create_database_named("bench").await.expect("bench db");
     postgres.create_database_named("baseline").await.expect("baseline db");
+    let stats = connect(&postgres.target_for("bench")).await;
+    stats.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await.expect("pg_stat_statements");
 
     let target = postgres.target_for("bench");
     let service = Service::start(ServiceConfig {
@@ -56,22 +110,10 @@ async fn main() {
     tokio::spawn(async move { api::router::serve(listener, app, std::future::pending()).await.unwrap() });
     let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     for account in 0..ACCOUNTS {
-        post(
-            &http,
-            &base,
-            "/v1/accounts",
-            json!({"id": format!("acct-{account}"), "asset": "BTC"}),
-            &format!("open-{account}"),
-        )
-        .await;
-        post(
-            &http,
-            &base,
-            "/v1/deposits",
-            json!({"account": format!("acct-{account}"), "amount": "1000000"}),
-            &format!("fund-{account}"),
-        )
-        .await;
+        let open = json!({"id": format!("acct-{account}"), "asset": "BTC"});
+        post(&http, &base, "/v1/accounts", open, &format!("open-{account}")).await;
+        let fund = json!({"account": format!("acct-{account}"), "amount": "1000000"});
+        post(&http, &base, "/v1/deposits", fund, &format!("fund-{account}")).await;
     }
 
     let baseline_client = connect(&postgres.target_for("baseline")).await;
@@ -85,47 +127,137 @@ async fn main() {
         .unwrap();
 
     let mut rows = Vec::new();
-    for clients in CONCURRENCY {
-        let ours = run_http(&http, &base, clients).await;
-        let baseline = run_sql(&postgres.target_for("baseline"), clients).await;
-        rows.push((ours, baseline));
+    for load in LOADS {
+        let before = counters(&stats).await;
+        stats.batch_execute("SELECT pg_stat_statements_reset()").await.unwrap();
+        let ours = run_http(&http, &base, load).await;
+        let cost = cost_since(&stats, before).await;
+        let baseline = run_sql(&postgres.target_for("baseline"), load).await;
+        rows.push((load, ours, cost, baseline));
     }
 
     service.stop().await;
     let reads = store::connect(&target).await.expect("pools").reads;
     let events: i64 = reads.get().await.unwrap().query_one("SELECT count(*) FROM events", &[]).await.unwrap().get(0);
     let started = Instant::now();
-    let applications = projections::rebuild::rebuild_in_place(&reads, &|_, _| {}).await.expect("replay");
+    projections::rebuild::rebuild_in_place(&reads, &|_, _| {}).await.expect("replay");
     let replay_seconds = started.elapsed().as_secs_f64();
+    let copy_seconds = copy_events(&stats).await;
 
     println!();
-    println!("ledger throughput (HTTP, POST /v1/transfers with Idempotency-Key, {ACCOUNTS} accounts, {SECONDS_PER_RUN}s per run)");
     println!(
-        "{:>7} | {:>12} | {:>8} | {:>8} | {:>14} | {:>7}",
-        "clients", "transfers/s", "p50 ms", "p99 ms", "raw SQL tx/s", "ratio"
+        "ledger throughput (HTTP, POST /v1/transfers with Idempotency-Key, {ACCOUNTS} accounts, {SECONDS_PER_RUN}s per run)"
     );
-    println!("{}", "-".repeat(72));
-    for (ours, baseline) in &rows {
+    println!(
+        "{:>7} | {:>11} | {:>7} | {:>7} | {:>8} | {:>10} | {:>9} | {:>8} | {:>12} | {:>6} | {:>7}",
+        "clients",
+        "transfers/s",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "stmts/xfer",
+        "xacts/xfer",
+        "wal sync",
+        "raw SQL tx/s",
+        "ratio",
+        "raw p99"
+    );
+    println!("{}", "-".repeat(124));
+    for (load, ours, cost, baseline) in &rows {
+        let transfers = ours.operations.max(1) as f64;
         println!(
-            "{:>7} | {:>12.0} | {:>8.2} | {:>8.2} | {:>14.0} | {:>6.1}%",
-            ours.clients,
+            "{:>7} | {:>11.0} | {:>7.2} | {:>7.2} | {:>8.2} | {:>10.2} | {:>9.2} | {:>8.2} | {:>12.0} | {:>5.2}x | {:>7.2}",
+            load.label(),
             ours.per_second(),
             ours.p50_ms,
             ours.p99_ms,
+            ours.p999_ms,
+            cost.statements as f64 / transfers,
+            cost.commits as f64 / transfers,
+            cost.wal_syncs as f64 / transfers,
             baseline.per_second(),
-            100.0 * ours.per_second() / baseline.per_second()
+            ours.per_second() / baseline.per_second(),
+            baseline.p99_ms,
         );
     }
     println!();
     println!(
-        "replay: {events} events into {} read models in {replay_seconds:.2}s = {:.0} events/s ({:.0} event applications/s)",
+        "replay: {events} events into {} read models in {replay_seconds:.2}s = {:.0} events/s; \
+         COPY of the same log: {:.0} events/s; ratio {:.2}",
         projections::registry::ALL.len(),
         events as f64 / replay_seconds,
-        applications as f64 / replay_seconds
+        events as f64 / copy_seconds,
+        copy_seconds / replay_seconds
     );
+    for (load, ours, cost, _) in &rows {
+        println!();
+        println!("most called statements, {} clients (calls per transfer):", load.label());
+        for (calls, query) in &cost.top {
+            let query: String = query.split_whitespace().collect::<Vec<_>>().join(" ");
+            let shown: String = query.chars().take(110).collect();
+            println!("  {:>7.2}  {shown}", *calls as f64 / ours.operations.max(1) as f64);
+        }
+    }
     // Closing its stdin stops the cluster; wait so it leaves no zombie.
     drop(server.stdin.take());
     let _ = server.wait();
+}
+
+/// Loads pg_stat_statements at the cluster's start (the bench's private cluster only).
+fn enable_statement_statistics(root: &std::path::Path) {
+    let auto_conf = root.join("postgres").join("postgresql.auto.conf");
+    let mut settings = std::fs::read_to_string(&auto_conf).unwrap_or_default();
+    settings.push_str("shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track_utility = on\n");
+    std::fs::write(&auto_conf, settings).expect("write postgresql.auto.conf");
+}
+
+/// (xact_commit of the ledger's database, WAL syncs of the cluster).
+async fn counters(stats: &tokio_postgres::Client) -> (i64, i64) {
+    let row = stats
+        .query_one(
+            "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()), \
+                    (SELECT wal_sync FROM pg_stat_wal)",
+            &[],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+async fn cost_since(stats: &tokio_postgres::Client, (commits_before, syncs_before): (i64, i64)) -> Cost {
+    // Statistics reach the shared counters when a backend goes idle; give them a moment.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (commits, syncs) = counters(stats).await;
+    let rows = stats
+        .query(
+            "SELECT calls, query FROM pg_stat_statements \
+             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+               AND query NOT LIKE '%pg_stat%' ORDER BY calls DESC",
+            &[],
+        )
+        .await
+        .unwrap();
+    let all: Vec<(i64, String)> = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+    Cost {
+        statements: all.iter().map(|(calls, _)| calls).sum(),
+        commits: commits - commits_before,
+        wal_syncs: syncs - syncs_before,
+        top: all.into_iter().take(TOP_STATEMENTS).collect(),
+    }
+}
+
+/// Seconds to stream the whole log out with COPY.
+async fn copy_events(client: &tokio_postgres::Client) -> f64 {
+    let started = Instant::now();
+    let stream =
+        client.copy_out("COPY (SELECT * FROM events ORDER BY tx_id, global_position) TO STDOUT").await.unwrap();
+    let mut stream = std::pin::pin!(stream);
+    let mut bytes = 0_usize;
+    while let Some(chunk) = stream.next().await {
+        bytes += chunk.unwrap().len();
+    }
+    assert!(bytes > 0, "the log was copied");
+    started.elapsed().as_secs_f64()
 }
 
 async fn post(
@@ -145,21 +277,21 @@ async fn post(
         .status()
 }
 
-async fn run_http(http: &reqwest::Client, base: &str, clients: usize) -> Run {
+async fn run_http(http: &reqwest::Client, base: &str, load: Load) -> Run {
     let deadline = Instant::now() + Duration::from_secs(SECONDS_PER_RUN);
     let started = Instant::now();
-    let workers = (0..clients).map(|client| {
-        let (http, base) = (http.clone(), base.to_string());
+    let label = load.label().replace(' ', "-");
+    let workers = (0..load.clients()).map(|client| {
+        let (http, base, label) = (http.clone(), base.to_string(), label.clone());
         tokio::spawn(async move {
             let mut rng = rand::rngs::StdRng::seed_from_u64(client as u64);
             let mut latencies = Vec::new();
             let mut n = 0;
             while Instant::now() < deadline {
-                let from = rng.gen_range(0..ACCOUNTS);
-                let to = (from + rng.gen_range(1..ACCOUNTS)) % ACCOUNTS;
+                let (from, to) = load.pair(&mut rng);
                 let body = json!({"from": format!("acct-{from}"), "to": format!("acct-{to}"), "amount": "0.00001"});
                 let sent = Instant::now();
-                let status = post(&http, &base, "/v1/transfers", body, &format!("bench-{clients}-{client}-{n}")).await;
+                let status = post(&http, &base, "/v1/transfers", body, &format!("bench-{label}-{client}-{n}")).await;
                 assert_eq!(status, reqwest::StatusCode::CREATED);
                 latencies.push(sent.elapsed());
                 n += 1;
@@ -171,23 +303,21 @@ async fn run_http(http: &reqwest::Client, base: &str, clients: usize) -> Run {
     for worker in workers.collect::<Vec<_>>() {
         latencies.extend(worker.await.unwrap());
     }
-    summarise(clients, latencies, started.elapsed())
+    summarise(latencies, started.elapsed())
 }
 
-async fn run_sql(target: &store::DatabaseTarget, clients: usize) -> Run {
+async fn run_sql(target: &store::DatabaseTarget, load: Load) -> Run {
     let deadline = Instant::now() + Duration::from_secs(SECONDS_PER_RUN);
     let started = Instant::now();
-    let done = Arc::new(AtomicU64::new(0));
-    let workers = (0..clients).map(|client| {
+    let workers = (0..load.clients()).map(|client| {
         let target = target.clone();
-        let done = done.clone();
         tokio::spawn(async move {
             let mut sql = connect(&target).await;
             let mut rng = rand::rngs::StdRng::seed_from_u64(client as u64);
             let mut latencies = Vec::new();
             while Instant::now() < deadline {
-                let from = rng.gen_range(0..ACCOUNTS as i32);
-                let to = (from + rng.gen_range(1..ACCOUNTS as i32)) % ACCOUNTS as i32;
+                let (from, to) = load.pair(&mut rng);
+                let (from, to) = (from as i32, to as i32);
                 let amount = rust_decimal::Decimal::new(1, 5);
                 let sent = Instant::now();
                 let tx = sql.transaction().await.unwrap();
@@ -207,7 +337,6 @@ async fn run_sql(target: &store::DatabaseTarget, clients: usize) -> Run {
                 }
                 tx.commit().await.unwrap();
                 latencies.push(sent.elapsed());
-                done.fetch_add(1, Ordering::Relaxed);
             }
             latencies
         })
@@ -216,10 +345,10 @@ async fn run_sql(target: &store::DatabaseTarget, clients: usize) -> Run {
     for worker in workers.collect::<Vec<_>>() {
         latencies.extend(worker.await.unwrap());
     }
-    summarise(clients, latencies, started.elapsed())
+    summarise(latencies, started.elapsed())
 }
 
-fn summarise(clients: usize, mut latencies: Vec<Duration>, elapsed: Duration) -> Run {
+fn summarise(mut latencies: Vec<Duration>, elapsed: Duration) -> Run {
     latencies.sort();
     let percentile = |p: f64| {
         let index =
@@ -227,11 +356,11 @@ fn summarise(clients: usize, mut latencies: Vec<Duration>, elapsed: Duration) ->
         latencies.get(index).map_or(0.0, |latency| latency.as_secs_f64() * 1_000.0)
     };
     Run {
-        clients,
         operations: latencies.len() as u64,
         seconds: elapsed.as_secs_f64(),
         p50_ms: percentile(0.50),
         p99_ms: percentile(0.99),
+        p999_ms: percentile(0.999),
     }
 }
 

@@ -129,7 +129,12 @@ pub async fn find_operations(
     if operation_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE metadata ->> 'operation_id' = ANY($1)");
+    // The IS NOT NULL repeats the unique index's predicate: without it the planner cannot
+    // prove `= ANY` implies it, and scans the whole log.
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events \
+         WHERE metadata ->> 'operation_id' = ANY($1) AND metadata ->> 'operation_id' IS NOT NULL"
+    );
     let rows = client.query(&client.prepare_cached(&sql).await?, &[&operation_ids]).await?;
     Ok(rows.iter().map(StoredEvent::from_row).collect())
 }

@@ -1,0 +1,145 @@
+//! Group commit (ADR 17): decisions batched per aggregate type, one append per batch, a
+//! transfer as one decision over both accounts, conflicts with another server decided again.
+
+use std::collections::HashSet;
+
+use app::use_cases::transfers;
+use app::AppError;
+use domain::DomainError;
+use reqwest::StatusCode;
+use rust_decimal::Decimal;
+use serde_json::json;
+use store::Operation;
+
+use crate::common::{assert_read_models_equal_replay, assert_sequences_contiguous, TestApp};
+
+/// Distinct appending transactions among the events of `event_type` on `aggregate_id`.
+async fn commits_of(app: &TestApp, event_type: &str, aggregate_id: &str) -> (i64, i64) {
+    let row = app
+        .sql()
+        .await
+        .query_one(
+            "SELECT count(*), count(DISTINCT tx_id) FROM events WHERE event_type = $1 AND aggregate_id = $2",
+            &[&event_type, &aggregate_id],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+// A current-thread runtime: every submission below is queued before the committer runs, so
+// they are decided as one batch.
+#[tokio::test]
+async fn a_refused_transfer_in_a_batch_appends_nothing_while_the_others_commit_together() {
+    let app = TestApp::spawn().await;
+    app.open_account("alice", "BTC").await;
+    app.open_account("bob", "BTC").await;
+    app.deposit("alice", "5").await;
+    let bus = app.service().state.ledger.bus.clone();
+    let amounts = [1, 1, 100, 1, 1, 1].map(Decimal::from);
+    let operations: Vec<Operation> = amounts.iter().map(|_| Operation::fresh()).collect();
+    let sends = amounts
+        .iter()
+        .zip(&operations)
+        .map(|(amount, operation)| transfers::send(&bus, "alice", "bob", *amount, None, operation));
+    let results = futures::future::join_all(sends).await;
+
+    for (index, result) in results.iter().enumerate() {
+        match (index, result) {
+            (2, Err(AppError::Domain(DomainError::InsufficientFunds { .. }))) => {}
+            (2, other) => panic!("the transfer of 100 must be refused, got {other:?}"),
+            (_, Ok(receipt)) => assert_eq!(receipt.status, transfers::TransferStatus::Completed),
+            (_, Err(error)) => panic!("transfer {index} failed: {error}"),
+        }
+    }
+    let refused_id = &operations[2].id;
+    let refused_events: i64 = app
+        .sql()
+        .await
+        .query_one(
+            "SELECT count(*) FROM events WHERE metadata ->> 'operation_id' IN ($1, 'receive:' || $1, 'return:' || $1)",
+            &[refused_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(refused_events, 0, "the refused transfer appended nothing");
+    assert_eq!(commits_of(&app, "TransferSent", "alice").await, (5, 1), "five debits in one commit");
+    assert_eq!(commits_of(&app, "TransferReceived", "bob").await, (5, 1), "their credits in the same commit");
+    assert_eq!(app.balance("alice").await, "0.00000000");
+    assert_eq!(app.balance("bob").await, "5.00000000");
+    assert_sequences_contiguous(&app.sql().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_payers_to_one_account_batch_together_instead_of_conflicting() {
+    const PAYERS: usize = 32;
+    const PAYMENTS_EACH: usize = 5;
+    let app = TestApp::spawn().await;
+    app.open_account("shop", "BTC").await;
+    for payer in 0..PAYERS {
+        app.open_account(&format!("payer-{payer}"), "BTC").await;
+        app.deposit(&format!("payer-{payer}"), "10").await;
+    }
+    let app = std::sync::Arc::new(app);
+    let payers = (0..PAYERS).map(|payer| {
+        let app = app.clone();
+        tokio::spawn(async move {
+            for n in 0..PAYMENTS_EACH {
+                let body = json!({"from": format!("payer-{payer}"), "to": "shop", "amount": "1"});
+                let reply = app.post("/v1/transfers", body, Some(&format!("pay-{payer}-{n}"))).await;
+                assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+                assert_eq!(reply.body["status"], "completed");
+            }
+        })
+    });
+    for payer in payers.collect::<Vec<_>>() {
+        payer.await.unwrap();
+    }
+
+    let payments = (PAYERS * PAYMENTS_EACH) as i64;
+    assert_eq!(app.balance("shop").await, format!("{payments}.00000000"));
+    let (credits, commits) = commits_of(&app, "TransferReceived", "shop").await;
+    assert_eq!(credits, payments);
+    assert!(commits < payments, "concurrent credits to one account share commits ({commits} for {credits})");
+    let metrics = app.get("/metrics").await.body.to_string();
+    assert!(!metrics.contains("outcome=\\\"contention\\\""), "no payment gave up on contention");
+    assert_sequences_contiguous(&app.sql().await).await;
+    assert_read_models_equal_replay(&app.database).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_server_deciding_on_accounts_another_server_moved_decides_again_on_fresh_state() {
+    let first = TestApp::spawn().await;
+    let second = TestApp::spawn_on(first.database.clone()).await;
+    first.open_account("alice", "BTC").await;
+    first.open_account("bob", "BTC").await;
+    first.deposit("alice", "5").await;
+    let spend_all = first.post("/v1/transfers", json!({"from": "alice", "to": "bob", "amount": "5"}), Some("a")).await;
+    assert_eq!(spend_all.status, StatusCode::CREATED, "{}", spend_all.body);
+
+    // The first server now holds alice at 0 and bob at 5 in memory; the second moves both.
+    second.deposit("alice", "3").await;
+    second.deposit("bob", "4").await;
+
+    // A refusal decided on the stale alice would be wrong; a credit appended after the stale
+    // bob would collide with the second server's deposit.
+    let transfer = first.post("/v1/transfers", json!({"from": "alice", "to": "bob", "amount": "2"}), Some("b")).await;
+    assert_eq!(transfer.status, StatusCode::CREATED, "{}", transfer.body);
+    assert_eq!(first.balance("alice").await, "1.00000000");
+    assert_eq!(first.balance("bob").await, "11.00000000");
+    let overdraft = first.post("/v1/transfers", json!({"from": "alice", "to": "bob", "amount": "2"}), Some("c")).await;
+    assert_eq!(overdraft.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", overdraft.body);
+
+    let sql = first.sql().await;
+    assert_sequences_contiguous(&sql).await;
+    let senders: HashSet<String> = sql
+        .query("SELECT DISTINCT aggregate_id FROM events WHERE event_type = 'TransferSent'", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(senders, HashSet::from(["alice".to_string()]));
+    assert_read_models_equal_replay(&first.database).await;
+}
