@@ -82,7 +82,12 @@ struct Cost {
     statements: i64,
     commits: i64,
     wal_syncs: i64,
-    top: Vec<(i64, String)>,
+    /// Mean time of one WAL sync during the run.
+    wal_sync_ms: f64,
+    /// (calls, mean execution ms, statement), most called first.
+    top: Vec<(i64, f64, String)>,
+    /// Pages read from the log during the run, by reader and result.
+    log_reads: Vec<(String, f64)>,
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -129,9 +134,16 @@ async fn main() {
     let mut rows = Vec::new();
     for load in LOADS {
         let before = counters(&stats).await;
+        let reads_before = log_reads(&http, &base).await;
         stats.batch_execute("SELECT pg_stat_statements_reset()").await.unwrap();
         let ours = run_http(&http, &base, load).await;
-        let cost = cost_since(&stats, before).await;
+        let mut cost = cost_since(&stats, before).await;
+        let reads_after = log_reads(&http, &base).await;
+        cost.log_reads = reads_after
+            .iter()
+            .map(|(series, count)| (series.clone(), count - reads_before.get(series).copied().unwrap_or(0.0)))
+            .filter(|(_, count)| *count > 0.0)
+            .collect();
         let baseline = run_sql(&postgres.target_for("baseline"), load).await;
         rows.push((load, ours, cost, baseline));
     }
@@ -191,11 +203,20 @@ async fn main() {
     );
     for (load, ours, cost, _) in &rows {
         println!();
-        println!("most called statements, {} clients (calls per transfer):", load.label());
-        for (calls, query) in &cost.top {
+        println!("most called statements, {} clients (calls per transfer, mean ms):", load.label());
+        for (calls, mean_ms, query) in &cost.top {
             let query: String = query.split_whitespace().collect::<Vec<_>>().join(" ");
-            let shown: String = query.chars().take(110).collect();
-            println!("  {:>7.2}  {shown}", *calls as f64 / ours.operations.max(1) as f64);
+            let shown: String = query.chars().take(100).collect();
+            println!("  {:>7.2} {mean_ms:>7.3}  {shown}", *calls as f64 / ours.operations.max(1) as f64);
+        }
+        println!(
+            "WAL syncs: {:.2} per transfer, {:.2} ms each",
+            cost.wal_syncs as f64 / ours.operations.max(1) as f64,
+            cost.wal_sync_ms
+        );
+        println!("log pages read (per transfer):");
+        for (series, count) in &cost.log_reads {
+            println!("  {:>7.2}  {series}", count / ours.operations.max(1) as f64);
         }
     }
     // Closing its stdin stops the cluster; wait so it leaves no zombie.
@@ -207,42 +228,50 @@ async fn main() {
 fn enable_statement_statistics(root: &std::path::Path) {
     let auto_conf = root.join("postgres").join("postgresql.auto.conf");
     let mut settings = std::fs::read_to_string(&auto_conf).unwrap_or_default();
-    settings.push_str("shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track_utility = on\n");
+    settings.push_str(
+        "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track_utility = on\n\
+         track_wal_io_timing = on\n",
+    );
     std::fs::write(&auto_conf, settings).expect("write postgresql.auto.conf");
 }
 
-/// (xact_commit of the ledger's database, WAL syncs of the cluster).
-async fn counters(stats: &tokio_postgres::Client) -> (i64, i64) {
+/// (xact_commit of the ledger's database, WAL syncs of the cluster, ms spent in them).
+async fn counters(stats: &tokio_postgres::Client) -> (i64, i64, f64) {
     let row = stats
         .query_one(
             "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()), \
-                    (SELECT wal_sync FROM pg_stat_wal)",
+                    wal_sync, wal_sync_time FROM pg_stat_wal",
             &[],
         )
         .await
         .unwrap();
-    (row.get(0), row.get(1))
+    (row.get(0), row.get(1), row.get(2))
 }
 
-async fn cost_since(stats: &tokio_postgres::Client, (commits_before, syncs_before): (i64, i64)) -> Cost {
+async fn cost_since(
+    stats: &tokio_postgres::Client,
+    (commits_before, syncs_before, sync_ms_before): (i64, i64, f64),
+) -> Cost {
     // Statistics reach the shared counters when a backend goes idle; give them a moment.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let (commits, syncs) = counters(stats).await;
+    let (commits, syncs, sync_ms) = counters(stats).await;
     let rows = stats
         .query(
-            "SELECT calls, query FROM pg_stat_statements \
+            "SELECT calls, mean_exec_time, query FROM pg_stat_statements \
              WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
                AND query NOT LIKE '%pg_stat%' ORDER BY calls DESC",
             &[],
         )
         .await
         .unwrap();
-    let all: Vec<(i64, String)> = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+    let all: Vec<(i64, f64, String)> = rows.iter().map(|row| (row.get(0), row.get(1), row.get(2))).collect();
     Cost {
-        statements: all.iter().map(|(calls, _)| calls).sum(),
+        statements: all.iter().map(|(calls, _, _)| calls).sum(),
         commits: commits - commits_before,
         wal_syncs: syncs - syncs_before,
+        wal_sync_ms: (sync_ms - sync_ms_before) / (syncs - syncs_before).max(1) as f64,
         top: all.into_iter().take(TOP_STATEMENTS).collect(),
+        log_reads: Vec::new(),
     }
 }
 
@@ -258,6 +287,18 @@ async fn copy_events(client: &tokio_postgres::Client) -> f64 {
     }
     assert!(bytes > 0, "the log was copied");
     started.elapsed().as_secs_f64()
+}
+
+/// The service's counters of pages read from the log, by label set.
+async fn log_reads(http: &reqwest::Client, base: &str) -> std::collections::BTreeMap<String, f64> {
+    let text = http.get(format!("{base}/metrics")).bearer_auth(ADMIN_KEY).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .filter_map(|line| line.strip_prefix("ledger_log_reads_total"))
+        .filter_map(|rest| {
+            let (labels, count) = rest.rsplit_once(' ')?;
+            Some((labels.to_string(), count.parse().ok()?))
+        })
+        .collect()
 }
 
 async fn post(

@@ -177,6 +177,12 @@ impl Wakers {
         notifies.iter().for_each(|notify| notify.notify_one());
     }
 
+    /// Wakes every handler but the one that owns `me`.
+    fn wake_others(&self, me: &Arc<Notify>) {
+        let notifies = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        notifies.iter().filter(|notify| !Arc::ptr_eq(notify, me)).for_each(|notify| notify.notify_one());
+    }
+
     fn add(&self, notify: Arc<Notify>) {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(notify);
     }
@@ -263,16 +269,21 @@ impl Runner {
         self.ready.store(true, Ordering::Relaxed);
         while !*self.shutdown.borrow() {
             match apply_next_batch(&mut client, handler, &mut position, None).await? {
-                Some(_) => {
+                Some(read) => {
                     let committed = position.unsaved_events == 0;
                     self.progress.send_replace(position.reached);
                     // A committed batch ended a transaction that held other readers' fence.
                     if committed {
-                        self.all_wakers.wake_all();
+                        self.all_wakers.wake_others(&self.wake);
                     }
                     let interval = handler.min_batch_interval();
                     if !interval.is_zero() {
                         self.pause(interval).await;
+                    } else if read < MAX_BATCH_EVENTS as usize {
+                        // Everything final was read: wait for the next append's wake-up (or
+                        // the idle poll, for other processes' appends) rather than read an
+                        // empty page.
+                        self.idle().await;
                     }
                 }
                 None => {
@@ -327,9 +338,11 @@ pub(crate) async fn apply_next_batch<H: EventHandler>(
 ) -> Result<Option<usize>, ProjectionError> {
     let batch = read_after(&*client, position.reached, until, MAX_BATCH_EVENTS).await?;
     let Some(last) = batch.last().map(StoredEvent::checkpoint) else {
+        store::metrics::log_read(handler.name(), "empty");
         return Ok(None);
     };
     if !handler.wants(&batch) {
+        store::metrics::log_read(handler.name(), "skipped");
         position.reached = last;
         position.unsaved_events += batch.len();
         if position.unsaved_events >= MAX_UNSAVED_EVENTS {
@@ -337,6 +350,7 @@ pub(crate) async fn apply_next_batch<H: EventHandler>(
         }
         return Ok(Some(batch.len()));
     }
+    store::metrics::log_read(handler.name(), "events");
     let tx = client.transaction().await?;
     handler.handle_batch(&tx, &batch).await?;
     handler.save_position(&tx, position.saved, last).await?;

@@ -6,6 +6,9 @@
 //! an operation id taken by another append) refuses the whole batch, which the caller then
 //! decides again on fresh state.
 //!
+//! The reads are planned afresh on every call (`query_typed`, an unnamed statement, still one
+//! round trip): a plan cached while the log was small scans it whole once it is large.
+//!
 //! JSON goes in through `jsonb`, as postgres-es always stored it: the same normalised text,
 //! and text PostgreSQL cannot hold (a NUL character) is refused before it becomes an event.
 
@@ -14,6 +17,8 @@ use std::collections::HashMap;
 use deadpool_postgres::GenericClient;
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Type;
+use tokio_postgres::Client;
 
 use crate::error::StoreError;
 use crate::log::{StoredEvent, EVENT_COLUMNS};
@@ -106,7 +111,7 @@ pub async fn append(client: &impl GenericClient, events: &[NewEvent]) -> Result<
 
 /// Every event of the named aggregates of one type, by aggregate and sequence.
 pub async fn load_streams(
-    client: &impl GenericClient,
+    client: &Client,
     aggregate_type: &str,
     aggregate_ids: &[String],
 ) -> Result<Vec<StoredEvent>, StoreError> {
@@ -117,40 +122,40 @@ pub async fn load_streams(
         "SELECT {EVENT_COLUMNS} FROM events WHERE aggregate_type = $1 AND aggregate_id = ANY($2) \
          ORDER BY aggregate_id, sequence"
     );
-    let rows = client.query(&client.prepare_cached(&sql).await?, &[&aggregate_type, &aggregate_ids]).await?;
+    let rows = client.query_typed(&sql, &[(&aggregate_type, Type::TEXT), (&aggregate_ids, Type::TEXT_ARRAY)]).await?;
     Ok(rows.iter().map(StoredEvent::from_row).collect())
 }
 
 /// The events appended under any of `operation_ids` (at most one each; migration 0001).
-pub async fn find_operations(
-    client: &impl GenericClient,
-    operation_ids: &[String],
-) -> Result<Vec<StoredEvent>, StoreError> {
+pub async fn find_operations(client: &Client, operation_ids: &[String]) -> Result<Vec<StoredEvent>, StoreError> {
     if operation_ids.is_empty() {
         return Ok(Vec::new());
     }
-    // The IS NOT NULL repeats the unique index's predicate: without it the planner cannot
-    // prove `= ANY` implies it, and scans the whole log.
+    // One unique-index probe per id, whatever the planner estimates for the array. The IS
+    // NOT NULL repeats the partial index's predicate so the planner can use it.
+    let columns = EVENT_COLUMNS.replace(", ", ", found.");
     let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM events \
-         WHERE metadata ->> 'operation_id' = ANY($1) AND metadata ->> 'operation_id' IS NOT NULL"
+        "SELECT found.{columns} FROM unnest($1::text[]) AS wanted (operation_id) \
+         CROSS JOIN LATERAL (SELECT * FROM events \
+           WHERE metadata ->> 'operation_id' = wanted.operation_id \
+             AND metadata ->> 'operation_id' IS NOT NULL) AS found"
     );
-    let rows = client.query(&client.prepare_cached(&sql).await?, &[&operation_ids]).await?;
+    let rows = client.query_typed(&sql, &[(&operation_ids, Type::TEXT_ARRAY)]).await?;
     Ok(rows.iter().map(StoredEvent::from_row).collect())
 }
 
 /// The last sequence of each named aggregate of one type that has events.
 pub async fn last_sequences(
-    client: &impl GenericClient,
+    client: &Client,
     aggregate_type: &str,
     aggregate_ids: &[String],
 ) -> Result<HashMap<String, i64>, StoreError> {
-    let statement = client
-        .prepare_cached(
+    let rows = client
+        .query_typed(
             "SELECT aggregate_id, max(sequence) FROM events \
              WHERE aggregate_type = $1 AND aggregate_id = ANY($2) GROUP BY aggregate_id",
+            &[(&aggregate_type, Type::TEXT), (&aggregate_ids, Type::TEXT_ARRAY)],
         )
         .await?;
-    let rows = client.query(&statement, &[&aggregate_type, &aggregate_ids]).await?;
     Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
 }

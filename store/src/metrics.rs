@@ -18,6 +18,8 @@ use prometheus_client::registry::Registry;
 /// Latency buckets: 0.5 ms doubling to about 16 s.
 const LATENCY_BUCKET_START_SECONDS: f64 = 0.000_5;
 const LATENCY_BUCKETS: u16 = 16;
+/// Batch-size buckets: 1 doubling to 512.
+const BATCH_SIZE_BUCKETS: u16 = 10;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CommandLabels {
@@ -50,6 +52,13 @@ struct ProjectorLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReadLabels {
+    reader: &'static str,
+    /// `events`, `empty` or `skipped` (events the reader did not want).
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SignInLabels {
     dialect: &'static str,
     outcome: &'static str,
@@ -63,6 +72,8 @@ struct Metrics {
     requests: Family<RequestLabels, Counter>,
     request_seconds: Family<RouteLabels, Histogram>,
     append_seconds: Family<AggregateLabels, Histogram>,
+    batch_decisions: Family<AggregateLabels, Histogram>,
+    log_reads: Family<ReadLabels, Counter>,
     checkpoint_position: Family<ProjectorLabels, Gauge>,
     lag_events: Family<ProjectorLabels, Gauge>,
     head_position: Gauge,
@@ -104,6 +115,16 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Event store append latency, by aggregate type",
         append_seconds.clone(),
     );
+    let batch_decisions = Family::<AggregateLabels, Histogram>::new_with_constructor(|| {
+        Histogram::new(exponential_buckets(1.0, 2.0, BATCH_SIZE_BUCKETS))
+    });
+    registry.register(
+        "committer_batch_decisions",
+        "Decisions per committed batch, by aggregate type",
+        batch_decisions.clone(),
+    );
+    let log_reads = Family::<ReadLabels, Counter>::default();
+    registry.register("log_reads", "Pages read from the event log, by reader and result", log_reads.clone());
     let checkpoint_position = Family::<ProjectorLabels, Gauge>::default();
     registry.register(
         "projector_checkpoint_position",
@@ -126,6 +147,8 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         requests,
         request_seconds,
         append_seconds,
+        batch_decisions,
+        log_reads,
         checkpoint_position,
         lag_events,
         head_position,
@@ -152,6 +175,19 @@ pub fn append_finished(aggregate: &str, took: Duration) {
         .append_seconds
         .get_or_create(&AggregateLabels { aggregate: aggregate.to_string() })
         .observe(took.as_secs_f64());
+}
+
+/// Records the size of one committed batch.
+pub fn batch_committed(aggregate: &str, decisions: usize) {
+    METRICS
+        .batch_decisions
+        .get_or_create(&AggregateLabels { aggregate: aggregate.to_string() })
+        .observe(decisions as f64);
+}
+
+/// Counts one page read from the log by `reader`.
+pub fn log_read(reader: &'static str, result: &'static str) {
+    METRICS.log_reads.get_or_create(&ReadLabels { reader, result }).inc();
 }
 
 /// Counts and times one HTTP request by its route pattern.

@@ -290,6 +290,7 @@ where
         };
         if !stored.is_empty() {
             store::metrics::append_finished(A::TYPE, started.elapsed());
+            store::metrics::batch_committed(A::TYPE, jobs.len());
             self.wakers.wake_all();
         }
         for (id, stream) in batch {
