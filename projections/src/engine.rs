@@ -268,7 +268,7 @@ impl Runner {
         self.progress.send_replace(position.reached);
         self.ready.store(true, Ordering::Relaxed);
         while !*self.shutdown.borrow() {
-            match apply_next_batch(&mut client, handler, &mut position, None).await? {
+            match apply_next_batch(&mut client, handler, &mut position, None, MAX_BATCH_EVENTS).await? {
                 Some(read) => {
                     let committed = position.unsaved_events == 0;
                     self.progress.send_replace(position.reached);
@@ -335,8 +335,9 @@ pub(crate) async fn apply_next_batch<H: EventHandler>(
     handler: &H,
     position: &mut Position,
     until: Option<Checkpoint>,
+    page_events: i64,
 ) -> Result<Option<usize>, ProjectionError> {
-    let batch = read_after(&*client, position.reached, until, MAX_BATCH_EVENTS).await?;
+    let batch = read_after(&*client, position.reached, until, page_events).await?;
     let Some(last) = batch.last().map(StoredEvent::checkpoint) else {
         store::metrics::log_read(handler.name(), "empty");
         return Ok(None);

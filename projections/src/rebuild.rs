@@ -16,7 +16,7 @@ use crate::engine::{
 use crate::error::ProjectionError;
 use crate::pass::ProjectionPass;
 use crate::registry::{ReadModelProjector, ReadTable, ALL as READ_MODELS};
-use store::log::{count_after, head};
+use store::log::{count_after, head, MAX_REPLAY_BATCH_EVENTS};
 use store::Checkpoint;
 
 const SCRATCH_SCHEMA: &str = "ledger_replay";
@@ -161,7 +161,7 @@ async fn catch_up<H: EventHandler>(
 ) -> Result<(), ProjectionError> {
     let mut position = Position::saved_at(handler.load_position(client).await?);
     while position.reached < until {
-        match apply_next_batch(client, &handler, &mut position, Some(until)).await? {
+        match apply_next_batch(client, &handler, &mut position, Some(until), MAX_REPLAY_BATCH_EVENTS).await? {
             Some(applied) => on_applied(applied as u64),
             None => break,
         }

@@ -13,6 +13,9 @@ use crate::error::StoreError;
 
 /// Largest batch a reader takes from the log at once.
 pub const MAX_BATCH_EVENTS: i64 = 1_000;
+/// Largest page a replay (`ledger replay`, a rebuild) reads at once: fewer, larger
+/// transactions when nobody waits for the next event.
+pub const MAX_REPLAY_BATCH_EVENTS: i64 = 10_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
@@ -44,7 +47,8 @@ impl StoredEvent {
         };
         let payload =
             crate::upcast::upcast(&self.event_type, &self.event_version, &self.payload).map_err(undecodable)?;
-        serde_json::from_value(payload.into_owned()).map_err(|error| undecodable(error.to_string()))
+        // Deserialised from the borrowed value: no copy of the payload per decode.
+        E::deserialize(payload.as_ref()).map_err(|error| undecodable(error.to_string()))
     }
 
     pub fn operation_id(&self) -> Option<&str> {
@@ -94,7 +98,7 @@ pub async fn read_after(
                 &after.position,
                 &until.tx_id.to_string(),
                 &until.position,
-                &limit.min(MAX_BATCH_EVENTS),
+                &limit.min(MAX_REPLAY_BATCH_EVENTS),
             ],
         )
         .await?;

@@ -21,7 +21,8 @@ impl EventProjector for HoldsProjector {
     }
 
     async fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
-        if event.aggregate_type != "account" {
+        let holds_only = matches!(event.event_type.as_str(), "FundsHeld" | "HoldReleased" | "HoldCaptured");
+        if event.aggregate_type != "account" || !holds_only {
             return Ok(());
         }
         let (hold_id, status) = match event.decode()? {

@@ -103,6 +103,19 @@ impl JoyPlusProjector {
     }
 
     async fn account(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
+        // Transfers, the bulk of the log, are none of this read model's business.
+        let relevant = matches!(
+            event.event_type.as_str(),
+            "AccountOpened"
+                | "FundsHeld"
+                | "HoldReleased"
+                | "HoldCaptured"
+                | "ChainDepositCredited"
+                | "ChainWithdrawalDebited"
+        );
+        if !relevant {
+            return Ok(());
+        }
         let decoded: AccountEvent = event.decode()?;
         match decoded {
             AccountEvent::AccountOpened { account_id, asset, owner: Some(owner), purpose: Some(purpose), .. }
