@@ -23,7 +23,15 @@ use serde_json::json;
 
 const ADMIN_KEY: &str = "bench";
 const ACCOUNTS: usize = 64;
-const SECONDS_PER_RUN: u64 = 8;
+/// Seconds per run, unless `LEDGER_BENCH_RUN_SECONDS` says otherwise (a quick look).
+const DEFAULT_SECONDS_PER_RUN: u64 = 8;
+
+fn seconds_per_run() -> u64 {
+    std::env::var("LEDGER_BENCH_RUN_SECONDS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(DEFAULT_SECONDS_PER_RUN)
+}
 /// The statements printed for a run, most called first.
 const TOP_STATEMENTS: usize = 8;
 
@@ -158,7 +166,8 @@ async fn main() {
 
     println!();
     println!(
-        "ledger throughput (HTTP, POST /v1/transfers with Idempotency-Key, {ACCOUNTS} accounts, {SECONDS_PER_RUN}s per run)"
+        "ledger throughput (HTTP, POST /v1/transfers with Idempotency-Key, {ACCOUNTS} accounts, {}s per run)",
+        seconds_per_run()
     );
     println!(
         "{:>7} | {:>11} | {:>7} | {:>7} | {:>8} | {:>10} | {:>9} | {:>8} | {:>12} | {:>6} | {:>7}",
@@ -319,7 +328,7 @@ async fn post(
 }
 
 async fn run_http(http: &reqwest::Client, base: &str, load: Load) -> Run {
-    let deadline = Instant::now() + Duration::from_secs(SECONDS_PER_RUN);
+    let deadline = Instant::now() + Duration::from_secs(seconds_per_run());
     let started = Instant::now();
     let label = load.label().replace(' ', "-");
     let workers = (0..load.clients()).map(|client| {
@@ -348,7 +357,7 @@ async fn run_http(http: &reqwest::Client, base: &str, load: Load) -> Run {
 }
 
 async fn run_sql(target: &store::DatabaseTarget, load: Load) -> Run {
-    let deadline = Instant::now() + Duration::from_secs(SECONDS_PER_RUN);
+    let deadline = Instant::now() + Duration::from_secs(seconds_per_run());
     let started = Instant::now();
     let workers = (0..load.clients()).map(|client| {
         let target = target.clone();

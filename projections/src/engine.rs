@@ -338,11 +338,22 @@ pub(crate) async fn apply_next_batch<H: EventHandler>(
     page_events: i64,
 ) -> Result<Option<usize>, ProjectionError> {
     let batch = read_after(&*client, position.reached, until, page_events).await?;
+    apply_batch(client, handler, position, &batch).await
+}
+
+/// Applies `batch`, read right after `position`, and its checkpoint in one transaction, or
+/// skips it if the handler wants none of it. Returns the batch size, or `None` if empty.
+pub(crate) async fn apply_batch<H: EventHandler>(
+    client: &mut deadpool_postgres::Object,
+    handler: &H,
+    position: &mut Position,
+    batch: &[StoredEvent],
+) -> Result<Option<usize>, ProjectionError> {
     let Some(last) = batch.last().map(StoredEvent::checkpoint) else {
         store::metrics::log_read(handler.name(), "empty");
         return Ok(None);
     };
-    if !handler.wants(&batch) {
+    if !handler.wants(batch) {
         store::metrics::log_read(handler.name(), "skipped");
         position.reached = last;
         position.unsaved_events += batch.len();
@@ -353,7 +364,7 @@ pub(crate) async fn apply_next_batch<H: EventHandler>(
     }
     store::metrics::log_read(handler.name(), "events");
     let tx = client.transaction().await?;
-    handler.handle_batch(&tx, &batch).await?;
+    handler.handle_batch(&tx, batch).await?;
     handler.save_position(&tx, position.saved, last).await?;
     tx.commit().await?;
     *position = Position::saved_at(last);

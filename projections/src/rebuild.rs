@@ -11,12 +11,12 @@ use tokio_postgres::IsolationLevel;
 
 use crate::connection::DedicatedConnection;
 use crate::engine::{
-    apply_next_batch, ensure_checkpoint_row, save_skipped, try_lock_projector, unlock_projector, EventHandler, Position,
+    apply_batch, ensure_checkpoint_row, save_skipped, try_lock_projector, unlock_projector, EventHandler, Position,
 };
 use crate::error::ProjectionError;
 use crate::pass::ProjectionPass;
 use crate::registry::{ReadModelProjector, ReadTable, ALL as READ_MODELS};
-use store::log::{count_after, head, MAX_REPLAY_BATCH_EVENTS};
+use store::log::{count_after, head, read_after, StoredEvent, MAX_REPLAY_BATCH_EVENTS};
 use store::Checkpoint;
 
 const SCRATCH_SCHEMA: &str = "ledger_replay";
@@ -42,9 +42,10 @@ pub async fn verify(pool: &Pool, progress: Progress<'_>) -> Result<Vec<TableComp
     let total = count_after(&*client, Checkpoint::START).await? as u64 * READ_MODELS.len() as u64;
     let mut done = 0_u64;
     let mut comparisons = Vec::new();
+    let reader = pool.get().await?;
     for model in READ_MODELS {
         let (name, tables) = (model.name, model.tables);
-        let result = verify_one(&mut client, name, tables, &mut |applied| {
+        let result = verify_one(&mut client, &reader, name, tables, &mut |applied| {
             done += applied;
             progress(done, total.max(done));
         })
@@ -77,12 +78,23 @@ pub async fn rebuild_in_place(pool: &Pool, progress: Progress<'_>) -> Result<u64
     let until = head(&*client).await?;
     let total = count_after(&*client, Checkpoint::START).await? as u64;
     let mut done = 0_u64;
+    // No server reads these tables while they are rebuilt (the locks above), so a page need
+    // not wait for its WAL flush; the durable commit below flushes them all before success.
+    client.batch_execute("SET synchronous_commit = off").await?;
     // One pass over the log applies every read model, as the server does.
-    catch_up(&mut client, ProjectionPass::default(), until, &mut |applied| {
+    let reader = pool.get().await?;
+    catch_up(&mut client, &reader, ProjectionPass::default(), until, &mut |applied| {
         done += applied;
         progress(done, total.max(done));
     })
     .await?;
+    client.batch_execute("SET synchronous_commit = on").await?;
+    client
+        .execute(
+            "UPDATE projector_checkpoints SET updated_at = now() WHERE projector = ANY($1)",
+            &[&READ_MODELS.iter().map(|model| model.name).collect::<Vec<_>>()],
+        )
+        .await?;
     for name in lock_names {
         unlock_projector(&*client, name).await?;
     }
@@ -102,6 +114,7 @@ async fn prepare_scratch_schema(client: &Object) -> Result<(), ProjectionError> 
 
 async fn verify_one(
     client: &mut Object,
+    reader: &Object,
     name: &'static str,
     tables: &'static [ReadTable],
     on_applied: &mut (dyn FnMut(u64) + Send),
@@ -109,7 +122,8 @@ async fn verify_one(
     ensure_checkpoint_row(&*client, name).await?;
     for _ in 0..MAX_VERIFY_ROUNDS {
         let live = live_checkpoint(&*client, name).await?;
-        catch_up(client, ReadModelProjector::named(name).expect("listed in the registry"), live, on_applied).await?;
+        let projector = ReadModelProjector::named(name).expect("listed in the registry");
+        catch_up(client, reader, projector, live, on_applied).await?;
         // One snapshot for the live checkpoint and the live rows, which the live projector
         // always commits together.
         let tx = client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).start().await?;
@@ -152,19 +166,32 @@ async fn compare_table(client: &impl GenericClient, table: &ReadTable) -> Result
 }
 
 /// Applies batches until `until` is reached. The handler's checkpoint row (in whichever
-/// schema the search path finds first) moves with each batch.
+/// schema the search path finds first) moves with each batch. A second connection reads the
+/// next page while this one applies the current one: replay costs the slower of the two,
+/// not their sum.
 async fn catch_up<H: EventHandler>(
     client: &mut Object,
+    reader: &Object,
     handler: H,
     until: Checkpoint,
     on_applied: &mut (dyn FnMut(u64) + Send),
 ) -> Result<(), ProjectionError> {
     let mut position = Position::saved_at(handler.load_position(client).await?);
-    while position.reached < until {
-        match apply_next_batch(client, &handler, &mut position, Some(until), MAX_REPLAY_BATCH_EVENTS).await? {
-            Some(applied) => on_applied(applied as u64),
-            None => break,
+    let read_page = |after: Checkpoint| read_after(reader, after, Some(until), MAX_REPLAY_BATCH_EVENTS);
+    let mut page = if position.reached < until { read_page(position.reached).await? } else { Vec::new() };
+    while let Some(last) = page.last().map(StoredEvent::checkpoint) {
+        let read_ahead = async {
+            if last < until {
+                read_page(last).await
+            } else {
+                Ok(Vec::new())
+            }
+        };
+        let (next, applied) = tokio::join!(read_ahead, apply_batch(client, &handler, &mut position, &page));
+        if let Some(applied) = applied? {
+            on_applied(applied as u64);
         }
+        page = next?;
     }
     if position.unsaved_events > 0 {
         save_skipped(client, &handler, &mut position).await?;
