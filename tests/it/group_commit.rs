@@ -143,3 +143,67 @@ async fn a_server_deciding_on_accounts_another_server_moved_decides_again_on_fre
     assert_eq!(senders, HashSet::from(["alice".to_string()]));
     assert_read_models_equal_replay(&first.database).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_models_left_at_different_checkpoints_catch_up_without_applying_anything_twice() {
+    let app = TestApp::spawn().await;
+    app.open_account("alice", "BTC").await;
+    app.open_account("bob", "BTC").await;
+    app.deposit("alice", "5").await;
+    let database = app.database.clone();
+    app.stop().await;
+    // Balances as they stood halfway, kept aside.
+    let sql = crate::common::connect(&database).await;
+    let columns: String = sql
+        .query_one(
+            "SELECT string_agg(column_name, ', ') FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name = 'balances' AND is_generated = 'NEVER'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    sql.batch_execute(
+        "CREATE TABLE halfway_balances AS SELECT * FROM balances; \
+         CREATE TABLE halfway_checkpoint AS SELECT * FROM projector_checkpoints WHERE projector = 'balances';",
+    )
+    .await
+    .unwrap();
+
+    let app = TestApp::spawn_on(database.clone()).await;
+    let transfer = app.post("/v1/transfers", json!({"from": "alice", "to": "bob", "amount": "2"}), Some("t")).await;
+    assert_eq!(transfer.status, StatusCode::CREATED, "{}", transfer.body);
+    app.stop().await;
+
+    // As an older version could leave them: balances halfway, postings never projected,
+    // every other read model at the head. Balances add up, so a transfer applied to them
+    // twice would show.
+    sql.batch_execute(&format!(
+        "TRUNCATE balances; \
+         INSERT INTO balances ({columns}) SELECT {columns} FROM halfway_balances; \
+         UPDATE projector_checkpoints c SET last_tx_id = h.last_tx_id, last_position = h.last_position \
+           FROM halfway_checkpoint h WHERE c.projector = h.projector; \
+         TRUNCATE postings; \
+         UPDATE projector_checkpoints SET last_tx_id = 0, last_position = 0 WHERE projector = 'postings'; \
+         DROP TABLE halfway_balances, halfway_checkpoint;"
+    ))
+    .await
+    .unwrap();
+
+    let app = TestApp::spawn_on(database).await;
+    assert_eq!(app.balance("alice").await, "3.00000000");
+    assert_eq!(app.balance("bob").await, "2.00000000");
+    let positions: i64 = app
+        .sql()
+        .await
+        .query_one(
+            "SELECT count(DISTINCT (last_tx_id, last_position)) FROM projector_checkpoints \
+             WHERE projector IN ('balances', 'postings', 'holds', 'users', 'assets')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(positions, 1, "after one page past the newest, the read models move as one");
+    assert_read_models_equal_replay(&app.database).await;
+}

@@ -142,6 +142,14 @@ impl TestApp {
         self.service.as_ref().expect("running")
     }
 
+    /// Stops serving and waits for the projectors and process managers to stop.
+    pub async fn stop(mut self) {
+        self.server.abort();
+        if let Some(service) = self.service.take() {
+            service.stop().await;
+        }
+    }
+
     pub async fn post(&self, path: &str, body: Value, idempotency_key: Option<&str>) -> Reply {
         let mut request = self.http.post(format!("{}{path}", self.base_url)).bearer_auth(ADMIN_KEY).json(&body);
         if let Some(key) = idempotency_key {
