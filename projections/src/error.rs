@@ -15,4 +15,6 @@ pub enum ProjectionError {
     CommandFailed { position: i64, reason: String },
     #[error("another process holds projector {0}; stop the server first")]
     ProjectorBusy(String),
+    #[error("event {position} moves more money than a balance can hold")]
+    Overflow { position: i64 },
 }

@@ -1,4 +1,6 @@
-//! An event store over postgres-es that keeps command cost flat in history length.
+//! An event store over postgres-es that keeps command cost flat in history length. The
+//! service loads through it (`CommandBus::load`); commands append through the committers
+//! (`store::append`, ADR 17), so its `commit` serves only callers of the cqrs-es framework.
 //!
 //! cqrs-es 0.5's snapshot store re-applies events the sink already applied (docs/design.md), so
 //! instead this store caches each aggregate as it stood after its last successful commit,

@@ -330,6 +330,11 @@ async fn amounts_are_shown_and_taken_in_the_users_denomination() {
     let (_, fractional) =
         browser.post("createinvoice", Some(&csrf), json!({"amount": 0.5, "memo": "half a sat"})).await;
     assert!(fractional["error"]["message"].is_string(), "less than a satoshi is refused: {fractional}");
+    browser.post("setdenomination", Some(&csrf), json!({"denomination": "BTC"})).await;
+    // Past what millisatoshis (or a Decimal) can count: refused, never a panic.
+    let (status, reply) = browser.post("createinvoice", Some(&csrf), json!({"amount": 8e20, "memo": "too much"})).await;
+    assert_eq!(status, StatusCode::OK, "answered in the dialect's format: {reply}");
+    assert!(reply["error"]["message"].is_string(), "an absurd amount is refused: {reply}");
 }
 
 #[tokio::test]

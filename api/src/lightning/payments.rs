@@ -87,7 +87,7 @@ fn msat_from_btc(amount: Decimal) -> Result<u64, LightningError> {
     if amount <= Decimal::ZERO || amount.normalize().scale() > BTC_DECIMALS {
         return Err(invalid());
     }
-    let sats = (amount * Decimal::from(SAT_PER_BTC)).normalize();
+    let sats = amount.checked_mul(Decimal::from(SAT_PER_BTC)).ok_or_else(invalid)?.normalize();
     let sats = u64::try_from(sats.mantissa()).map_err(|_| invalid())?;
     sats.checked_mul(MSAT_PER_SAT).ok_or_else(invalid)
 }
@@ -330,4 +330,16 @@ async fn pay(
         state.ledger.await_read_models(&receipt.last_event).await;
     }
     Ok(receipt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_amount_past_what_millisatoshis_can_count_is_refused_not_a_panic() {
+        assert!(msat_from_btc(Decimal::from_f64_retain(8e20).unwrap()).is_err());
+        assert!(msat_from_btc(Decimal::MAX).is_err());
+        assert_eq!(msat_from_btc(Decimal::new(1, 8)).ok(), Some(1_000));
+    }
 }

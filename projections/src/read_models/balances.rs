@@ -86,8 +86,10 @@ impl EventHandler for BalancesProjector {
                     last_position: event.position,
                     updated_at: event.recorded_at,
                 });
-                change.amount += amount;
-                change.locked += locked;
+                // Both are bounded by the accounts' balance limits; a sum past Decimal's range
+                // would be a corrupt log, reported rather than a panic.
+                change.amount = change.amount.checked_add(amount).ok_or_else(|| overflow(event))?;
+                change.locked = change.locked.checked_add(locked).ok_or_else(|| overflow(event))?;
                 change.last_tx_id = event.tx_id;
                 change.last_position = event.position;
                 change.updated_at = event.recorded_at;
@@ -203,4 +205,8 @@ pub async fn amounts(
         .query("SELECT account_id, amount, available FROM balances WHERE account_id = ANY($1)", &[&account_ids])
         .await?;
     Ok(rows.iter().map(|row| (row.get(0), row.get(1), row.get(2))).collect())
+}
+
+fn overflow(event: &StoredEvent) -> ProjectionError {
+    ProjectionError::Overflow { position: event.position }
 }
