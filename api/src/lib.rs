@@ -4,6 +4,7 @@
 
 pub mod admin_key;
 pub mod client_address;
+pub mod fallback;
 pub mod gradido;
 pub mod idempotency;
 pub mod joyplus;

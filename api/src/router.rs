@@ -85,6 +85,10 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     router
         .merge(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, openapi))
+        .fallback(crate::fallback::no_such_route)
+        // After every route is in place: it applies to the routes registered so far.
+        .method_not_allowed_fallback(crate::fallback::method_not_allowed)
+        .layer(axum::middleware::from_fn(crate::fallback::dialect_rejections))
         .layer(axum::middleware::from_fn(crate::metrics::track_requests))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

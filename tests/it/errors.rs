@@ -41,3 +41,61 @@ async fn text_the_database_cannot_store_is_the_clients_mistake_not_a_5xx() {
     let after: i64 = app.sql().await.query_one("SELECT count(*) FROM events", &[]).await.unwrap().get(0);
     assert_eq!(after, before, "nothing was appended");
 }
+
+#[tokio::test]
+async fn unknown_routes_and_wrong_methods_answer_in_the_format_of_the_dialect_they_are_under() {
+    use reqwest::{Method, StatusCode};
+    let app = crate::common::TestApp::spawn().await;
+    let send = |method: Method, path: &str| {
+        let request = app.http.request(method, format!("{}{path}", app.base_url)).bearer_auth(crate::common::ADMIN_KEY);
+        async move {
+            let response = request.send().await.expect("request");
+            let status = response.status();
+            let body: serde_json::Value = response.json().await.expect("a JSON body, not an empty one");
+            (status, body)
+        }
+    };
+    for (method, path, status) in [
+        (Method::GET, "/v1/no-such-thing", StatusCode::NOT_FOUND),
+        (Method::GET, "/no-such-thing", StatusCode::NOT_FOUND),
+        (Method::DELETE, "/v1/transfers", StatusCode::METHOD_NOT_ALLOWED),
+    ] {
+        let (got, body) = send(method.clone(), path).await;
+        assert_eq!(got, status, "{method} {path}: {body}");
+        assert!(body["error"]["code"].is_string() && body["error"]["message"].is_string(), "native format: {body}");
+    }
+    for (method, path, status) in [
+        (Method::GET, "/rest/v1/no-such-thing", StatusCode::NOT_FOUND),
+        (Method::DELETE, "/rest/v1/login", StatusCode::METHOD_NOT_ALLOWED),
+        (Method::GET, "/api/v1/no-such-thing", StatusCode::NOT_FOUND),
+        (Method::DELETE, "/api/v1/asset", StatusCode::METHOD_NOT_ALLOWED),
+        (Method::GET, "/passport/no-such-thing", StatusCode::NOT_FOUND),
+    ] {
+        let (got, body) = send(method.clone(), path).await;
+        assert_eq!(got, status, "{method} {path}: {body}");
+        assert!(body["error"]["message"].is_string(), "myLightning and Joy Plus format: {body}");
+    }
+    for (method, path) in [(Method::POST, "/login_api/noSuchCall"), (Method::DELETE, "/login_api/unsecureLogin")] {
+        let (got, body) = send(method.clone(), path).await;
+        assert_eq!(got, StatusCode::OK, "the login server answers every call with HTTP 200: {method} {path}");
+        assert_eq!(body["state"], "error", "{body}");
+        assert_eq!(body["msg"], "unknown call", "{body}");
+    }
+    // Rejections by axum's extractors, once plain text, now in each dialect's format.
+    let (status, body) = send(Method::GET, "/v1/accounts?limit=abc").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_request", "{body}");
+    let (status, body) = send(Method::GET, "/v1/accounts/%ff").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_request", "{body}");
+    let huge = app
+        .http
+        .post(format!("{}/login_api/unsecureLogin", app.base_url))
+        .body(vec![b' '; 100 * 1024])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(huge.status(), StatusCode::OK, "the login server answers a body over the limit with HTTP 200");
+    let body: serde_json::Value = huge.json().await.expect("the envelope");
+    assert_eq!(body["state"], "error", "{body}");
+}

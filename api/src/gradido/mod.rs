@@ -49,3 +49,14 @@ pub fn routes() -> OpenApiRouter<GradidoState> {
         .routes(routes!(users::admin_set_user_disabled))
         .routes(routes!(users::verify_email))
 }
+
+/// A request the dialect cannot take (no such call, a body over the limit): its envelope at
+/// HTTP 200, like every other error of this dialect.
+pub(crate) fn refusal(status: axum::http::StatusCode, message: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let msg = match status {
+        axum::http::StatusCode::NOT_FOUND | axum::http::StatusCode::METHOD_NOT_ALLOWED => "unknown call",
+        _ => "invalid request",
+    };
+    wire::GradidoError::with_details("error", msg, message).into_response()
+}

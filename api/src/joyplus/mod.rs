@@ -132,3 +132,10 @@ pub fn routes() -> OpenApiRouter<JoyState> {
         .routes(routes!(movements::list_transactions))
         .routes(routes!(withdrawals::withdraw_joy))
 }
+
+/// A request the dialect (or its Passport) cannot take (no such route, a query that does not
+/// parse).
+pub(crate) fn refusal(status: axum::http::StatusCode, message: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    wire::JoyError::new(status, message).into_response()
+}

@@ -43,3 +43,9 @@ pub fn routes() -> OpenApiRouter<LightningState> {
         .routes(routes!(channels::open_channel))
         .routes(routes!(channels::close_channel))
 }
+
+/// A request the dialect cannot take (no such route, a query that does not parse).
+pub(crate) fn refusal(status: axum::http::StatusCode, message: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    wire::LightningError::new(status, message).into_response()
+}
