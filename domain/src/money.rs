@@ -164,10 +164,13 @@ impl fmt::Display for Amount {
 fn parse_decimal(text: &str) -> Result<Decimal, DomainError> {
     const MAX_AMOUNT_TEXT_LEN: usize = 64;
     let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    // Digits, and at most one point with digits on both sides: ".5" and "5." are refused.
     let well_formed = text.len() <= MAX_AMOUNT_TEXT_LEN
-        && unsigned.bytes().any(|b| b.is_ascii_digit())
-        && unsigned.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && unsigned.bytes().filter(|b| *b == b'.').count() <= 1;
+        && match unsigned.split_once('.') {
+            Some((whole, fraction)) => digits(whole) && digits(fraction),
+            None => digits(unsigned),
+        };
     if !well_formed {
         return Err(DomainError::AmountMalformed);
     }
@@ -205,6 +208,10 @@ mod tests {
         assert_eq!(Amount::parse_positive("", btc()), Err(DomainError::AmountMalformed));
         assert_eq!(Amount::parse_positive("1.2.3", btc()), Err(DomainError::AmountMalformed));
         assert_eq!(Amount::parse_positive(" 1", btc()), Err(DomainError::AmountMalformed));
+        assert_eq!(Amount::parse_positive(".5", btc()), Err(DomainError::AmountMalformed));
+        assert_eq!(Amount::parse_positive("5.", btc()), Err(DomainError::AmountMalformed));
+        assert_eq!(Amount::parse_positive("-.5", btc()), Err(DomainError::AmountMalformed));
+        assert_eq!(Amount::parse_positive("0.5", btc()).map(|amount| amount.to_string()), Ok("0.50000000".into()));
     }
 
     #[test]

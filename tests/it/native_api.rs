@@ -149,7 +149,9 @@ async fn a_transfer_to_a_missing_account_or_to_itself_is_refused() {
 async fn bad_amounts_get_a_clear_error_and_move_nothing() {
     let app = TestApp::spawn().await;
     app.open_account("alice", "BTC").await;
-    for amount in ["0.000000001", "-1", "0", "abc", "1e3", "", "99999999999999999999999999999999", " 1"] {
+    for amount in
+        ["0.000000001", "-1", "0", "abc", "1e3", "", "99999999999999999999999999999999", " 1", ".5", "5.", "1..2"]
+    {
         let reply =
             app.post("/v1/deposits", json!({"account": "alice", "amount": amount}), Some(&format!("k{amount}"))).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "amount {amount:?}: {}", reply.body);
