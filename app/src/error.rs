@@ -24,6 +24,9 @@ pub enum AppError {
     Unauthorized,
     #[error("too much contention on one account; retry")]
     Contention,
+    /// A named limit of the service is reached (e.g. open event streams); retry later.
+    #[error("at most {limit} {what} may be open at once; retry later")]
+    LimitReached { what: &'static str, limit: usize },
     #[error("too many failed attempts; retry in {retry_after_seconds} s")]
     Throttled { retry_after_seconds: u64 },
     #[error("storage unavailable: {0}")]

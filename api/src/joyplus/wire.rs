@@ -90,7 +90,9 @@ impl From<AppError> for JoyError {
             AppError::IdempotencyKeyReused => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AppError::Contention | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Contention | AppError::LimitReached { .. } | AppError::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let message = match error {

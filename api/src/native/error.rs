@@ -85,6 +85,7 @@ impl IntoResponse for NativeError {
             AppError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             AppError::Contention => (StatusCode::SERVICE_UNAVAILABLE, "contention"),
+            AppError::LimitReached { .. } => (StatusCode::SERVICE_UNAVAILABLE, "limit_reached"),
             AppError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -112,5 +113,20 @@ impl IntoResponse for NativeError {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_reached_limit_is_named_as_such_not_as_a_storage_failure() {
+        let response = NativeError(AppError::LimitReached { what: "event streams", limit: 64 }).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(response.into_body(), 4_096).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "limit_reached");
+        assert_eq!(body["error"]["message"], "at most 64 event streams may be open at once; retry later");
     }
 }

@@ -65,7 +65,7 @@ pub async fn stream(
     let permit = OPEN_STREAMS
         .clone()
         .try_acquire_owned()
-        .map_err(|_| AppError::Unavailable(format!("{MAX_EVENT_STREAMS} event streams are open already")))?;
+        .map_err(|_| AppError::LimitReached { what: "event streams", limit: MAX_EVENT_STREAMS })?;
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let checkpoint = checkpoint_of(&client, after).await?;
     drop(client);
