@@ -10,12 +10,10 @@ use crate::committer::{Committed, Committer, Decision, SingleCommand};
 use crate::process_managers::transfer_completion::TransferStep;
 use cqrs_es::{Aggregate, AggregateError};
 use deadpool_postgres::Pool;
-use domain::account::{Account, TransferDestination};
 use domain::asset::Asset;
-use domain::system_account::parse_system_account;
 use domain::{AssetCode, Command, DomainError, Scale};
 use projections::Wakers;
-use store::log::find_by_operation;
+use store::append::find_operations;
 use store::{CachedEventStore, Operation, StoredEvent};
 
 use crate::error::AppError;
@@ -128,21 +126,10 @@ impl CommandBus {
         asset.scale().ok_or_else(|| AppError::UnknownAsset(code.to_string()))
     }
 
-    /// Where a transfer to `account_id` would go: a system account, or an opened user
-    /// account as its own history knows it.
-    pub async fn destination(&self, account_id: &str) -> Result<TransferDestination, AppError> {
-        if let Some((kind, asset)) = parse_system_account(account_id) {
-            return Ok(TransferDestination::system(kind, &asset));
-        }
-        let account = self.load::<Account>(account_id).await?;
-        let account = account.open_account().cloned().ok_or(AppError::NotFound("destination account"))?;
-        Ok(TransferDestination { account_id: account.account_id, asset: account.asset, is_system: false })
-    }
-
     /// The event an operation appended, if any.
     pub async fn find_operation(&self, operation_id: &str) -> Result<Option<StoredEvent>, AppError> {
         let client = self.inner.pool.get().await?;
-        Ok(find_by_operation(&client, operation_id).await?)
+        Ok(find_operations(&client, &[operation_id.to_string()]).await?.into_iter().next())
     }
 
     /// The credit half of a transfer, exactly once per transfer id.

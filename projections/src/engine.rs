@@ -255,15 +255,14 @@ impl Runner {
         // A session lock must live on a connection of its own: one that returns to a pool
         // would keep the lock after this task let go of it.
         let mut client = DedicatedConnection::for_projections(&self.pool).await?;
-        let position = handler.load_position(&client).await?;
         if !try_lock_projector(&*client, handler.name()).await? {
-            self.progress.send_replace(position);
+            self.progress.send_replace(handler.load_position(&client).await?);
             self.ready.store(true, Ordering::Relaxed);
             self.pause(Duration::from_millis(STANDBY_POLL_MS)).await;
             return Ok(());
         }
         info!(projector = handler.name(), "projector leading");
-        // Loaded again under the lock: the previous leader may have moved it meanwhile.
+        // Loaded under the lock: no other leader moves it from here on.
         let mut position = Position::saved_at(handler.load_position(&client).await?);
         self.progress.send_replace(position.reached);
         self.ready.store(true, Ordering::Relaxed);

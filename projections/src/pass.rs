@@ -43,6 +43,11 @@ impl ProjectionPass {
     }
 }
 
+/// Where read model `name` stood at the last load or save (a row never saved: the start).
+fn saved(positions: &HashMap<&'static str, Checkpoint>, name: &str) -> Checkpoint {
+    positions.get(name).copied().unwrap_or(Checkpoint::START)
+}
+
 impl EventHandler for ProjectionPass {
     fn name(&self) -> &'static str {
         Self::NAME
@@ -57,7 +62,7 @@ impl EventHandler for ProjectionPass {
     async fn handle_batch(&self, tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<(), ProjectionError> {
         let positions = self.positions();
         for model in &self.models {
-            let saved = positions.get(model.name()).copied().unwrap_or(Checkpoint::START);
+            let saved = saved(&positions, model.name());
             let first_new = events.partition_point(|event| event.checkpoint() <= saved);
             if first_new < events.len() {
                 model.handle_batch(tx, &events[first_new..]).await?;
@@ -86,7 +91,7 @@ impl EventHandler for ProjectionPass {
             let Some(name) = names.iter().find(|known| **known == name) else { continue };
             positions.insert(*name, Checkpoint { tx_id: row.get(1), position: row.get(2) });
         }
-        let oldest = names.iter().map(|name| positions.get(name).copied().unwrap_or(Checkpoint::START)).min();
+        let oldest = names.iter().map(|name| saved(&positions, name)).min();
         *self.positions.lock().unwrap_or_else(PoisonError::into_inner) = positions;
         Ok(oldest.unwrap_or(Checkpoint::START))
     }
@@ -98,17 +103,17 @@ impl EventHandler for ProjectionPass {
         to: Checkpoint,
     ) -> Result<(), ProjectionError> {
         let positions = self.positions();
-        let behind: Vec<&'static str> = self
+        let (behind, from): (Vec<&'static str>, Vec<Checkpoint>) = self
             .model_names()
             .into_iter()
-            .filter(|name| positions.get(name).copied().unwrap_or(Checkpoint::START) < to)
-            .collect();
+            .map(|name| (name, saved(&positions, name)))
+            .filter(|(_, from)| *from < to)
+            .unzip();
         if behind.is_empty() {
             return Ok(());
         }
-        let saved_tx: Vec<i64> = behind.iter().map(|name| positions.get(name).map_or(0, |saved| saved.tx_id)).collect();
-        let saved_position: Vec<i64> =
-            behind.iter().map(|name| positions.get(name).map_or(0, |saved| saved.position)).collect();
+        let saved_tx: Vec<i64> = from.iter().map(|checkpoint| checkpoint.tx_id).collect();
+        let saved_position: Vec<i64> = from.iter().map(|checkpoint| checkpoint.position).collect();
         // Each row moves only from where this pass last saw it: a row another process moved
         // makes the count short, and the batch is refused.
         let statement = tx

@@ -114,19 +114,6 @@ pub async fn find_by_position(client: &impl GenericClient, position: i64) -> Res
     Ok(client.query_opt(&client.prepare_cached(&sql).await?, &[&position]).await?.as_ref().map(StoredEvent::from_row))
 }
 
-/// The event appended by operation `operation_id` (at most one exists; see migration 0001).
-pub async fn find_by_operation(
-    client: &impl GenericClient,
-    operation_id: &str,
-) -> Result<Option<StoredEvent>, StoreError> {
-    let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE metadata ->> 'operation_id' = $1");
-    Ok(client
-        .query_opt(&client.prepare_cached(&sql).await?, &[&operation_id])
-        .await?
-        .as_ref()
-        .map(StoredEvent::from_row))
-}
-
 /// The last final checkpoint in the log: where a reader that has read everything stands.
 pub async fn head(client: &impl GenericClient) -> Result<Checkpoint, StoreError> {
     let row = client
