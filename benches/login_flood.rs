@@ -9,7 +9,6 @@
 use std::time::{Duration, Instant};
 
 use api::admin_key::AdminKey;
-use api::router::router;
 use app::credentials::ThrottleSettings;
 use ledger::embedded_pg::{Durability, EmbeddedPostgres};
 use ledger::service::{Service, ServiceConfig};
@@ -47,10 +46,7 @@ async fn main() {
         })
         .await
         .expect("service");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = router(service.state.clone());
-        tokio::spawn(async move { api::router::serve(listener, app, std::future::pending()).await.unwrap() });
+        let (base, _server) = service.serve_on_loopback().await.expect("serve");
         let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
         prepare(&service, &http, &base).await;
         let quiet = measure(&http, &base, 0).await;

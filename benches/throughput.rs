@@ -14,7 +14,6 @@
 use std::time::{Duration, Instant};
 
 use api::admin_key::AdminKey;
-use api::router::router;
 use futures::StreamExt;
 use ledger::embedded_pg::{Durability, EmbeddedPostgres};
 use ledger::service::{Service, ServiceConfig};
@@ -117,10 +116,7 @@ async fn main() {
     })
     .await
     .expect("service");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = router(service.state.clone());
-    tokio::spawn(async move { api::router::serve(listener, app, std::future::pending()).await.unwrap() });
+    let (base, _server) = service.serve_on_loopback().await.expect("serve");
     let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     for account in 0..ACCOUNTS {
         let open = json!({"id": format!("acct-{account}"), "asset": "BTC"});

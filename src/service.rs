@@ -145,6 +145,20 @@ impl Service {
         Ok(Self { state, shutdown, tasks })
     }
 
+    /// Serves the HTTP API on a free loopback port in the background, for tests and
+    /// benchmarks. Returns the base URL and the serving task (abort it to stop serving).
+    pub async fn serve_on_loopback(&self) -> std::io::Result<(String, JoinHandle<()>)> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let app = api::router::router(self.state.clone());
+        let server = tokio::spawn(async move {
+            if let Err(error) = api::router::serve(listener, app, std::future::pending()).await {
+                tracing::error!(%error, "serving on loopback stopped");
+            }
+        });
+        Ok((base_url, server))
+    }
+
     /// Stops the projectors after their current batch.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);

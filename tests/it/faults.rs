@@ -54,11 +54,7 @@ impl Load {
                         n += 1;
                         let (status, body) = get(&http, &base, &format!("/v1/accounts/{account}")).await;
                         if status == StatusCode::OK {
-                            let balance: Decimal = body["balance"].as_str().unwrap().parse().unwrap();
-                            if balance < seen {
-                                backwards.lock().unwrap().push((seen, balance));
-                            }
-                            seen = seen.max(balance);
+                            note_balance(&body, &mut seen, &backwards);
                         } else {
                             statuses.lock().unwrap().push(status);
                         }
@@ -77,11 +73,7 @@ impl Load {
             while !stop_reading.load(Ordering::Relaxed) {
                 let (status, body) = get(&http, &base, &format!("/v1/accounts/{account}")).await;
                 if status == StatusCode::OK {
-                    let balance: Decimal = body["balance"].as_str().unwrap().parse().unwrap();
-                    if balance < seen {
-                        backwards_seen.lock().unwrap().push((seen, balance));
-                    }
-                    seen = seen.max(balance);
+                    note_balance(&body, &mut seen, &backwards_seen);
                 } else if status != StatusCode::NOT_FOUND {
                     statuses_seen.lock().unwrap().push(status);
                 }
@@ -101,6 +93,15 @@ impl Load {
         let backwards = self.backwards.lock().unwrap().clone();
         (acknowledged, statuses, backwards)
     }
+}
+
+/// Records a balance read (`GET /v1/accounts/{id}`) that is lower than one seen before.
+fn note_balance(account: &serde_json::Value, seen: &mut Decimal, backwards: &Mutex<Vec<(Decimal, Decimal)>>) {
+    let balance: Decimal = account["balance"].as_str().unwrap().parse().unwrap();
+    if balance < *seen {
+        backwards.lock().unwrap().push((*seen, balance));
+    }
+    *seen = (*seen).max(balance);
 }
 
 /// `ledger serve` on its own private cluster in `data_dir`, healthy, with the account `pot`.

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use api::admin_key::AdminKey;
-use api::router::router;
 use ledger::embedded_pg::{Durability, EmbeddedPostgres};
 use ledger::service::{Service, ServiceConfig};
 use reqwest::StatusCode;
@@ -128,12 +127,7 @@ impl TestApp {
         })
         .await
         .expect("service starts");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base_url = format!("http://{}", listener.local_addr().expect("address"));
-        let app = router(service.state.clone());
-        let server = tokio::spawn(async move {
-            api::router::serve(listener, app, std::future::pending()).await.expect("serve");
-        });
+        let (base_url, server) = service.serve_on_loopback().await.expect("serve");
         let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("client");
         Self { base_url, database, http, service: Some(service), server }
     }
