@@ -73,6 +73,14 @@ pub enum Command {
         /// (TLS at a proxy in front of it).
         #[arg(long, env = "LEDGER_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Also serve the Gradido login-server calls at the root of this address, as the
+        /// login server's own port (1201) did: the community server calls `host:port/<call>`.
+        #[arg(long, env = "LEDGER_GRADIDO_LISTEN")]
+        gradido_listen: Option<SocketAddr>,
+        /// Answer the Gradido calls to every origin (CORS `*`), as the shipped login server
+        /// did; `--gradido-cors false` to turn it off.
+        #[arg(long, env = "LEDGER_GRADIDO_CORS", default_value_t = true, action = clap::ArgAction::Set)]
+        gradido_cors: bool,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -169,11 +177,15 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, AppError> {
             smtp_relay,
             trusted_proxies,
             secure_cookies,
+            gradido_listen,
+            gradido_cors,
         } => {
             let options = ServeOptions {
                 previous_admin_key,
                 trusted_proxies,
                 secure_cookies,
+                gradido_listen,
+                gradido: api::gradido::GradidoSettings { cors_any_origin: gradido_cors },
                 read_your_writes_timeout: Duration::from_millis(read_your_writes_timeout_ms),
                 gradido_confirm_delay: Duration::from_millis(gradido_confirm_delay_ms),
                 smtp_relay,
@@ -278,6 +290,8 @@ struct ServeOptions {
     previous_admin_key: Option<String>,
     trusted_proxies: Vec<std::net::IpAddr>,
     secure_cookies: bool,
+    gradido_listen: Option<SocketAddr>,
+    gradido: api::gradido::GradidoSettings,
 }
 
 async fn serve(
@@ -298,6 +312,7 @@ async fn serve(
         smtp_relay: options.smtp_relay,
         trusted_proxies: app::credentials::TrustedProxies(options.trusted_proxies),
         secure_cookies: options.secure_cookies,
+        gradido: options.gradido,
         ..ServiceConfig::new(storage.target.clone(), admin_key)
     })
     .await?;
@@ -313,9 +328,16 @@ async fn serve(
         .as_ref()
         .filter(|cluster| cluster.serve_lock.is_some())
         .map(|cluster| tokio::spawn(crate::supervisor::supervise(cluster.postgres.clone(), supervising)));
+    let gradido_root = match options.gradido_listen {
+        Some(address) => Some(serve_gradido_root(address, &service).await?),
+        None => None,
+    };
     api::router::serve(listener, router(service.state.clone()), shutdown_signal())
         .await
         .map_err(|error| AppError::Internal(error.to_string()))?;
+    if let Some(gradido_root) = gradido_root {
+        gradido_root.abort();
+    }
     info!("shutting down");
     // Stop supervising first: the cluster is about to be stopped on purpose.
     let _ = stop_supervising.send(true);
@@ -324,6 +346,22 @@ async fn serve(
     }
     service.stop().await;
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// The Gradido calls at the root of `address`, in the background until the server stops.
+async fn serve_gradido_root(address: SocketAddr, service: &Service) -> Result<tokio::task::JoinHandle<()>, AppError> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|error| AppError::Unavailable(format!("bind {address}: {error}")))?;
+    let bound = listener.local_addr().map_err(|error| AppError::Internal(error.to_string()))?;
+    info!("serving the Gradido login-server calls at http://{bound}/");
+    println!("gradido login server on http://{bound}");
+    let app = api::gradido::at_root(router(service.state.clone()));
+    Ok(tokio::spawn(async move {
+        if let Err(error) = api::router::serve(listener, app, std::future::pending()).await {
+            error!(%error, "the Gradido listener stopped");
+        }
+    }))
 }
 
 async fn shutdown_signal() {

@@ -50,6 +50,8 @@ pub struct ServiceConfig {
     pub trusted_proxies: TrustedProxies,
     /// Mark session cookies `Secure`: clients reach the service over HTTPS.
     pub secure_cookies: bool,
+    /// How the Gradido login-server dialect is served (CORS).
+    pub gradido: api::gradido::GradidoSettings,
 }
 
 impl ServiceConfig {
@@ -66,6 +68,7 @@ impl ServiceConfig {
             throttle: ThrottleSettings::default(),
             trusted_proxies: TrustedProxies::default(),
             secure_cookies: false,
+            gradido: api::gradido::GradidoSettings::default(),
         }
     }
 }
@@ -141,16 +144,34 @@ impl Service {
         };
         let credentials = Arc::new(CredentialGuard::new(config.throttle, config.trusted_proxies));
         let cookies = CookiePolicy { secure: config.secure_cookies };
-        let state = AppState { ledger, admin_key: Arc::new(config.admin_key), mailer, node, joy, credentials, cookies };
+        let state = AppState {
+            ledger,
+            admin_key: Arc::new(config.admin_key),
+            mailer,
+            node,
+            joy,
+            credentials,
+            cookies,
+            gradido: config.gradido,
+        };
         Ok(Self { state, shutdown, tasks })
     }
 
     /// Serves the HTTP API on a free loopback port in the background, for tests and
     /// benchmarks. Returns the base URL and the serving task (abort it to stop serving).
     pub async fn serve_on_loopback(&self) -> std::io::Result<(String, JoinHandle<()>)> {
+        self.serve_router_on_loopback(api::router::router(self.state.clone())).await
+    }
+
+    /// The Gradido calls at the root of a port of their own, as `--gradido-listen` serves
+    /// them, on a free loopback port in the background.
+    pub async fn serve_gradido_root_on_loopback(&self) -> std::io::Result<(String, JoinHandle<()>)> {
+        self.serve_router_on_loopback(api::gradido::at_root(api::router::router(self.state.clone()))).await
+    }
+
+    async fn serve_router_on_loopback(&self, app: axum::Router) -> std::io::Result<(String, JoinHandle<()>)> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);
-        let app = api::router::router(self.state.clone());
         let server = tokio::spawn(async move {
             if let Err(error) = api::router::serve(listener, app, std::future::pending()).await {
                 tracing::error!(%error, "serving on loopback stopped");

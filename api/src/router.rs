@@ -34,6 +34,7 @@ pub struct AppState {
     pub joy: JoyPlusServices,
     pub credentials: Arc<app::credentials::CredentialGuard>,
     pub cookies: crate::tokens::CookiePolicy,
+    pub gradido: crate::gradido::GradidoSettings,
 }
 
 impl FromRef<AppState> for NativeState {
@@ -44,7 +45,13 @@ impl FromRef<AppState> for NativeState {
 
 impl FromRef<AppState> for GradidoState {
     fn from_ref(state: &AppState) -> Self {
-        Self { ledger: state.ledger.clone(), mailer: state.mailer.clone(), credentials: state.credentials.clone() }
+        Self {
+            ledger: state.ledger.clone(),
+            mailer: state.mailer.clone(),
+            credentials: state.credentials.clone(),
+            cookies: state.cookies,
+            settings: state.gradido,
+        }
     }
 }
 
@@ -79,7 +86,10 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(health))
         .routes(routes!(crate::metrics::scrape))
         .merge(crate::native::routes(native.clone()).with_state(native))
-        .merge(crate::gradido::routes().with_state(GradidoState::from_ref(&state)))
+        .merge({
+            let gradido = GradidoState::from_ref(&state);
+            crate::gradido::routes(&gradido).with_state(gradido)
+        })
         .merge(crate::lightning::routes().with_state(LightningState::from_ref(&state)))
         .merge(crate::joyplus::routes().with_state(JoyState::from_ref(&state)))
         .split_for_parts();
@@ -88,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(crate::fallback::no_such_route)
         // After every route is in place: it applies to the routes registered so far.
         .method_not_allowed_fallback(crate::fallback::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.gradido, crate::gradido::any_origin))
         .layer(axum::middleware::from_fn(crate::fallback::dialect_rejections))
         .layer(axum::middleware::from_fn(crate::metrics::track_requests))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

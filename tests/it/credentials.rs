@@ -281,11 +281,10 @@ async fn a_password_confirming_a_payment_or_a_profile_change_is_throttled_too() 
         .await
         .unwrap();
     let session_id = session["session_id"].as_i64().unwrap();
-    let change =
-        |old: &str| json!({"session_id": session_id, "update": {"password": "a-new-password", "old_password": old}});
+    let change = |old: &str| json!({"session_id": session_id, "update": {"User.password": "a-new-password", "User.password_old": old}});
     for _ in 0..ACCOUNT_LIMIT {
         let body: Value = call(change("wrong")).await.unwrap().json().await.unwrap();
-        assert_eq!(body["msg"], "old password incorrect");
+        assert_eq!(body["msg"], "User.password_old didn't match");
     }
     let body: Value = call(change("ivan-password")).await.unwrap().json().await.unwrap();
     assert_eq!((body["state"].as_str(), body["msg"].as_str()), (Some("error"), Some("too many attempts")), "{body}");

@@ -12,6 +12,7 @@ mod errors;
 mod event_stream;
 mod faults;
 mod gradido;
+mod gradido_clients;
 mod group_commit;
 mod holds;
 mod invariants;

@@ -1,12 +1,20 @@
 //! The Gradido login-server dialect under `/login_api`. Every answer is HTTP 200 with a
 //! `state` field and the original server's exact `msg` strings.
 
+mod cors;
+mod email_codes;
 mod login;
+mod profile;
+mod root_listener;
 mod sessions;
 mod transactions;
+mod user_object;
 mod users;
 mod wallet;
 mod wire;
+
+pub use cors::any_origin;
+pub use root_listener::at_root;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,6 +28,22 @@ pub struct GradidoState {
     pub ledger: app::Ledger,
     pub mailer: std::sync::Arc<dyn app::ports::mail::Mailer>,
     pub credentials: std::sync::Arc<app::credentials::CredentialGuard>,
+    pub cookies: crate::tokens::CookiePolicy,
+    pub settings: GradidoSettings,
+}
+
+/// How the login-server dialect is served.
+#[derive(Debug, Clone, Copy)]
+pub struct GradidoSettings {
+    /// Answer every origin (`Access-Control-Allow-Origin: *`), as the shipped login server
+    /// did, so a web frontend on another origin can call it.
+    pub cors_any_origin: bool,
+}
+
+impl Default for GradidoSettings {
+    fn default() -> Self {
+        Self { cors_any_origin: true }
+    }
 }
 
 impl axum::extract::FromRef<GradidoState> for std::sync::Arc<app::credentials::CredentialGuard> {
@@ -28,11 +52,21 @@ impl axum::extract::FromRef<GradidoState> for std::sync::Arc<app::credentials::C
     }
 }
 
-pub fn routes() -> OpenApiRouter<GradidoState> {
+pub fn routes(state: &GradidoState) -> OpenApiRouter<GradidoState> {
     OpenApiRouter::new()
         .routes(routes!(login::unsecure_login))
         .routes(routes!(login::login))
+        .routes(routes!(login::check_session_state))
         .routes(routes!(login::logout))
+        .routes(routes!(login::has_elopage))
+        .routes(routes!(email_codes::login_via_code))
+        .routes(routes!(email_codes::send_email))
+        .routes(routes!(email_codes::reset_password))
+        .routes(routes!(email_codes::verify_email_code))
+        .routes(routes!(profile::get_user_infos))
+        .routes(routes!(profile::update_user_infos))
+        .routes(routes!(profile::check_username))
+        .routes(routes!(network_infos))
         .routes(routes!(transactions::create))
         .routes(routes!(transactions::sign))
         .routes(routes!(transactions::cancel))
@@ -41,22 +75,62 @@ pub fn routes() -> OpenApiRouter<GradidoState> {
         .routes(routes!(transactions::list))
         .routes(routes!(login::create_group))
         .routes(routes!(users::create_user))
-        .routes(routes!(users::get_user_infos))
-        .routes(routes!(users::update_user_infos))
         .routes(routes!(users::get_users))
         .routes(routes!(users::search))
         .routes(routes!(users::admin_email_verification_resend))
         .routes(routes!(users::admin_set_user_disabled))
-        .routes(routes!(users::verify_email))
+        .layer(axum::middleware::from_fn_with_state(state.cookies, set_session_cookie))
+}
+
+/// `{"ask":["groups"]}` -> the aliases of every group, as the community server lists them.
+#[utoipa::path(method(get, post), path = "/login_api/networkInfos", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+async fn network_infos(
+    axum::extract::State(state): axum::extract::State<GradidoState>,
+    params: wire::Params,
+) -> Result<axum::response::Response, wire::GradidoError> {
+    let ask = params.array("ask").ok_or_else(|| wire::GradidoError::new("error", "ask is zero or not an array"))?;
+    let mut data = serde_json::Map::new();
+    let mut errors = Vec::new();
+    for item in ask {
+        match item.as_str() {
+            Some("groups") => {
+                let client = state.ledger.reads.get().await.map_err(app::AppError::from)?;
+                let groups = projections::read_models::groups::all(&client).await.map_err(app::AppError::from)?;
+                let aliases: Vec<String> = groups.into_iter().map(|group| group.alias).collect();
+                data.insert("groups".into(), serde_json::json!(aliases));
+            }
+            Some(_) => {}
+            None => errors.push("ask parameter invalid"),
+        }
+    }
+    Ok(wire::success(serde_json::json!({ "data": data, "errors": errors })))
+}
+
+/// Sets `GRADIDO_LOGIN` on every answer that names a session, as the original server did.
+async fn set_session_cookie(
+    axum::extract::State(cookies): axum::extract::State<crate::tokens::CookiePolicy>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    if let Some(wire::SessionIssued(session_id)) = response.extensions().get::<wire::SessionIssued>().copied() {
+        let cookie = cookies.session(wire::SESSION_COOKIE, &session_id.to_string(), "/");
+        if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(axum::http::header::SET_COOKIE, value);
+        }
+    }
+    response
 }
 
 /// A request the dialect cannot take (no such call, a body over the limit): its envelope at
 /// HTTP 200, like every other error of this dialect.
 pub(crate) fn refusal(status: axum::http::StatusCode, message: &str) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let msg = match status {
-        axum::http::StatusCode::NOT_FOUND | axum::http::StatusCode::METHOD_NOT_ALLOWED => "unknown call",
-        _ => "invalid request",
-    };
-    wire::GradidoError::with_details("error", msg, message).into_response()
+    match status {
+        // The original answered an unknown call with no details.
+        axum::http::StatusCode::NOT_FOUND | axum::http::StatusCode::METHOD_NOT_ALLOWED => {
+            wire::GradidoError::new("error", "unknown call").into_response()
+        }
+        _ => wire::GradidoError::with_details("error", "invalid request", message).into_response(),
+    }
 }

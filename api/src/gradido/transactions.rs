@@ -2,7 +2,6 @@
 //! service adds: `signTransaction`, `cancelTransaction`, `getRunningUserTasks`,
 //! `listTransactions`.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
 use chrono::{Datelike, NaiveDate, Utc};
@@ -11,10 +10,10 @@ use domain::user::UserCommand;
 use domain::{Amount, Scale};
 use serde_json::{json, Map, Value};
 
-use super::login::require_admin;
+use super::login::{find_user, require_admin};
 use super::sessions::{self, Session};
 use super::wallet::{cents_from_gdd, ensure_account, gdd_from_cents, GDD_DECIMALS};
-use super::wire::{parse_object, success, text_field, GradidoError};
+use super::wire::{success, GradidoError, Params};
 use super::GradidoState;
 use app::process_managers::gradido_settlement::release;
 use app::use_cases::gradido;
@@ -26,6 +25,11 @@ use store::{ids, Operation};
 /// A creation's amount must lie in ]0, MAX_CREATION_CENTS] GDD-cent.
 const MAX_CREATION_CENTS: i64 = 10_000_000;
 const MAX_MEMO_LEN: usize = 512;
+/// A transfer's memo has 5 to 150 characters, as the original server required.
+const TRANSFER_MEMO_CHARS: std::ops::RangeInclusive<usize> = 5..=150;
+/// The ledgers the original server could send to; here both are this ledger.
+const BLOCKCHAIN_TYPES: [&str; 2] = ["mysql", "hedera"];
+const DEFAULT_BLOCKCHAIN_TYPE: &str = "mysql";
 const MAX_TRANSACTIONS_LISTED: i64 = 100;
 
 struct Receiver {
@@ -33,14 +37,18 @@ struct Receiver {
     group_alias: Option<String>,
 }
 
-#[utoipa::path(post, path = "/login_api/createTransaction", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn create(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
-    let object = parse_object(&body)?;
-    let session = sessions::require(&state, &object).await?;
-    match object.get("transaction_type").and_then(Value::as_str) {
-        Some("transfer") => create_transfer(&state, &session, &object).await,
-        Some("creation") => create_creation(&state, &session, &object).await,
-        Some("groupMemberUpdate") => update_group(&state, &session, &object).await,
+#[utoipa::path(method(get, post), path = "/login_api/createTransaction", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+pub async fn create(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
+    let blockchain_type = params.text("blockchain_type").unwrap_or(DEFAULT_BLOCKCHAIN_TYPE);
+    if !BLOCKCHAIN_TYPES.contains(&blockchain_type) {
+        return Err(GradidoError::new("error", "unknown blockchain type"));
+    }
+    let session = sessions::require(&state, &params).await?;
+    let auto_sign = params.flag("auto_sign").unwrap_or(false);
+    match params.text("transaction_type") {
+        Some("transfer") => create_transfer(&state, &session, &params, auto_sign).await,
+        Some("creation") => create_creation(&state, &session, &params, auto_sign).await,
+        Some("groupMemberUpdate") => update_group(&state, &session, &params).await,
         _ => Err(GradidoError::new("error", "transaction_type unknown")),
     }
 }
@@ -48,10 +56,15 @@ pub async fn create(State(state): State<GradidoState>, body: Bytes) -> Result<Re
 async fn create_transfer(
     state: &GradidoState,
     session: &Session,
-    object: &Map<String, Value>,
+    params: &Params,
+    auto_sign: bool,
 ) -> Result<Response, GradidoError> {
-    let receiver = find_receiver(state, object).await?;
-    if let Some(group) = text_field(object, "target_group") {
+    let receiver = find_receiver(state, params).await?;
+    let memo_chars = params.get("memo").and_then(Value::as_str).map_or(0, |memo| memo.chars().count());
+    if !TRANSFER_MEMO_CHARS.contains(&memo_chars) {
+        return Err(GradidoError::new("error", "memo is not set or not in expected range [5;150]"));
+    }
+    if let Some(group) = params.text("target_group") {
         if !state.ledger.bus.load::<domain::gradido::Group>(group).await?.exists() {
             return Err(GradidoError::new("error", "target_group not found"));
         }
@@ -67,14 +80,14 @@ async fn create_transfer(
             Some(_) => {}
         }
     }
-    let cents = object.get("amount").and_then(Value::as_i64).filter(|cents| *cents > 0);
+    let cents = params.integer("amount").filter(|cents| *cents > 0);
     let Some(cents) = cents else {
         return Err(GradidoError::with_details("invalid parameter", "invalid amount", "GDD amount in GDD cent > 0"));
     };
     if receiver.user_id == session.user_id {
-        return Err(GradidoError::with_details("error", "invalid parameter", "sender and receiver are the same user"));
+        return Err(GradidoError::new("error", "sender and receiver are the same"));
     }
-    let memo = memo(object)?;
+    let memo = memo(params)?;
     let amount = gdd_amount(cents)?;
     let from_account = ensure_account(state, &session.user_id).await?;
     let to_account = ensure_account(state, &receiver.user_id).await?;
@@ -87,24 +100,26 @@ async fn create_transfer(
         amount,
         memo,
     };
-    answer(state, gradido::create_transfer(&state.ledger.bus, transfer).await?).await
+    let created = gradido::create_transfer(&state.ledger.bus, transfer).await?;
+    answer(state, session, created, auto_sign).await
 }
 
 async fn create_creation(
     state: &GradidoState,
     session: &Session,
-    object: &Map<String, Value>,
+    params: &Params,
+    auto_sign: bool,
 ) -> Result<Response, GradidoError> {
     require_admin(state, &session.user_id).await?;
     let invalid_amount =
         || GradidoError::with_details("invalid parameter", "invalid amount", "GDD amount in GDD cent ]0,10000000]");
-    let cents = object.get("amount").and_then(Value::as_i64).ok_or_else(invalid_amount)?;
+    let cents = params.integer("amount").ok_or_else(invalid_amount)?;
     if !(1..=MAX_CREATION_CENTS).contains(&cents) {
         return Err(invalid_amount());
     }
-    let target_date = parse_target_date(object)?;
-    let receiver = find_receiver(state, object).await?;
-    let memo = memo(object)?;
+    let target_date = parse_target_date(params)?;
+    let receiver = find_receiver(state, params).await?;
+    let memo = memo(params)?;
     let amount = gdd_amount(cents)?;
     let to_account = ensure_account(state, &receiver.user_id).await?;
     let creation = gradido::NewCreation {
@@ -116,15 +131,12 @@ async fn create_creation(
         target_month: month_start(target_date),
         memo,
     };
-    answer(state, gradido::create_creation(&state.ledger.bus, creation).await?).await
+    let created = gradido::create_creation(&state.ledger.bus, creation).await?;
+    answer(state, session, created, auto_sign).await
 }
 
-async fn update_group(
-    state: &GradidoState,
-    session: &Session,
-    object: &Map<String, Value>,
-) -> Result<Response, GradidoError> {
-    let Some(group) = text_field(object, "target_group") else {
+async fn update_group(state: &GradidoState, session: &Session, params: &Params) -> Result<Response, GradidoError> {
+    let Some(group) = params.text("target_group") else {
         return Err(GradidoError::new("error", "target_group not found"));
     };
     if !state.ledger.bus.load::<domain::gradido::Group>(group).await?.exists() {
@@ -138,34 +150,47 @@ async fn update_group(
     Ok(success(json!({})))
 }
 
-async fn answer(state: &GradidoState, created: gradido::CreatedTransaction) -> Result<Response, GradidoError> {
-    if let Some(event) = &created.event {
+/// The new transaction's id; with `auto_sign` it is signed at once, as the original server
+/// signed for a caller that asked it to.
+async fn answer(
+    state: &GradidoState,
+    session: &Session,
+    created: gradido::CreatedTransaction,
+    auto_sign: bool,
+) -> Result<Response, GradidoError> {
+    let mut last_event = created.event;
+    if auto_sign {
+        last_event = sign_as(state, &created.id, &session.user_id).await?.or(last_event);
+    }
+    if let Some(event) = &last_event {
         state.ledger.await_read_models(event).await;
     }
     Ok(success(json!({ "transaction_id": created.id })))
 }
 
-/// `{"session_id","transaction_id"}`: the initiator signs; the transaction goes to the network.
-#[utoipa::path(post, path = "/login_api/signTransaction", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn sign(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
-    let object = parse_object(&body)?;
-    let session = sessions::require(&state, &object).await?;
-    let id = transaction_id(&object)?;
-    let command = TransactionCommand::Sign { user: session.user_id, at: Utc::now() };
+async fn sign_as(state: &GradidoState, id: &str, user_id: &str) -> Result<Option<store::StoredEvent>, AppError> {
+    let command = TransactionCommand::Sign { user: user_id.to_string(), at: Utc::now() };
     let outcome = state.ledger.bus.execute(id, command, &Operation::derived(ids::gradido_sign(id))).await?;
-    if let Some(event) = outcome.event() {
-        state.ledger.await_read_models(event).await;
+    Ok(outcome.event().cloned())
+}
+
+/// `{"session_id","transaction_id"}`: the initiator signs; the transaction goes to the network.
+#[utoipa::path(method(get, post), path = "/login_api/signTransaction", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+pub async fn sign(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
+    let session = sessions::require(&state, &params).await?;
+    let id = transaction_id(&params)?;
+    if let Some(event) = sign_as(&state, id, &session.user_id).await? {
+        state.ledger.await_read_models(&event).await;
     }
     Ok(success(json!({})))
 }
 
 /// `{"session_id","transaction_id"}`: the initiator cancels a pending transaction, which
 /// gives back what it reserved.
-#[utoipa::path(post, path = "/login_api/cancelTransaction", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn cancel(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
-    let object = parse_object(&body)?;
-    let session = sessions::require(&state, &object).await?;
-    let id = transaction_id(&object)?;
+#[utoipa::path(method(get, post), path = "/login_api/cancelTransaction", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+pub async fn cancel(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
+    let session = sessions::require(&state, &params).await?;
+    let id = transaction_id(&params)?;
     let command = TransactionCommand::Cancel { user: session.user_id };
     let outcome = state.ledger.bus.execute(id, command, &Operation::derived(ids::gradido_cancel(id))).await?;
     let transaction = state.ledger.bus.load::<domain::gradido::GradidoTransaction>(id).await?;
@@ -180,23 +205,45 @@ pub async fn cancel(State(state): State<GradidoState>, body: Bytes) -> Result<Re
     Ok(success(json!({})))
 }
 
-/// The session user's transactions still pending or executing.
-#[utoipa::path(post, path = "/login_api/getRunningUserTasks", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn running_tasks(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
-    let object = parse_object(&body)?;
-    let session = sessions::require(&state, &object).await?;
-    let client = state.ledger.reads.get().await.map_err(AppError::from)?;
-    let rows = gradido_transactions::running(&client, &session.user_id, MAX_TRANSACTIONS_LISTED)
-        .await
-        .map_err(AppError::from)?;
-    Ok(success(json!({ "tasks": rows.into_iter().map(transaction_view).collect::<Vec<_>>() })))
+/// `{"email"}`, no session needed: how many of the user's tasks run, per task type, as
+/// the community server polls it (`prepare transaction`: created, waiting to be signed;
+/// `sign transaction`: signed, waiting for the network). With a live `session_id` the
+/// answer also lists that session user's running transactions (`tasks`).
+#[utoipa::path(method(get, post), path = "/login_api/getRunningUserTasks", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+pub async fn running_tasks(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
+    let session = match params.session_id() {
+        Some(session_id) => sessions::find(&state, session_id).await?,
+        None => None,
+    };
+    let user_id = match (params.text("email"), &session) {
+        (Some(email), _) => find_user(&state, UserKey::Email(email)).await?.map(|user| user.user_id),
+        (None, Some(session)) => Some(session.user_id.clone()),
+        (None, None) => return Err(GradidoError::new("error", "empty email")),
+    };
+    let mut running = Map::new();
+    if let Some(user_id) = &user_id {
+        let (pending, executing) = running_counts(&state, user_id).await?;
+        for (task, count) in [("prepare transaction", pending), ("sign transaction", executing)] {
+            if count > 0 {
+                running.insert(task.to_string(), json!(count));
+            }
+        }
+    }
+    let mut answer = json!({ "runningTasks": running });
+    if let Some(session) = session {
+        let client = state.ledger.reads.get().await.map_err(AppError::from)?;
+        let rows = gradido_transactions::running(&client, &session.user_id, MAX_TRANSACTIONS_LISTED)
+            .await
+            .map_err(AppError::from)?;
+        answer["tasks"] = json!(rows.into_iter().map(transaction_view).collect::<Vec<_>>());
+    }
+    Ok(success(answer))
 }
 
 /// The session user's transactions, sent or received, newest first.
-#[utoipa::path(post, path = "/login_api/listTransactions", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn list(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
-    let object = parse_object(&body)?;
-    let session = sessions::require(&state, &object).await?;
+#[utoipa::path(method(get, post), path = "/login_api/listTransactions", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+pub async fn list(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
+    let session = sessions::require(&state, &params).await?;
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let rows = gradido_transactions::of_user(&client, &session.user_id, MAX_TRANSACTIONS_LISTED)
         .await
@@ -226,12 +273,12 @@ fn transaction_view(row: TransactionRow) -> Value {
 }
 
 /// The receiver named by `target_email`, `target_username` or `target_pubkey`.
-async fn find_receiver(state: &GradidoState, object: &Map<String, Value>) -> Result<Receiver, GradidoError> {
-    let key = if let Some(email) = text_field(object, "target_email") {
+async fn find_receiver(state: &GradidoState, params: &Params) -> Result<Receiver, GradidoError> {
+    let key = if let Some(email) = params.text("target_email") {
         UserKey::Email(email)
-    } else if let Some(username) = text_field(object, "target_username") {
+    } else if let Some(username) = params.text("target_username") {
         UserKey::Username(username)
-    } else if let Some(pubkey) = text_field(object, "target_pubkey") {
+    } else if let Some(pubkey) = params.text("target_pubkey") {
         UserKey::PublicHex(pubkey)
     } else {
         return Err(GradidoError::new("not found", "receiver not found"));
@@ -245,8 +292,8 @@ async fn find_receiver(state: &GradidoState, object: &Map<String, Value>) -> Res
     Ok(Receiver { user_id: user.user_id, group_alias: user.group_alias })
 }
 
-fn memo(object: &Map<String, Value>) -> Result<String, GradidoError> {
-    let memo = object.get("memo").and_then(Value::as_str).unwrap_or_default();
+fn memo(params: &Params) -> Result<String, GradidoError> {
+    let memo = params.get("memo").and_then(Value::as_str).unwrap_or_default();
     if memo.len() > MAX_MEMO_LEN {
         return Err(GradidoError::with_details(
             "invalid parameter",
@@ -263,13 +310,13 @@ fn gdd_amount(cents: i64) -> Result<Amount, GradidoError> {
         .map_err(|error| GradidoError::with_details("invalid parameter", "invalid amount", error.to_string()))
 }
 
-fn transaction_id(object: &Map<String, Value>) -> Result<&str, GradidoError> {
-    text_field(object, "transaction_id").ok_or_else(|| GradidoError::new("error", "parameter format unknown"))
+fn transaction_id(params: &Params) -> Result<&str, GradidoError> {
+    params.text("transaction_id").ok_or_else(|| GradidoError::new("error", "parameter format unknown"))
 }
 
 /// `target_date` (`YYYY-MM-DD`, a time after it is ignored) within this month or the two
 /// before it.
-fn parse_target_date(object: &Map<String, Value>) -> Result<NaiveDate, GradidoError> {
+fn parse_target_date(params: &Params) -> Result<NaiveDate, GradidoError> {
     let invalid = || {
         GradidoError::with_details(
             "invalid parameter",
@@ -277,7 +324,7 @@ fn parse_target_date(object: &Map<String, Value>) -> Result<NaiveDate, GradidoEr
             "within the current month or the two before",
         )
     };
-    let text = text_field(object, "target_date").ok_or_else(invalid)?;
+    let text = params.text("target_date").ok_or_else(invalid)?;
     let date = text.get(..10).and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()).ok_or_else(invalid)?;
     let this_month = month_start(Utc::now().date_naive());
     let earliest = this_month.checked_sub_months(chrono::Months::new(2)).ok_or_else(invalid)?;

@@ -1,14 +1,13 @@
 //! Each Gradido user's GDD account (`gdd:<user id>`, owner the user, purpose `gradido`),
 //! opened on first use. Amounts on the wire are GDD-cent: 1 GDD = 10,000 GDD-cent.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
 use rust_decimal::Decimal;
 use serde_json::json;
 
 use super::sessions;
-use super::wire::{parse_object, success, GradidoError};
+use super::wire::{success, GradidoError, Params};
 use super::GradidoState;
 use app::AppError;
 
@@ -33,10 +32,9 @@ pub async fn ensure_account(state: &GradidoState, user_id: &str) -> Result<Strin
 }
 
 /// `{"session_id"}` -> the user's GDD balance and what is available of it, in GDD-cent.
-#[utoipa::path(post, path = "/login_api/getBalance", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
-pub async fn balance(State(state): State<GradidoState>, body: Bytes) -> Result<Response, GradidoError> {
-    let object = parse_object(&body)?;
-    let session = sessions::require(&state, &object).await?;
+#[utoipa::path(method(get, post), path = "/login_api/getBalance", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+pub async fn balance(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
+    let session = sessions::require(&state, &params).await?;
     let account = ensure_account(&state, &session.user_id).await?;
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let amounts = projections::read_models::balances::amounts(&client, std::slice::from_ref(&account))

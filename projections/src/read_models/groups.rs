@@ -6,7 +6,8 @@ use crate::engine::EventProjector;
 use crate::error::ProjectionError;
 use store::StoredEvent;
 
-/// `groups`: Gradido groups by alias.
+/// `groups`: Gradido groups by alias, numbered 1, 2, ... in the order they were created
+/// (the login server's `group_id`; a replay numbers them the same).
 pub struct GroupsProjector;
 
 impl GroupsProjector {
@@ -25,11 +26,49 @@ impl EventProjector for GroupsProjector {
         let GroupEvent::GroupCreated { alias, name, description } = event.decode()?;
         execute(
             tx,
-            "INSERT INTO groups (alias, name, description, last_tx_id, last_position, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            "INSERT INTO groups (alias, name, description, last_tx_id, last_position, created_at, group_id) \
+             SELECT $1, $2, $3, $4, $5, $6, coalesce(max(group_id), 0) + 1 FROM groups ON CONFLICT DO NOTHING",
             &[&alias, &name, &description, &event.tx_id, &event.position, &event.recorded_at],
         )
         .await?;
         Ok(())
     }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRow {
+    pub group_id: i64,
+    pub alias: String,
+    pub name: String,
+}
+
+/// Most groups one answer lists.
+pub const MAX_GROUPS_LISTED: i64 = 1_000;
+
+fn group_row(row: &tokio_postgres::Row) -> GroupRow {
+    GroupRow { group_id: row.get("group_id"), alias: row.get("alias"), name: row.get("name") }
+}
+
+pub async fn by_id(
+    client: &impl deadpool_postgres::GenericClient,
+    group_id: i64,
+) -> Result<Option<GroupRow>, ProjectionError> {
+    let row = client.query_opt("SELECT group_id, alias, name FROM groups WHERE group_id = $1", &[&group_id]).await?;
+    Ok(row.as_ref().map(group_row))
+}
+
+pub async fn by_alias(
+    client: &impl deadpool_postgres::GenericClient,
+    alias: &str,
+) -> Result<Option<GroupRow>, ProjectionError> {
+    let row = client.query_opt("SELECT group_id, alias, name FROM groups WHERE alias = $1", &[&alias]).await?;
+    Ok(row.as_ref().map(group_row))
+}
+
+/// Every group, oldest first.
+pub async fn all(client: &impl deadpool_postgres::GenericClient) -> Result<Vec<GroupRow>, ProjectionError> {
+    let rows = client
+        .query("SELECT group_id, alias, name FROM groups ORDER BY group_id LIMIT $1", &[&MAX_GROUPS_LISTED])
+        .await?;
+    Ok(rows.iter().map(group_row).collect())
 }
