@@ -320,6 +320,11 @@ async fn serve(
         .await
         .map_err(|error| AppError::Unavailable(format!("bind {listen}: {error}")))?;
     let address = listener.local_addr().map_err(|error| AppError::Internal(error.to_string()))?;
+    // Bound before the main address is announced: whoever waits for that finds both ready.
+    let gradido_root = match options.gradido_listen {
+        Some(address) => Some(serve_gradido_root(address, &service).await?),
+        None => None,
+    };
     info!("listening on http://{address}");
     println!("listening on http://{address}");
     let (stop_supervising, supervising) = watch::channel(false);
@@ -328,10 +333,6 @@ async fn serve(
         .as_ref()
         .filter(|cluster| cluster.serve_lock.is_some())
         .map(|cluster| tokio::spawn(crate::supervisor::supervise(cluster.postgres.clone(), supervising)));
-    let gradido_root = match options.gradido_listen {
-        Some(address) => Some(serve_gradido_root(address, &service).await?),
-        None => None,
-    };
     api::router::serve(listener, router(service.state.clone()), shutdown_signal())
         .await
         .map_err(|error| AppError::Internal(error.to_string()))?;

@@ -21,6 +21,8 @@ pub(crate) const LEDGER: &str = env!("CARGO_BIN_EXE_ledger");
 pub(crate) struct Server {
     child: Child,
     pub(crate) base_url: String,
+    /// Where `--gradido-listen` serves the Gradido calls, if asked to.
+    pub(crate) gradido_url: Option<String>,
 }
 
 impl Server {
@@ -38,15 +40,20 @@ impl Server {
         let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn ledger");
         let stdout = child.stdout.take().expect("stdout");
         let (sender, receiver) = std::sync::mpsc::channel();
+        let (gradido_sender, gradido_receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(url) = line.strip_prefix("listening on ") {
                     let _ = sender.send(url.to_string());
+                } else if let Some(url) = line.strip_prefix("gradido login server on ") {
+                    let _ = gradido_sender.send(url.to_string());
                 }
             }
         });
         let base_url = receiver.recv_timeout(Duration::from_secs(120)).expect("the server announces its address");
-        Self { child, base_url }
+        // Announced before the main address, when asked for.
+        let gradido_url = gradido_receiver.try_recv().ok();
+        Self { child, base_url, gradido_url }
     }
 
     fn kill_hard(mut self) {
@@ -379,4 +386,24 @@ async fn serve_without_a_database_url_runs_a_private_cluster_that_survives_a_kil
     assert!(ok, "the CLI starts the cluster by itself when no server runs: {output}");
     assert!(!postmaster_running(&data_dir), "and stops it again");
     let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// The community server calls `host:port/<call>` on the login server's own port; a
+/// deployment that serves its frontend from the same origin turns CORS off.
+#[tokio::test]
+async fn serve_answers_the_gradido_calls_at_the_root_of_their_own_port_and_cors_can_be_turned_off() {
+    let database = fresh_database().await;
+    let url = database.url();
+    let env =
+        [("DATABASE_URL", url.as_str()), ("LEDGER_GRADIDO_LISTEN", "127.0.0.1:0"), ("LEDGER_GRADIDO_CORS", "false")];
+    let server = Server::start(&[], &env);
+    let gradido = server.gradido_url.clone().expect("the Gradido port is announced");
+    let http = client();
+    let (status, body) = get(&http, &gradido, "/login?session_id=42").await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"state": "not found", "msg": "session not found"})));
+    let response = http.post(format!("{}/login_api/login", server.base_url)).json(&json!({})).send().await.unwrap();
+    assert!(response.headers().get("access-control-allow-origin").is_none(), "CORS is off");
+    let (status, body) = get(&http, &gradido, "/health").await;
+    assert_eq!((status, body["msg"].as_str()), (StatusCode::OK, Some("unknown call")), "only Gradido calls there");
+    server.terminate();
 }

@@ -89,6 +89,14 @@ async fn the_frontend_signs_up_and_logs_in_and_reads_the_user_it_shows() {
     assert_eq!(created["info"], json!(["group_id was not set, use 1 as default!"]));
     assert_eq!(created["user"]["username"], "", "no username chosen yet");
     assert_eq!(post(&app, "createUser", sign_up).await, json!({"state": "exist", "msg": "user already exist"}));
+    let no_email_type =
+        json!({"email": "max@example.com", "first_name": "Max", "last_name": "M", "password": "Aa12345_"});
+    let refused = post(&app, "createUser", no_email_type).await;
+    assert_eq!(
+        (refused["state"].as_str(), refused["msg"].as_str()),
+        (Some("error"), Some("json exception")),
+        "{refused}"
+    );
 
     let login = post(&app, "unsecureLogin", json!({"email": "erika@example.com", "password": "Aa12345_"})).await;
     assert_eq!(login["state"], "success", "{login}");
@@ -265,6 +273,8 @@ async fn profile_reads_and_updates_reach_the_user() {
     assert_eq!(with_new["state"], "success");
     let no_old = json!({"session_id": session, "update": {"User.password": "Cc12345_new"}});
     assert_eq!(post(&app, "updateUserInfos", no_old).await["msg"], "User.password_old not found");
+    let disable = json!({"session_id": session, "update": {"User.disabled": true}});
+    assert_eq!(post(&app, "updateUserInfos", disable).await["msg"], "User.disabled can only be changed by an admin");
 }
 
 /// loginAPI.js `checkUsername` (GET) and `changeUsernameProfile`: a username is set once.
