@@ -124,6 +124,7 @@ impl Service {
         let ledger =
             Ledger { bus, status, reads: pools.reads, read_your_writes_timeout: config.read_your_writes_timeout };
         api::joyplus::seed_listings(&ledger).await?;
+        api::gradido::seed_default_group(&ledger).await?;
         let mailer: Arc<dyn Mailer> = match &config.smtp_relay {
             Some(relay) => Arc::new(SmtpMailer::new(relay, MAIL_FROM)?),
             None => Arc::new(OutboxMailer { pool: ledger.reads.clone() }),

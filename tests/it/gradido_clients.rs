@@ -68,7 +68,7 @@ async fn admin_with_group(app: &TestApp) -> i64 {
     );
     let group =
         post(app, "createGroup", json!({"session_id": admin, "alias": "gdd1", "name": "Gradido Akademie"})).await;
-    assert_eq!(group["group_id"], 1, "the first group is group 1: {group}");
+    assert_eq!(group["group_id"], 2, "after the default group, which a fresh ledger has as group 1: {group}");
     admin
 }
 
@@ -85,7 +85,7 @@ async fn the_frontend_signs_up_and_logs_in_and_reads_the_user_it_shows() {
     assert_eq!(created["state"], "success", "{created}");
     assert_eq!(cookie.split(';').next().unwrap(), format!("GRADIDO_LOGIN={}", session_id(&created)));
     assert_user_object(&created["user"], "erika@example.com");
-    assert_eq!(created["user"]["group_alias"], "gdd1", "the sign-up joined group 1");
+    assert_eq!(created["user"]["group_alias"], "gradido", "the sign-up joined group 1, the default group");
     assert_eq!(created["info"], json!(["group_id was not set, use 1 as default!"]));
     assert_eq!(created["user"]["username"], "", "no username chosen yet");
     assert_eq!(post(&app, "createUser", sign_up).await, json!({"state": "exist", "msg": "user already exist"}));
@@ -392,7 +392,7 @@ async fn the_community_server_lists_groups_creates_and_transfers_with_its_own_fi
     .await;
 
     let groups = post(&app, "networkInfos", json!({"ask": ["groups"]})).await;
-    assert_eq!(groups, json!({"state": "success", "data": {"groups": ["gdd1"]}, "errors": []}));
+    assert_eq!(groups, json!({"state": "success", "data": {"groups": ["gradido", "gdd1"]}, "errors": []}));
     assert_eq!(
         post(&app, "getRunningUserTasks", json!({"email": "alice@example.com"})).await,
         json!({"state": "success", "runningTasks": {}})

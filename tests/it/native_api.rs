@@ -279,10 +279,11 @@ async fn the_event_feed_pages_through_the_log_in_commit_order() {
         seen.extend(events);
     }
     let types: Vec<&str> = seen.iter().map(|event| event["event_type"].as_str().unwrap()).collect();
-    let seeded = ["AssetDefined", "AssetDefined", "AssetDefined", "AssetDefined", "AssetListed", "AssetListed"];
+    let seeded =
+        ["AssetDefined", "AssetDefined", "AssetDefined", "AssetDefined", "AssetListed", "AssetListed", "GroupCreated"];
     let written = ["AccountOpened", "FundsDeposited", "FundsDeposited"];
     assert_eq!(types, [seeded.as_slice(), written.as_slice()].concat());
-    assert_eq!(seen[8]["payload"]["FundsDeposited"]["amount"], "2.00000000");
+    assert_eq!(seen[9]["payload"]["FundsDeposited"]["amount"], "2.00000000");
     let unknown = app.get("/v1/events?after=999999").await;
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
 }

@@ -134,3 +134,33 @@ pub(crate) fn refusal(status: axum::http::StatusCode, message: &str) -> axum::re
         _ => wire::GradidoError::with_details("error", "invalid request", message).into_response(),
     }
 }
+
+/// The group a ledger without groups starts with, so it is group 1: sign-ups join group 1
+/// and the frontend checks usernames in it, as every login server had one from its setup.
+pub const DEFAULT_GROUP_ALIAS: &str = "gradido";
+const DEFAULT_GROUP_NAME: &str = "Gradido";
+
+/// Creates the default group when there is no group yet (a fresh ledger); a ledger whose
+/// operator created groups keeps them as they are.
+pub async fn seed_default_group(ledger: &app::Ledger) -> Result<(), app::AppError> {
+    let client = ledger.reads.get().await?;
+    if !projections::read_models::groups::all(&client).await?.is_empty() {
+        return Ok(());
+    }
+    drop(client);
+    let command = domain::gradido::GroupCommand::Create {
+        alias: DEFAULT_GROUP_ALIAS.to_string(),
+        name: DEFAULT_GROUP_NAME.to_string(),
+        description: Some("the default group (group 1)".to_string()),
+    };
+    match ledger.bus.execute(DEFAULT_GROUP_ALIAS, command, &store::Operation::fresh()).await {
+        Ok(outcome) => {
+            if let Some(event) = outcome.event() {
+                ledger.await_read_models(event).await;
+            }
+            Ok(())
+        }
+        Err(app::AppError::Domain(domain::DomainError::GroupExists)) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
