@@ -81,6 +81,9 @@ pub enum Command {
         /// did; `--gradido-cors false` to turn it off.
         #[arg(long, env = "LEDGER_GRADIDO_CORS", default_value_t = true, action = clap::ArgAction::Set)]
         gradido_cors: bool,
+        /// How often the embedded Lightning node's regtest chain makes a block.
+        #[arg(long, env = "LEDGER_BLOCK_INTERVAL_MS", default_value_t = app::ports::node::DEFAULT_BLOCK_INTERVAL_MS)]
+        block_interval_ms: u64,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -179,6 +182,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, AppError> {
             secure_cookies,
             gradido_listen,
             gradido_cors,
+            block_interval_ms,
         } => {
             let options = ServeOptions {
                 previous_admin_key,
@@ -186,6 +190,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, AppError> {
                 secure_cookies,
                 gradido_listen,
                 gradido: api::gradido::GradidoSettings { cors_any_origin: gradido_cors },
+                block_interval: Duration::from_millis(block_interval_ms.max(1)),
                 read_your_writes_timeout: Duration::from_millis(read_your_writes_timeout_ms),
                 gradido_confirm_delay: Duration::from_millis(gradido_confirm_delay_ms),
                 smtp_relay,
@@ -292,6 +297,7 @@ struct ServeOptions {
     secure_cookies: bool,
     gradido_listen: Option<SocketAddr>,
     gradido: api::gradido::GradidoSettings,
+    block_interval: Duration,
 }
 
 async fn serve(
@@ -313,6 +319,7 @@ async fn serve(
         trusted_proxies: app::credentials::TrustedProxies(options.trusted_proxies),
         secure_cookies: options.secure_cookies,
         gradido: options.gradido,
+        node: app::ports::node::NodeSettings { block_interval: options.block_interval, ..Default::default() },
         ..ServiceConfig::new(storage.target.clone(), admin_key)
     })
     .await?;

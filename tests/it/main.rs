@@ -18,6 +18,7 @@ mod holds;
 mod invariants;
 mod joyplus;
 mod lightning;
+mod lightning_client;
 mod native_api;
 mod openapi;
 mod operations;

@@ -6,7 +6,6 @@
 
 use std::str::FromStr;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::Json;
 use bitcoin::secp256k1::PublicKey;
@@ -21,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use super::denomination;
 use super::payments::{exact, require_password, sat_from_btc};
-use super::session::WebSession;
+use super::session::SignedPost;
 use super::wallet::{account_id, ensure_accounts, Purpose};
 use super::wire::LightningError;
 use super::LightningState;
@@ -44,11 +43,10 @@ pub struct CloseChannelRequest {
     password: Option<String>,
 }
 
-#[utoipa::path(post, path = "/rest/v1/openchannel", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
+#[utoipa::path(post, path = "/rest/v1/openchannel", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn open_channel(
     State(state): State<LightningState>,
-    session: WebSession,
-    body: Bytes,
+    SignedPost { session, body }: SignedPost,
 ) -> Result<Json<Value>, LightningError> {
     let request: OpenChannelRequest = serde_json::from_slice(&body)
         .map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;
@@ -92,12 +90,11 @@ pub async fn open_channel(
     Ok(Json(json!({})))
 }
 
-#[utoipa::path(post, path = "/rest/v1/closechannel", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
+#[utoipa::path(post, path = "/rest/v1/closechannel", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn close_channel(
     State(state): State<LightningState>,
     ClientAddress(address): ClientAddress,
-    session: WebSession,
-    body: Bytes,
+    SignedPost { session, body }: SignedPost,
 ) -> Result<Json<Value>, LightningError> {
     let request: CloseChannelRequest = serde_json::from_slice(&body)
         .map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;

@@ -1,6 +1,5 @@
 //! The unit a user's Lightning wallet shows and takes amounts in.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::Json;
 use domain::user::UserCommand;
@@ -8,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::session::WebSession;
+use super::session::SignedPost;
 use super::wire::LightningError;
 use super::LightningState;
 use app::AppError;
@@ -47,11 +46,10 @@ pub struct DenominationRequest {
 }
 
 /// `{"denomination": "BTC" | "mBTC" | "bits" | "sat"}`.
-#[utoipa::path(post, path = "/rest/v1/setdenomination", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
+#[utoipa::path(post, path = "/rest/v1/setdenomination", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn set_denomination(
     State(state): State<LightningState>,
-    session: WebSession,
-    body: Bytes,
+    SignedPost { session, body }: SignedPost,
 ) -> Result<Json<Value>, LightningError> {
     let request: DenominationRequest = serde_json::from_slice(&body)
         .map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;

@@ -38,6 +38,7 @@ pub fn routes() -> OpenApiRouter<LightningState> {
         .routes(routes!(qr::get_qr_image))
         .routes(routes!(payments::create_invoice))
         .routes(routes!(payments::send_invoice))
+        .routes(routes!(payments::get_invoice_details))
         .routes(routes!(payments::quickpay))
         .routes(routes!(denomination::set_denomination))
         .routes(routes!(channels::open_channel))

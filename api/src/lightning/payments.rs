@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use sha2::Digest;
 
 use super::denomination;
-use super::session::WebSession;
+use super::session::{SignedPost, WebSession};
 use super::wallet::{account_id, ensure_accounts, Purpose, BTC_DECIMALS};
 use super::wire::LightningError;
 use super::LightningState;
@@ -132,11 +132,10 @@ pub(super) async fn require_password(
     Ok(())
 }
 
-#[utoipa::path(post, path = "/rest/v1/createinvoice", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
+#[utoipa::path(post, path = "/rest/v1/createinvoice", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn create_invoice(
     State(state): State<LightningState>,
-    session: WebSession,
-    body: Bytes,
+    SignedPost { session, body }: SignedPost,
 ) -> Result<Json<Value>, LightningError> {
     let request: CreateInvoiceRequest = parse(&body)?;
     let unit = denomination::of_user(&state, &session.user_id).await?;
@@ -181,17 +180,16 @@ pub async fn create_invoice(
     Ok(Json(json!({ "payment_request": payment_request })))
 }
 
-#[utoipa::path(post, path = "/rest/v1/sendinvoice", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
+#[utoipa::path(post, path = "/rest/v1/sendinvoice", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn send_invoice(
     State(state): State<LightningState>,
     ClientAddress(address): ClientAddress,
-    session: WebSession,
-    body: Bytes,
+    SignedPost { session, body }: SignedPost,
 ) -> Result<Json<Value>, LightningError> {
     let request: SendInvoiceRequest = parse(&body)?;
     require_password(&state, &session, request.password, address).await?;
     let text = request.invoiceid.unwrap_or_default();
-    let invoice = Bolt11Invoice::from_str(text.trim()).map_err(|_| LightningError::business("invalid invoice"))?;
+    let invoice = decode_invoice(&text)?;
     if invoice.currency() != Currency::from(state.node.network()) {
         return Err(LightningError::business("invoice is for another network"));
     }
@@ -202,7 +200,7 @@ pub async fn send_invoice(
         invoice.amount_milli_satoshis().ok_or_else(|| LightningError::business("invoice has no amount"))?;
     if invoice.recover_payee_pub_key() != state.node.public_key() {
         let hash_hex = invoice.payment_hash().to_string();
-        return pay_external(&state, &session.user_id, text.trim(), &hash_hex, amount_msat).await;
+        return pay_external(&state, &session.user_id, &invoice.to_string(), &hash_hex, amount_msat).await;
     }
     let hash_hex = invoice.payment_hash().to_string();
     let known = state.ledger.bus.load::<domain::lightning::Invoice>(&hash_hex).await?;
@@ -210,10 +208,7 @@ pub async fn send_invoice(
         .created()
         .map(|created| created.payee.clone())
         .ok_or_else(|| LightningError::business("invoice not found"))?;
-    let memo = match invoice.description() {
-        Bolt11InvoiceDescriptionRef::Direct(description) => Some(description.to_string()),
-        Bolt11InvoiceDescriptionRef::Hash(_) => None,
-    };
+    let memo = invoice_memo(&invoice);
     let operation = Operation::keyed(
         ids::invoice_payment(&hash_hex),
         hex::encode(sha2::Sha256::digest(session.user_id.as_bytes())),
@@ -249,12 +244,55 @@ pub async fn send_invoice(
     Ok(Json(json!({})))
 }
 
-#[utoipa::path(post, path = "/rest/v1/quickpay", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
+#[derive(Deserialize)]
+pub struct InvoiceDetailsRequest {
+    payment_request: Option<String>,
+}
+
+/// `{"payment_request"}` -> what the pay dialog shows before `sendinvoice`: `amount` in the
+/// user's unit, `memo`, `destination` (the payee's node key), `timestamp` (Unix seconds).
+#[utoipa::path(post, path = "/rest/v1/getinvoicedetails", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
+pub async fn get_invoice_details(
+    State(state): State<LightningState>,
+    SignedPost { session, body }: SignedPost,
+) -> Result<Json<Value>, LightningError> {
+    let request: InvoiceDetailsRequest = parse(&body)?;
+    let text = request.payment_request.unwrap_or_default();
+    let invoice = decode_invoice(&text)?;
+    let unit = denomination::of_user(&state, &session.user_id).await?;
+    let amount = match invoice.amount_milli_satoshis() {
+        Some(msat) => super::wallet::number(btc_from_msat(msat)?, &unit)?,
+        None => super::wallet::number(Decimal::ZERO, &unit)?,
+    };
+    Ok(Json(json!({
+        "destination": hex::encode(invoice.recover_payee_pub_key().serialize()),
+        "amount": amount,
+        "timestamp": invoice.duration_since_epoch().as_secs(),
+        "memo": invoice_memo(&invoice).unwrap_or_default(),
+    })))
+}
+
+/// A BOLT11 invoice as a wallet pastes or scans it: with or without `lightning:`, and with
+/// the quickpay suffix (`@host:port`) this wallet's `createinvoice` may add.
+fn decode_invoice(text: &str) -> Result<Bolt11Invoice, LightningError> {
+    let text = text.trim();
+    let text = text.strip_prefix("lightning:").unwrap_or(text);
+    let text = text.split('@').next().unwrap_or_default();
+    Bolt11Invoice::from_str(text).map_err(|_| LightningError::business("invalid invoice"))
+}
+
+fn invoice_memo(invoice: &Bolt11Invoice) -> Option<String> {
+    match invoice.description() {
+        Bolt11InvoiceDescriptionRef::Direct(description) => Some(description.to_string()),
+        Bolt11InvoiceDescriptionRef::Hash(_) => None,
+    }
+}
+
+#[utoipa::path(post, path = "/rest/v1/quickpay", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn quickpay(
     State(state): State<LightningState>,
     ClientAddress(address): ClientAddress,
-    session: WebSession,
-    body: Bytes,
+    SignedPost { session, body }: SignedPost,
 ) -> Result<Json<Value>, LightningError> {
     let request: QuickPayRequest = parse(&body)?;
     require_password(&state, &session, request.password, address).await?;

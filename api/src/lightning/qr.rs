@@ -17,7 +17,7 @@ pub struct QrQuery {
     inputcode: Option<String>,
 }
 
-#[utoipa::path(get, path = "/rest/v1/getqrimage", tag = "mylightning", params(QrQuery), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
+#[utoipa::path(get, path = "/rest/v1/getqrimage", tag = "mylightning", params(QrQuery), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn get_qr_image(_session: WebSession, Query(query): Query<QrQuery>) -> Result<Response, LightningError> {
     let input = query.inputcode.unwrap_or_default();
     if input.is_empty() {

@@ -1,14 +1,16 @@
 //! Cookie sessions: `login` sets an HttpOnly `connect.sid`; every other POST must carry the
-//! session's CSRF token as `_csrf` (given out by `getalldata`).
+//! session's CSRF token (given out by `getalldata`) as csurf took it: the body's or the
+//! query's `_csrf`, or a `csrf-token`, `xsrf-token`, `x-csrf-token` or `x-xsrf-token` header.
 
-use axum::extract::{FromRequestParts, Query, State};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::wire::LightningError;
 use super::LightningState;
@@ -23,23 +25,23 @@ pub const DIALECT: &str = "mylightning";
 /// A session unused this long is gone.
 const SESSION_IDLE_TIMEOUT_SECONDS: i64 = 30 * 60;
 
-/// The signed-in user of a request; for POSTs, with a verified CSRF token.
+/// The signed-in user of a request; for POSTs, with a verified CSRF token (taken from the
+/// query or a header: a POST whose token is in its body uses `SignedPost`).
 pub struct WebSession {
     pub user_id: String,
     pub csrf: String,
     token_sha256: String,
 }
 
-#[derive(Deserialize)]
-struct CsrfQuery {
-    #[serde(rename = "_csrf")]
-    csrf: Option<String>,
-}
+/// The headers csurf read a CSRF token from, after the body and the query.
+const CSRF_HEADERS: [&str; 4] = ["csrf-token", "xsrf-token", "x-csrf-token", "x-xsrf-token"];
 
-impl FromRequestParts<LightningState> for WebSession {
-    type Rejection = LightningError;
+/// What the original server answered a POST with a missing or wrong CSRF token.
+const CSRF_REFUSAL: &str = "Could not verify connection.  Please logout and try again.";
 
-    async fn from_request_parts(parts: &mut Parts, state: &LightningState) -> Result<Self, Self::Rejection> {
+impl WebSession {
+    /// The live session the `connect.sid` cookie names, touched.
+    async fn load(parts: &Parts, state: &LightningState) -> Result<Self, LightningError> {
         let token = cookie_value(parts, COOKIE_NAME).ok_or_else(LightningError::unauthorized)?;
         let token_sha256 = sha256_hex(&token);
         let client = state.ledger.reads.get().await.map_err(AppError::from)?;
@@ -53,18 +55,67 @@ impl FromRequestParts<LightningState> for WebSession {
             .await
             .map_err(AppError::from)?;
         let row = row.ok_or_else(LightningError::unauthorized)?;
-        let session = WebSession { user_id: row.get(0), csrf: row.get(1), token_sha256 };
+        Ok(WebSession { user_id: row.get(0), csrf: row.get(1), token_sha256 })
+    }
+
+    fn verify_csrf(&self, presented: Option<&str>) -> Result<(), LightningError> {
+        // Digests compared, so timing reveals nothing about the token.
+        let presented = presented.map(sha256_hex);
+        if presented.as_deref() == Some(sha256_hex(&self.csrf).as_str()) {
+            Ok(())
+        } else {
+            Err(LightningError::business(CSRF_REFUSAL))
+        }
+    }
+}
+
+/// The token of the query's `_csrf` or of one of csurf's headers.
+fn csrf_outside_body(parts: &Parts) -> Option<String> {
+    let query = parts.uri.query().unwrap_or_default();
+    let from_query = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .ok()
+        .and_then(|pairs| pairs.into_iter().find(|(name, _)| name == "_csrf").map(|(_, value)| value));
+    from_query.or_else(|| {
+        CSRF_HEADERS
+            .iter()
+            .find_map(|name| parts.headers.get(*name).and_then(|value| value.to_str().ok()).map(str::to_string))
+    })
+}
+
+impl FromRequestParts<LightningState> for WebSession {
+    type Rejection = LightningError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &LightningState) -> Result<Self, Self::Rejection> {
+        let session = WebSession::load(parts, state).await?;
         if parts.method != Method::GET {
-            let Query(query) = Query::<CsrfQuery>::from_request_parts(parts, state)
-                .await
-                .map_err(|_| LightningError::forbidden("invalid csrf token"))?;
-            // Digests compared, so timing reveals nothing about the token.
-            let presented = query.csrf.map(|csrf| sha256_hex(&csrf));
-            if presented.as_deref() != Some(sha256_hex(&session.csrf).as_str()) {
-                return Err(LightningError::forbidden("invalid csrf token"));
-            }
+            session.verify_csrf(csrf_outside_body(parts).as_deref())?;
         }
         Ok(session)
+    }
+}
+
+/// A POST of a signed-in user and its body, the CSRF token taken as csurf took it: the
+/// body's `_csrf`, the query's `_csrf`, or a header.
+pub struct SignedPost {
+    pub session: WebSession,
+    pub body: Bytes,
+}
+
+impl FromRequest<LightningState> for SignedPost {
+    type Rejection = LightningError;
+
+    async fn from_request(request: Request, state: &LightningState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        let session = WebSession::load(&parts, state).await?;
+        let outside = csrf_outside_body(&parts);
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|rejection| LightningError::new(rejection.status(), rejection.body_text()))?;
+        let in_body = serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|value| value.get("_csrf").and_then(Value::as_str).map(str::to_string));
+        session.verify_csrf(in_body.or(outside).as_deref())?;
+        Ok(SignedPost { session, body })
     }
 }
 
@@ -75,7 +126,7 @@ pub struct LoginRequest {
 }
 
 /// `{"username","password"}` (the username or the e-mail address) -> 200 and the cookie.
-#[utoipa::path(post, path = "/rest/v1/login", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
+#[utoipa::path(post, path = "/rest/v1/login", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn login(
     State(state): State<LightningState>,
     ClientAddress(address): ClientAddress,
@@ -108,8 +159,11 @@ pub async fn login(
     Ok(response)
 }
 
-#[utoipa::path(post, path = "/rest/v1/logout", tag = "mylightning", security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
-pub async fn logout(State(state): State<LightningState>, session: WebSession) -> Result<Response, LightningError> {
+#[utoipa::path(post, path = "/rest/v1/logout", tag = "mylightning", security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
+pub async fn logout(
+    State(state): State<LightningState>,
+    SignedPost { session, .. }: SignedPost,
+) -> Result<Response, LightningError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     client
         .execute("DELETE FROM web_sessions WHERE token_sha256 = $1", &[&session.token_sha256])
@@ -124,7 +178,7 @@ pub async fn logout(State(state): State<LightningState>, session: WebSession) ->
 }
 
 /// 200 with a valid session, 401 otherwise.
-#[utoipa::path(get, path = "/rest/v1/ping", tag = "mylightning", security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
+#[utoipa::path(get, path = "/rest/v1/ping", tag = "mylightning", security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn ping(_session: WebSession) -> Json<serde_json::Value> {
     Json(json!({}))
 }

@@ -28,7 +28,7 @@ pub async fn ensure_accounts(state: &LightningState, user_id: &str) -> Result<()
 }
 
 /// A BTC amount in the user's unit as an exact JSON number (the spec's BigDecimal).
-fn number(btc: Decimal, unit: &str) -> Result<Box<RawValue>, AppError> {
+pub(super) fn number(btc: Decimal, unit: &str) -> Result<Box<RawValue>, AppError> {
     let value =
         super::denomination::from_btc(btc, unit).ok_or_else(|| AppError::Internal("amount out of range".into()))?;
     RawValue::from_string(value.normalize().to_string()).map_err(|error| AppError::Internal(error.to_string()))
@@ -87,7 +87,7 @@ pub struct TransactionView {
     reference: Option<String>,
 }
 
-#[utoipa::path(get, path = "/rest/v1/getalldata", tag = "mylightning", security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 403, description = "Bad CSRF token")))]
+#[utoipa::path(get, path = "/rest/v1/getalldata", tag = "mylightning", security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn get_all_data(
     State(state): State<LightningState>,
     session: WebSession,

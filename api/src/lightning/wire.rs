@@ -1,6 +1,6 @@
 //! The myLightning error format: `{"error":{"message":"..."}}`, HTTP 200 for business
-//! failures (as the spec's GenericResponse), 401 without a session, 403 for a bad CSRF
-//! token, 400 for malformed input.
+//! failures (as the spec's GenericResponse) and a bad CSRF token (as the original server
+//! answered it), 401 without a session, 400 for malformed input.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -33,10 +33,6 @@ impl LightningError {
 
     pub fn unauthorized() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized")
-    }
-
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, message)
     }
 }
 

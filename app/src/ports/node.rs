@@ -52,9 +52,18 @@ pub struct NodeSettings {
     pub network: Network,
 }
 
+/// The embedded regtest chain's block interval unless configured: a channel (three
+/// confirmations) opens within half a minute, as on a developer's regtest node.
+pub const DEFAULT_BLOCK_INTERVAL_MS: u64 = 10_000;
+
 impl Default for NodeSettings {
     fn default() -> Self {
-        Self { alias: "ledger".into(), port: 9735, block_interval: Duration::from_secs(600), network: Network::Regtest }
+        Self {
+            alias: "ledger".into(),
+            port: 9735,
+            block_interval: Duration::from_millis(DEFAULT_BLOCK_INTERVAL_MS),
+            network: Network::Regtest,
+        }
     }
 }
 
@@ -83,6 +92,17 @@ impl EmbeddedNode {
             .execute(
                 "INSERT INTO lightning_node (secret_key_hex, alias, port, base_height) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
                 &[&hex::encode(fresh), &settings.alias, &port, &BASE_HEIGHT],
+            )
+            .await?;
+        let interval_ms = i64::try_from(settings.block_interval.as_millis().max(1)).unwrap_or(i64::MAX);
+        // A new interval counts on from the height reached at the old one.
+        client
+            .execute(
+                "UPDATE lightning_node SET \
+                   base_height = base_height + (extract(epoch FROM now() - genesis_at) * 1000)::bigint / block_interval_ms, \
+                   genesis_at = now(), block_interval_ms = $1 \
+                 WHERE block_interval_ms <> $1",
+                &[&interval_ms],
             )
             .await?;
         let row = client
