@@ -247,8 +247,16 @@ async fn an_invoice_of_this_node_is_paid_once_between_two_users() {
     assert_eq!(funds(&alice_browser).await, ("0".into(), "0.009".into()), "paying twice moves nothing");
 
     let (_, alice_data) = alice_browser.get("getalldata").await;
-    assert_eq!(alice_data["quickpaynodes"], json!([{"alias": "bob", "node": node_id}]));
-    assert_eq!(alice_data["transactions"][0]["amount"].to_string(), "-0.001", "newest first");
+    assert_eq!(
+        alice_data["quickpaynodes"],
+        json!({node_id.as_str(): {"alias": "bob", "server": "", "channelserver": ""}})
+    );
+    let newest = &alice_data["transactions"][0];
+    assert_eq!(
+        (newest["type"].as_str(), newest["amount"].to_string()),
+        (Some("payment"), "0.001".to_string()),
+        "newest first"
+    );
     let quick = alice_browser
         .post(
             "quickpay",
@@ -261,7 +269,7 @@ async fn an_invoice_of_this_node_is_paid_once_between_two_users() {
     let unknown = alice_browser
         .post("quickpay", Some(&csrf), json!({"dest": "carol", "amount": 0.0001, "password": "alice-password"}))
         .await;
-    assert_eq!(unknown.1["error"]["message"], "unknown destination");
+    assert_eq!(unknown.1["error"]["message"], "Cannot find address to request invoice.");
     crate::common::assert_read_models_equal_replay(&app.database).await;
 }
 
@@ -375,7 +383,8 @@ async fn a_channel_moves_on_chain_funds_to_lightning_when_active_and_back_when_c
     assert!(opened.get("error").is_none(), "{opened}");
     let (_, data) = browser.get("getalldata").await;
     let channel = data["channels"][0].clone();
-    assert_eq!(channel["state"], "pending");
+    assert_eq!(channel["state"], "Pending (3 blocks)", "as lnd reported it");
+    assert_eq!((channel["channel"].as_str(), channel["active"].as_bool()), (Some("N/A"), Some(true)));
     assert_eq!(channel["capacity"].to_string(), "0.004");
     assert_eq!(channel["node"], remote_key.as_str());
     let channelpoint = channel["channelpoint"].as_str().unwrap().to_string();
@@ -383,7 +392,7 @@ async fn a_channel_moves_on_chain_funds_to_lightning_when_active_and_back_when_c
     assert_eq!((txid.len(), index), (64, "0"), "txid:index");
 
     crate::common::eventually(20, "the channel is active", || async {
-        browser.get("getalldata").await.1["channels"][0]["state"] == "active"
+        browser.get("getalldata").await.1["channels"][0]["state"] == "Open"
     })
     .await;
     assert_eq!(funds(&browser).await, ("0.006".into(), "0.004".into()));
@@ -395,9 +404,9 @@ async fn a_channel_moves_on_chain_funds_to_lightning_when_active_and_back_when_c
         .post("closechannel", Some(&csrf), json!({"channelpoint": channelpoint, "password": "alice-password"}))
         .await;
     assert!(closing.1.get("error").is_none(), "{}", closing.1);
-    assert_eq!(browser.get("getalldata").await.1["channels"][0]["state"], "closing");
+    assert_eq!(browser.get("getalldata").await.1["channels"][0]["state"], "Closing");
     crate::common::eventually(20, "the channel is closed", || async {
-        browser.get("getalldata").await.1["channels"][0]["state"] == "closed"
+        browser.get("getalldata").await.1["channels"] == json!([])
     })
     .await;
     assert_eq!(funds(&browser).await, ("0.01".into(), "0".into()), "the balance returned on chain");

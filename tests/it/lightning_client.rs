@@ -64,3 +64,113 @@ async fn the_pay_dialog_reads_an_invoices_amount_and_memo() {
     let (status, bad) = alice.post("getinvoicedetails", Some(&alice_csrf), json!({"payment_request": "nope"})).await;
     assert_eq!((status, bad), (StatusCode::OK, json!({"error": {"message": "invalid invoice"}})));
 }
+
+/// `www/services/lightning.service.ts` reads `user.id` (sent on the WebSocket), and
+/// `home.controller.js` keys `addressbook` and `quickpaynodes` by node key; the transaction
+/// list reads `time_stamp`, `type`, `amount`, `total_fees`, `memo`, `hash`.
+#[tokio::test]
+async fn get_all_data_has_the_shapes_the_wallet_page_reads() {
+    let app = TestApp::spawn().await;
+    let (alice, alice_csrf, alice_id) = logged_in(&app, "alice").await;
+    let (bob, bob_csrf, bob_id) = logged_in(&app, "bob").await;
+    let (_, data) = alice.get("getalldata").await;
+    assert_eq!(data["user"], json!({"id": alice_id}));
+    let alice_node = data["info"]["nodeId"].as_str().unwrap().to_string();
+    let code = data["info"]["addresscode"].as_str().unwrap();
+    let parts: Vec<&str> = code.split('@').collect();
+    assert_eq!(parts.len(), 3, "pubkey@host:port@webhost:webport: {code}");
+    assert_eq!(parts[0], alice_node);
+    assert!(parts[1].ends_with(":9735"), "{code}");
+    assert_eq!(parts[2], app.base_url.trim_start_matches("http://"), "where this wallet was reached");
+    let bob_node = bob.get("getalldata").await.1["info"]["nodeId"].as_str().unwrap().to_string();
+    assert_ne!(alice_node, bob_node, "each user has a node of their own, as the original ran one per user");
+
+    // Bob adds Alice by her address code, as the new-contact dialog sends it.
+    let (_, added) =
+        bob.post("addcontact", Some(&bob_csrf), json!({"alias": "Alice", "nodeid": code, "server": ""})).await;
+    assert_eq!(added, json!({}));
+    let (_, data) = bob.get("getalldata").await;
+    assert_eq!(
+        data["quickpaynodes"][&alice_node],
+        json!({"alias": "Alice", "server": parts[2], "channelserver": parts[1]})
+    );
+    let entry = &data["addressbook"][&alice_node];
+    assert_eq!(entry["id"], alice_node.as_str());
+    assert_eq!(entry["alias"], "Alice");
+    assert_eq!(entry["status"], "Connected");
+    assert_eq!((entry["unknownpeer"].as_bool(), entry["channels"].as_array().map(Vec::len)), (Some(false), Some(0)));
+    let (_, refused) = bob.post("addcontact", Some(&bob_csrf), json!({"alias": "x", "nodeid": "not-a-key@h:1"})).await;
+    assert_eq!(refused["error"]["message"], "invalid node id");
+
+    // Quickpay names the contact by node key.
+    app.deposit(&format!("btc:{bob_id}:lightning"), "0.01").await;
+    let (_, paid) = bob
+        .post(
+            "quickpay",
+            Some(&bob_csrf),
+            json!({"dest": alice_node, "amount": 0.002, "memo": "lunch", "password": "bob-password"}),
+        )
+        .await;
+    assert_eq!(paid, json!({}));
+    let (_, data) = alice.get("getalldata").await;
+    let received = &data["transactions"][0];
+    assert_eq!(received["type"], "invoice");
+    assert_eq!(received["amount"].to_string(), "0.002");
+    assert!(received["time_stamp"].is_i64() && received["total_fees"].is_number() && received["hash"].is_string());
+    assert!(received["memo"].is_string());
+    assert_eq!(bob.post("reconnect", Some(&bob_csrf), json!({"nodeid": code})).await.1, json!({}));
+    let _ = alice_csrf;
+}
+
+/// `src/lightning/lnd.ts` `QuickPay`: another wallet asks this server for an invoice of the
+/// user whose node has `pub_key`, with no session.
+#[tokio::test]
+async fn another_wallet_requests_an_invoice_by_node_key_without_a_session() {
+    let app = TestApp::spawn().await;
+    let (alice, _, _) = logged_in(&app, "alice").await;
+    let alice_node = alice.get("getalldata").await.1["info"]["nodeId"].as_str().unwrap().to_string();
+    let request = |body: Value| app.http.post(format!("{}/rest/v1/requestinvoice", app.base_url)).json(&body).send();
+    let response = request(json!({"pub_key": alice_node, "memo": "from afar", "amount": 0.0005})).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let invoice: Value = response.json().await.unwrap();
+    let text = invoice["payment_request"].as_str().expect("an invoice");
+    let decoded: lightning_invoice::Bolt11Invoice = text.parse().unwrap();
+    assert_eq!(hex::encode(decoded.recover_payee_pub_key().serialize()), alice_node, "payable to Alice's node");
+    assert_eq!(decoded.amount_milli_satoshis(), Some(50_000_000));
+    let unknown = request(json!({"pub_key": "02".to_string() + &"11".repeat(32), "amount": 1})).await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND, "as the original answered a key of no user");
+}
+
+/// `openchannel.controller.ts` sends `remotenode` as `pubkey@channelserver`;
+/// `home.controller.js` closes with the channel value `getalldata` lists.
+#[tokio::test]
+async fn channels_open_to_a_node_code_and_close_by_the_listed_channel() {
+    let app = TestApp::spawn().await;
+    let (alice, csrf, alice_id) = logged_in(&app, "alice").await;
+    app.deposit(&format!("btc:{alice_id}:onchain"), "0.01").await;
+    let remote = format!("02{}@10.0.0.7:9735", "22".repeat(32));
+    let (_, opened) = alice.post("openchannel", Some(&csrf), json!({"remotenode": remote, "amount": 0.001})).await;
+    assert_eq!(opened, json!({}));
+    let (_, data) = alice.get("getalldata").await;
+    let channel = &data["channels"][0];
+    assert_eq!(channel["node"], format!("02{}", "22".repeat(32)), "the key, without where it listens");
+    let waiting = channel["waitblocks"].as_u64().unwrap();
+    assert_eq!(channel["state"], format!("Pending ({waiting} blocks)"));
+    let unknown = &data["addressbook"][channel["node"].as_str().unwrap()];
+    assert_eq!((unknown["unknownpeer"].as_bool(), unknown["status"].as_str()), (Some(true), channel["state"].as_str()));
+    crate::common::eventually(20, "the channel is open", || async {
+        alice.get("getalldata").await.1["channels"][0]["state"] == "Open"
+    })
+    .await;
+    let listed = alice.get("getalldata").await.1["channels"][0]["channel"].as_str().unwrap().to_string();
+    assert_ne!(listed, "N/A");
+    let (_, closing) = alice
+        .post(
+            "closechannel",
+            Some(&csrf),
+            json!({"channelpoint": listed, "password": "alice-password", "force": false}),
+        )
+        .await;
+    assert_eq!(closing, json!({}));
+    assert_eq!(alice.get("getalldata").await.1["channels"][0]["state"], "Closing");
+}

@@ -4,11 +4,8 @@
 //! capacity, or the Lightning funds left if less) back on chain. Every step has a derived
 //! operation id, so a watcher restarted at any point repeats nothing.
 
-use std::str::FromStr;
-
 use axum::extract::State;
 use axum::Json;
-use bitcoin::secp256k1::PublicKey;
 use chrono::Utc;
 use domain::account::AccountCommand;
 use domain::lightning::ChannelCommand;
@@ -37,9 +34,12 @@ pub struct OpenChannelRequest {
     amount: Option<Box<RawValue>>,
 }
 
+/// `channelpoint` names the channel by its channel point or by the `channel` id
+/// `getalldata` lists (the wallet sends either under that name); `channel` is read too.
 #[derive(Deserialize)]
 pub struct CloseChannelRequest {
     channelpoint: Option<String>,
+    channel: Option<String>,
     password: Option<String>,
 }
 
@@ -50,8 +50,10 @@ pub async fn open_channel(
 ) -> Result<Json<Value>, LightningError> {
     let request: OpenChannelRequest = serde_json::from_slice(&body)
         .map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;
-    let remote = request.remotenode.unwrap_or_default();
-    PublicKey::from_str(remote.trim()).map_err(|_| LightningError::business("invalid remote node"))?;
+    // `pubkey@host:port` (as the wallet sends a contact's node) or a bare key.
+    let remote = super::contacts::parse_node_code(request.remotenode.as_deref().unwrap_or_default())
+        .map_err(|_| LightningError::business("invalid remote node"))?
+        .node_id;
     let unit = denomination::of_user(&state, &session.user_id).await?;
     let amount = exact(request.amount.as_deref())?.ok_or_else(|| LightningError::business("amount is required"))?;
     let btc = denomination::to_btc(amount, &unit).ok_or_else(|| LightningError::business("amount out of range"))?;
@@ -71,7 +73,7 @@ pub async fn open_channel(
     };
     let command = ChannelCommand::Open {
         owner: session.user_id.clone(),
-        remote_node: remote.trim().to_string(),
+        remote_node: remote,
         capacity_sat,
         height: state.node.block_height(),
     };
@@ -99,7 +101,8 @@ pub async fn close_channel(
     let request: CloseChannelRequest = serde_json::from_slice(&body)
         .map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;
     require_password(&state, &session, request.password, address).await?;
-    let channelpoint = request.channelpoint.unwrap_or_default();
+    let named = request.channelpoint.or(request.channel).unwrap_or_default();
+    let channelpoint = own_channel(&state, &session.user_id, named.trim()).await?;
     let command = ChannelCommand::Close { owner: session.user_id.clone(), height: state.node.block_height() };
     let outcome = state
         .ledger
@@ -110,4 +113,24 @@ pub async fn close_channel(
         state.ledger.await_read_models(event).await;
     }
     Ok(Json(json!({})))
+}
+
+/// The channel point of the session user's channel named by its channel point or by a
+/// prefix of it (the short `channel` id); a name that fits none, or several, is refused.
+async fn own_channel(state: &LightningState, owner: &str, named: &str) -> Result<String, LightningError> {
+    if named.len() < super::wallet::SHORT_CHANNEL_ID_LEN {
+        return Err(LightningError::business("channel not found"));
+    }
+    let client = state.ledger.reads.get().await.map_err(app::AppError::from)?;
+    let rows = client
+        .query(
+            "SELECT channelpoint FROM channels WHERE owner = $1 AND starts_with(channelpoint, $2) LIMIT 2",
+            &[&owner, &named],
+        )
+        .await
+        .map_err(app::AppError::from)?;
+    match rows.as_slice() {
+        [row] => Ok(row.get(0)),
+        _ => Err(LightningError::business("channel not found")),
+    }
 }

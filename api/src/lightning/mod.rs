@@ -3,8 +3,11 @@
 //! token on every POST but `login`, business failures as HTTP 200 `{"error":{"message"}}`,
 //! and 401 without a session.
 
+mod address_book;
 mod channels;
+mod contacts;
 mod denomination;
+mod identity;
 mod payments;
 mod qr;
 mod session;
@@ -39,6 +42,9 @@ pub fn routes() -> OpenApiRouter<LightningState> {
         .routes(routes!(payments::create_invoice))
         .routes(routes!(payments::send_invoice))
         .routes(routes!(payments::get_invoice_details))
+        .routes(routes!(contacts::add_contact))
+        .routes(routes!(contacts::reconnect))
+        .routes(routes!(contacts::request_invoice))
         .routes(routes!(payments::quickpay))
         .routes(routes!(denomination::set_denomination))
         .routes(routes!(channels::open_channel))

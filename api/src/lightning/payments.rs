@@ -54,12 +54,13 @@ pub(super) fn exact(raw: Option<&RawValue>) -> Result<Option<Decimal>, Lightning
     value.map(Some).ok_or_else(|| LightningError::business("amount must be a plain decimal number"))
 }
 
-/// The spec's `quickpay` flag is accepted and ignored (unknown fields are): BOLT11 has no
-/// place for a quickpay address.
+/// With `quickpay`, the answer names where this wallet takes invoice requests after the
+/// invoice (`<invoice>@host:port`), as the original did.
 #[derive(Deserialize)]
 pub struct CreateInvoiceRequest {
     amount: Option<Box<RawValue>>,
     memo: Option<String>,
+    quickpay: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -135,15 +136,42 @@ pub(super) async fn require_password(
 #[utoipa::path(post, path = "/rest/v1/createinvoice", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn create_invoice(
     State(state): State<LightningState>,
+    headers: axum::http::HeaderMap,
     SignedPost { session, body }: SignedPost,
 ) -> Result<Json<Value>, LightningError> {
     let request: CreateInvoiceRequest = parse(&body)?;
-    let unit = denomination::of_user(&state, &session.user_id).await?;
-    let amount = exact(request.amount.as_deref())?.filter(|amount| !amount.is_zero());
-    let amount_msat = amount.map(|amount| in_btc(amount, &unit)).transpose()?.map(msat_from_btc).transpose()?;
-    let memo = request.memo.unwrap_or_default();
+    let amount_msat = amount_msat_in_unit(&state, &session.user_id, request.amount.as_deref()).await?;
     ensure_accounts(&state, &session.user_id).await?;
+    let payment_request =
+        issue_invoice(&state, &session.user_id, amount_msat, request.memo.unwrap_or_default()).await?;
+    // A quickpay invoice names where the payee's wallet takes invoice requests, as the
+    // original appended it; `sendinvoice` and `getinvoicedetails` read past it.
+    let payment_request = if request.quickpay == Some(true) {
+        format!("{payment_request}@{}", super::wallet::web_host(&headers))
+    } else {
+        payment_request
+    };
+    Ok(Json(json!({ "payment_request": payment_request })))
+}
 
+/// An amount the user typed, in their unit, as millisatoshi; none or zero for any amount.
+pub(super) async fn amount_msat_in_unit(
+    state: &LightningState,
+    user_id: &str,
+    amount: Option<&RawValue>,
+) -> Result<Option<u64>, LightningError> {
+    let unit = denomination::of_user(state, user_id).await?;
+    let amount = exact(amount)?.filter(|amount| !amount.is_zero());
+    amount.map(|amount| in_btc(amount, &unit)).transpose()?.map(msat_from_btc).transpose()
+}
+
+/// A BOLT11 invoice of `payee`, signed with the key of the payee's own node, recorded.
+pub(super) async fn issue_invoice(
+    state: &LightningState,
+    payee: &str,
+    amount_msat: Option<u64>,
+    memo: String,
+) -> Result<String, LightningError> {
     let mut preimage = [0_u8; 32];
     let mut secret = [0_u8; 32];
     rand::thread_rng().fill_bytes(&mut preimage);
@@ -160,13 +188,13 @@ pub async fn create_invoice(
         Some(msat) => builder.amount_milli_satoshis(msat),
         None => builder,
     };
-    let node_secret = *state.node.secret_key();
+    let node_secret = state.node.user_secret_key(payee)?;
     let invoice = builder
         .build_signed(|hash| Secp256k1::new().sign_ecdsa_recoverable(hash, &node_secret))
         .map_err(|error| LightningError::business(format!("cannot create invoice: {error}")))?;
     let payment_request = invoice.to_string();
     let command = InvoiceCommand::Create {
-        payee: session.user_id.clone(),
+        payee: payee.to_string(),
         amount_msat,
         description: memo,
         payment_request: payment_request.clone(),
@@ -177,7 +205,7 @@ pub async fn create_invoice(
     if let Some(event) = outcome.event() {
         state.ledger.await_read_models(event).await;
     }
-    Ok(Json(json!({ "payment_request": payment_request })))
+    Ok(payment_request)
 }
 
 #[utoipa::path(post, path = "/rest/v1/sendinvoice", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
@@ -198,7 +226,12 @@ pub async fn send_invoice(
     }
     let amount_msat =
         invoice.amount_milli_satoshis().ok_or_else(|| LightningError::business("invoice has no amount"))?;
-    if invoice.recover_payee_pub_key() != state.node.public_key() {
+    let payee_key = invoice.recover_payee_pub_key();
+    // Invoices of this server's users, and those signed with the node's own key before
+    // each user had a node key of their own.
+    let ours = payee_key == state.node.public_key()
+        || super::identity::user_of_node(&state, &hex::encode(payee_key.serialize())).await?.is_some();
+    if !ours {
         let hash_hex = invoice.payment_hash().to_string();
         return pay_external(&state, &session.user_id, &invoice.to_string(), &hash_hex, amount_msat).await;
     }
@@ -228,7 +261,8 @@ pub async fn send_invoice(
     let outcome =
         state.ledger.bus.execute(&hash_hex, mark_paid, &Operation::derived(ids::invoice_paid(&hash_hex))).await?;
     if let Some(alias) = request.alias.filter(|alias| !alias.is_empty()) {
-        let contact = Contact { payee_user: Some(payee), node_id: hex::encode(state.node.public_key().serialize()) };
+        let node_id = hex::encode(state.node.user_public_key(&payee)?.serialize());
+        let contact = Contact { payee_user: Some(payee), node_id, server: None, channel_server: None };
         let saved = state
             .ledger
             .bus
@@ -298,9 +332,18 @@ pub async fn quickpay(
     require_password(&state, &session, request.password, address).await?;
     let dest = request.dest.unwrap_or_default();
     let book = state.ledger.bus.load::<domain::lightning::AddressBook>(&session.user_id).await?;
-    let contact = book.contact(&dest).cloned().ok_or_else(|| LightningError::business("unknown destination"))?;
-    let Some(payee) = contact.payee_user else {
-        return Err(LightningError::business("no route to the destination node"));
+    // The client names the contact by its node key; an alias names it too.
+    let contact = book
+        .contact_of_node(&dest)
+        .or_else(|| book.contact(&dest))
+        .cloned()
+        .ok_or_else(|| LightningError::business("Cannot find address to request invoice."))?;
+    let payee = match contact.payee_user {
+        Some(payee) => payee,
+        // A contact saved before its node became a user of this server.
+        None => super::identity::user_of_node(&state, &contact.node_id)
+            .await?
+            .ok_or_else(|| LightningError::business("no route to the destination node"))?,
     };
     let amount = exact(request.amount.as_deref())?.ok_or_else(|| LightningError::business("amount is required"))?;
     let unit = denomination::of_user(&state, &session.user_id).await?;

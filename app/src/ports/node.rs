@@ -34,7 +34,9 @@ pub enum ExternalPaymentError {
 }
 
 pub trait LightningNode: Send + Sync + 'static {
-    fn info(&self) -> NodeInfo;
+    /// The node as `user_id`'s wallet shows it: each user has a node identity of their own,
+    /// as the original server ran one node per user.
+    fn info(&self, user_id: &str) -> Result<NodeInfo, AppError>;
     /// A receive address for `user_id`'s on-chain funds.
     fn receive_address(&self, user_id: &str) -> Result<String, AppError>;
     /// Pays an invoice of another node. The embedded node has no peers, so it finds no route.
@@ -142,25 +144,41 @@ impl EmbeddedNode {
     }
 }
 
+impl EmbeddedNode {
+    /// A key of `user_id`'s derived from the node's for `purpose`: nothing to store, and
+    /// the node can always use it.
+    fn derived_key(&self, purpose: &[u8], user_id: &str) -> Result<SecretKey, AppError> {
+        let mut derivation = Sha256::new();
+        derivation.update(self.secret.secret_bytes());
+        derivation.update(purpose);
+        derivation.update(user_id.as_bytes());
+        SecretKey::from_slice(&derivation.finalize()).map_err(|error| AppError::Internal(error.to_string()))
+    }
+
+    /// The key `user_id`'s node signs invoices with.
+    pub fn user_secret_key(&self, user_id: &str) -> Result<SecretKey, AppError> {
+        self.derived_key(b"/node/", user_id)
+    }
+
+    pub fn user_public_key(&self, user_id: &str) -> Result<PublicKey, AppError> {
+        Ok(PublicKey::from_secret_key(&Secp256k1::new(), &self.user_secret_key(user_id)?))
+    }
+}
+
 impl LightningNode for EmbeddedNode {
-    fn info(&self) -> NodeInfo {
-        NodeInfo {
+    fn info(&self, user_id: &str) -> Result<NodeInfo, AppError> {
+        Ok(NodeInfo {
             synchronized: true,
             port: self.port,
             alias: self.alias.clone(),
-            node_id: hex::encode(self.public.serialize()),
+            node_id: hex::encode(self.user_public_key(user_id)?.serialize()),
             blockheight: self.block_height(),
-        }
+        })
     }
 
     /// P2WPKH of a key derived from the node's: the node can always spend what arrives.
     fn receive_address(&self, user_id: &str) -> Result<String, AppError> {
-        let mut derivation = Sha256::new();
-        derivation.update(self.secret.secret_bytes());
-        derivation.update(b"/onchain/");
-        derivation.update(user_id.as_bytes());
-        let child =
-            SecretKey::from_slice(&derivation.finalize()).map_err(|error| AppError::Internal(error.to_string()))?;
+        let child = self.derived_key(b"/onchain/", user_id)?;
         let public = CompressedPublicKey(PublicKey::from_secret_key(&Secp256k1::new(), &child));
         Ok(Address::p2wpkh(&public, self.network).to_string())
     }

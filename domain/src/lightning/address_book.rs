@@ -24,11 +24,23 @@ pub struct AddressBook {
 pub struct Contact {
     pub payee_user: Option<String>,
     pub node_id: String,
+    /// Where the contact's wallet takes invoice requests (`host:port`); contacts saved
+    /// before it was recorded have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// Where the contact's node takes channels (`host:port`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_server: Option<String>,
 }
 
 impl AddressBook {
     pub fn contact(&self, alias: &str) -> Option<&Contact> {
         self.contacts.get(alias)
+    }
+
+    /// A contact of the node `node_id` (of several, the last by alias).
+    pub fn contact_of_node(&self, node_id: &str) -> Option<&Contact> {
+        self.contacts.values().rev().find(|contact| contact.node_id.eq_ignore_ascii_case(node_id))
     }
 }
 

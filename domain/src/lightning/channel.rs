@@ -113,7 +113,7 @@ impl ChannelEvent {
         }
     }
 
-    fn height(&self) -> u64 {
+    pub fn height(&self) -> u64 {
         match self {
             Self::ChannelOpened { height, .. }
             | Self::ChannelActivated { height }

@@ -31,31 +31,32 @@ impl EventProjector for ChannelsProjector {
         }
         let decoded: ChannelEvent = event.decode()?;
         let state = decoded.state().name();
+        let state_height = i64::try_from(decoded.height()).unwrap_or(i64::MAX);
         match decoded {
             ChannelEvent::ChannelOpened { owner, remote_node, capacity_sat, .. } => {
                 execute(
                     tx,
-                    "INSERT INTO channels (channelpoint, owner, remote_node, state, capacity, balance, last_tx_id, last_position, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5::text::numeric, $5::text::numeric, $6, $7, $8) ON CONFLICT DO NOTHING",
-                    &[&event.aggregate_id, &owner, &remote_node, &state, &btc(capacity_sat), &event.tx_id, &event.position, &event.recorded_at],
+                    "INSERT INTO channels (channelpoint, owner, remote_node, state, capacity, balance, last_tx_id, last_position, updated_at, state_height) \
+                     VALUES ($1, $2, $3, $4, $5::text::numeric, $5::text::numeric, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                    &[&event.aggregate_id, &owner, &remote_node, &state, &btc(capacity_sat), &event.tx_id, &event.position, &event.recorded_at, &state_height],
                 )
                 .await?;
             }
             ChannelEvent::ChannelClosed { returned_sat, .. } => {
                 execute(
                     tx,
-                    "UPDATE channels SET state = $2, balance = $3::text::numeric, last_tx_id = $4, last_position = $5, updated_at = $6 \
+                    "UPDATE channels SET state = $2, balance = $3::text::numeric, last_tx_id = $4, last_position = $5, updated_at = $6, state_height = $7 \
                      WHERE channelpoint = $1 AND (last_tx_id, last_position) < ($4, $5)",
-                    &[&event.aggregate_id, &state, &btc(returned_sat), &event.tx_id, &event.position, &event.recorded_at],
+                    &[&event.aggregate_id, &state, &btc(returned_sat), &event.tx_id, &event.position, &event.recorded_at, &state_height],
                 )
                 .await?;
             }
             _ => {
                 execute(
                     tx,
-                    "UPDATE channels SET state = $2, last_tx_id = $3, last_position = $4, updated_at = $5 \
+                    "UPDATE channels SET state = $2, last_tx_id = $3, last_position = $4, updated_at = $5, state_height = $6 \
                      WHERE channelpoint = $1 AND (last_tx_id, last_position) < ($3, $4)",
-                    &[&event.aggregate_id, &state, &event.tx_id, &event.position, &event.recorded_at],
+                    &[&event.aggregate_id, &state, &event.tx_id, &event.position, &event.recorded_at, &state_height],
                 )
                 .await?;
             }
@@ -72,6 +73,8 @@ pub struct ChannelRow {
     pub state: String,
     pub balance: Decimal,
     pub capacity: Decimal,
+    /// The block height at which the channel entered its state.
+    pub state_height: i64,
 }
 
 /// A user's channels, most recently changed first.
@@ -82,7 +85,7 @@ pub async fn of_owner(
 ) -> Result<Vec<ChannelRow>, ProjectionError> {
     let rows = client
         .query(
-            "SELECT channelpoint, remote_node, state, balance, capacity FROM channels WHERE owner = $1 \
+            "SELECT channelpoint, remote_node, state, balance, capacity, state_height FROM channels WHERE owner = $1 \
              ORDER BY updated_at DESC LIMIT $2",
             &[&owner, &limit],
         )
@@ -95,6 +98,7 @@ pub async fn of_owner(
             state: row.get(2),
             balance: row.get(3),
             capacity: row.get(4),
+            state_height: row.get(5),
         })
         .collect())
 }
