@@ -84,6 +84,16 @@ pub enum Command {
         /// How often the embedded Lightning node's regtest chain makes a block.
         #[arg(long, env = "LEDGER_BLOCK_INTERVAL_MS", default_value_t = app::ports::node::DEFAULT_BLOCK_INTERVAL_MS)]
         block_interval_ms: u64,
+        /// Serve a built myLightning web client from this directory at `/`, behind the
+        /// session (`/login` shows its `views/login.html`).
+        #[arg(long, env = "LEDGER_WEB_ROOT")]
+        web_root: Option<PathBuf>,
+        /// Serve HTTPS with this certificate chain (PEM); needs `--tls-key`.
+        #[arg(long, env = "LEDGER_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of `--tls-cert` (PEM).
+        #[arg(long, env = "LEDGER_TLS_KEY", requires = "tls_cert", hide_env_values = true)]
+        tls_key: Option<PathBuf>,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -183,6 +193,9 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, AppError> {
             gradido_listen,
             gradido_cors,
             block_interval_ms,
+            web_root,
+            tls_cert,
+            tls_key,
         } => {
             let options = ServeOptions {
                 previous_admin_key,
@@ -191,6 +204,8 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, AppError> {
                 gradido_listen,
                 gradido: api::gradido::GradidoSettings { cors_any_origin: gradido_cors },
                 block_interval: Duration::from_millis(block_interval_ms.max(1)),
+                web_root,
+                tls: tls_cert.zip(tls_key),
                 read_your_writes_timeout: Duration::from_millis(read_your_writes_timeout_ms),
                 gradido_confirm_delay: Duration::from_millis(gradido_confirm_delay_ms),
                 smtp_relay,
@@ -298,6 +313,9 @@ struct ServeOptions {
     gradido_listen: Option<SocketAddr>,
     gradido: api::gradido::GradidoSettings,
     block_interval: Duration,
+    web_root: Option<PathBuf>,
+    /// Certificate chain and key files (PEM) for HTTPS.
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 async fn serve(
@@ -320,6 +338,7 @@ async fn serve(
         secure_cookies: options.secure_cookies,
         gradido: options.gradido,
         node: app::ports::node::NodeSettings { block_interval: options.block_interval, ..Default::default() },
+        web_root: options.web_root,
         ..ServiceConfig::new(storage.target.clone(), admin_key)
     })
     .await?;
@@ -332,17 +351,28 @@ async fn serve(
         Some(address) => Some(serve_gradido_root(address, &service).await?),
         None => None,
     };
-    info!("listening on http://{address}");
-    println!("listening on http://{address}");
+    let tls = match &options.tls {
+        Some((cert, key)) => Some(crate::tls::server_config(cert, key)?),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    info!("listening on {scheme}://{address}");
+    println!("listening on {scheme}://{address}");
     let (stop_supervising, supervising) = watch::channel(false);
     let supervisor = storage
         .cluster
         .as_ref()
         .filter(|cluster| cluster.serve_lock.is_some())
         .map(|cluster| tokio::spawn(crate::supervisor::supervise(cluster.postgres.clone(), supervising)));
-    api::router::serve(listener, router(service.state.clone()), shutdown_signal())
-        .await
-        .map_err(|error| AppError::Internal(error.to_string()))?;
+    let served = match tls {
+        Some(config) => {
+            let listener = crate::tls::TlsListener::new(listener, config)
+                .map_err(|error| AppError::Unavailable(format!("tls listener: {error}")))?;
+            api::router::serve(listener, router(service.state.clone()), shutdown_signal()).await
+        }
+        None => api::router::serve(listener, router(service.state.clone()), shutdown_signal()).await,
+    };
+    served.map_err(|error| AppError::Internal(error.to_string()))?;
     if let Some(gradido_root) = gradido_root {
         gradido_root.abort();
     }

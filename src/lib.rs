@@ -7,3 +7,4 @@ pub mod embedded_pg;
 pub mod ops;
 pub mod service;
 pub mod supervisor;
+pub mod tls;

@@ -52,6 +52,8 @@ pub struct ServiceConfig {
     pub secure_cookies: bool,
     /// How the Gradido login-server dialect is served (CORS).
     pub gradido: api::gradido::GradidoSettings,
+    /// The myLightning web client's files, served at `/` behind the session.
+    pub web_root: Option<std::path::PathBuf>,
 }
 
 impl ServiceConfig {
@@ -69,6 +71,7 @@ impl ServiceConfig {
             trusted_proxies: TrustedProxies::default(),
             secure_cookies: false,
             gradido: api::gradido::GradidoSettings::default(),
+            web_root: None,
         }
     }
 }
@@ -154,6 +157,7 @@ impl Service {
             credentials,
             cookies,
             gradido: config.gradido,
+            web_root: config.web_root.clone().map(|root| api::lightning::WebRoot(Arc::new(root))),
         };
         Ok(Self { state, shutdown, tasks })
     }

@@ -35,6 +35,7 @@ pub struct AppState {
     pub credentials: Arc<app::credentials::CredentialGuard>,
     pub cookies: crate::tokens::CookiePolicy,
     pub gradido: crate::gradido::GradidoSettings,
+    pub web_root: Option<crate::lightning::WebRoot>,
 }
 
 impl FromRef<AppState> for NativeState {
@@ -62,6 +63,7 @@ impl FromRef<AppState> for LightningState {
             node: state.node.clone(),
             credentials: state.credentials.clone(),
             cookies: state.cookies,
+            web_root: state.web_root.clone(),
         }
     }
 }
@@ -95,7 +97,7 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     router
         .merge(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, openapi))
-        .fallback(crate::fallback::no_such_route)
+        .fallback(app_or_no_such_route)
         // After every route is in place: it applies to the routes registered so far.
         .method_not_allowed_fallback(crate::fallback::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.gradido, crate::gradido::any_origin))
@@ -103,6 +105,26 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(crate::metrics::track_requests))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Paths of the APIs and their documents: never the web app's.
+const API_PREFIXES: [&str; 8] =
+    ["/v1", "/rest", "/login_api", "/api", "/passport", "/docs", "/openapi.json", "/metrics"];
+
+/// The web client's pages where one is configured, else the dialect's "no such route".
+async fn app_or_no_such_route(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    let path = request.uri().path();
+    let api = API_PREFIXES.iter().any(|prefix| path == *prefix || path.starts_with(&format!("{prefix}/")));
+    match (&state.web_root, api) {
+        (Some(root), false) => {
+            let root = root.clone();
+            crate::lightning::serve_app(LightningState::from_ref(&state), root, request).await
+        }
+        _ => crate::fallback::no_such_route(request.uri().clone()).await,
+    }
 }
 
 /// Whether the database answers and every projector has started.
@@ -129,12 +151,19 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
     (status, Json(json!({ "status": summary, "database": database_up, "projectors": projectors })))
 }
 
-/// Serves `router` on `listener` with peers' addresses available to handlers.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
+/// Serves `router` on `listener` (plain TCP, or TLS) with peers' addresses available to
+/// handlers.
+pub async fn serve<L>(
+    listener: L,
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+{
+    use axum::serve::ListenerExt;
+    // Tapped, so the peer address is the connection's `ConnectInfo` for any listener.
+    let listener = listener.tap_io(|_| {});
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await

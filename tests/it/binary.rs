@@ -407,3 +407,66 @@ async fn serve_answers_the_gradido_calls_at_the_root_of_their_own_port_and_cors_
     assert_eq!((status, body["msg"].as_str()), (StatusCode::OK, Some("unknown call")), "only Gradido calls there");
     server.terminate();
 }
+
+/// `ledger serve --web-root DIR --tls-cert --tls-key` serves a built myLightning client over
+/// HTTPS behind the session, as the original Node server did.
+#[tokio::test]
+async fn serve_serves_the_web_client_over_https_behind_the_session() {
+    let dir = scratch_dir("web");
+    std::fs::create_dir_all(dir.join("app/views")).unwrap();
+    std::fs::write(dir.join("app/index.html"), "<html>wallet page</html>").unwrap();
+    std::fs::write(dir.join("app/views/login.html"), "<html>client login page</html>").unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+        .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let database = fresh_database().await;
+    let url = database.url();
+    let root = dir.join("app");
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("LEDGER_WEB_ROOT", root.to_str().unwrap()),
+        ("LEDGER_TLS_CERT", cert.to_str().unwrap()),
+        ("LEDGER_TLS_KEY", key.to_str().unwrap()),
+    ];
+    let server = Server::start(&[], &env);
+    let port = server.base_url.strip_prefix("https://127.0.0.1:").expect("an https address").to_string();
+    let (ok, _) = run_cli(
+        &["admin", "create-user", "--email", "eve@example.com", "--username", "eve", "--password", "eve-password-1"],
+        &[("DATABASE_URL", url.as_str())],
+    );
+    assert!(ok);
+    let jar = dir.join("cookies");
+    let curl = |path: &str, extra: &[&str]| {
+        let output = Command::new("curl")
+            .args(["-s", "-o", "-", "-w", "\n%{http_code} %{redirect_url}", "--cacert"])
+            .arg(&cert)
+            .args(["--resolve", &format!("localhost:{port}:127.0.0.1"), "-b"])
+            .arg(&jar)
+            .arg("-c")
+            .arg(&jar)
+            .args(extra)
+            .arg(format!("https://localhost:{port}{path}"))
+            .output()
+            .expect("curl");
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    let without = curl("/", &[]);
+    assert!(without.ends_with(&format!("302 https://localhost:{port}/login")), "{without}");
+    assert!(curl("/login", &[]).starts_with("<html>client login page</html>"), "the client's own login page");
+    let signed_in = curl("/login", &["--data", "username=eve&password=eve-password-1"]);
+    assert!(signed_in.starts_with("OK\n200"), "{signed_in}");
+    let page = curl("/", &[]);
+    assert!(page.starts_with("<html>wallet page</html>") && page.contains("\n200"), "{page}");
+    assert!(curl("/rest/v1/ping", &[]).contains("\n200"), "the API over the same origin");
+    assert!(curl("/nothing-here.js", &[]).contains("\n404"));
+    server.terminate();
+}

@@ -174,3 +174,32 @@ async fn channels_open_to_a_node_code_and_close_by_the_listed_channel() {
     assert_eq!(closing, json!({}));
     assert_eq!(alice.get("getalldata").await.1["channels"][0]["state"], "Closing");
 }
+
+/// `src/server.ts`: `GET /login` is the login page, `POST /login` takes its form-encoded
+/// `username` and `password` and answers `OK` (`www/views/login.html` checks that text).
+#[tokio::test]
+async fn the_login_page_and_its_form_sign_in_at_the_root() {
+    let app = TestApp::spawn().await;
+    crate::lightning::user(&app, "alice").await;
+    let page = app.http.get(format!("{}/login", app.base_url)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(page.text().await.unwrap().contains("name=\"password\""));
+    let form = |password: &str| {
+        app.http
+            .post(format!("{}/login", app.base_url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("username=alice%40example.com&password={password}"))
+            .send()
+    };
+    let wrong = form("nope").await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.headers().get("set-cookie").is_none());
+    let signed_in = form("alice-password").await.unwrap();
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    assert!(cookie.starts_with("connect.sid="));
+    assert_eq!(signed_in.text().await.unwrap(), "OK");
+    let ping = app.http.get(format!("{}/rest/v1/ping", app.base_url)).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(ping.status(), StatusCode::OK, "the form's session is the wallet's");
+}

@@ -12,7 +12,10 @@ mod payments;
 mod qr;
 mod session;
 mod wallet;
+mod web;
 mod wire;
+
+pub use web::{serve_app, WebRoot};
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -24,6 +27,8 @@ pub struct LightningState {
     pub node: std::sync::Arc<app::ports::node::EmbeddedNode>,
     pub credentials: std::sync::Arc<app::credentials::CredentialGuard>,
     pub cookies: crate::tokens::CookiePolicy,
+    /// The web client's files, served at `/` behind the session (`--web-root`).
+    pub web_root: Option<WebRoot>,
 }
 
 impl axum::extract::FromRef<LightningState> for std::sync::Arc<app::credentials::CredentialGuard> {
@@ -34,6 +39,7 @@ impl axum::extract::FromRef<LightningState> for std::sync::Arc<app::credentials:
 
 pub fn routes() -> OpenApiRouter<LightningState> {
     OpenApiRouter::new()
+        .routes(routes!(web::login_page, web::login_form))
         .routes(routes!(session::login))
         .routes(routes!(session::logout))
         .routes(routes!(session::ping))

@@ -137,12 +137,23 @@ pub async fn login(
     let (Some(username), Some(password)) = (request.username, request.password) else {
         return Err(LightningError::bad_request("username and password are required"));
     };
+    let cookie = sign_in(&state, address, &username, password).await?;
+    Ok(([(SET_COOKIE, cookie)], Json(json!({}))).into_response())
+}
+
+/// Checks the password and opens a session: the `Set-Cookie` value for it, or 401.
+pub async fn sign_in(
+    state: &LightningState,
+    address: std::net::IpAddr,
+    username: &str,
+    password: String,
+) -> Result<HeaderValue, LightningError> {
     let invalid = || LightningError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid username or password");
-    let user_id = authenticate(&state.ledger.reads, &state.credentials, DIALECT, &username, password, address)
+    let user_id = authenticate(&state.ledger.reads, &state.credentials, DIALECT, username, password, address)
         .await?
         .ok_or_else(invalid)?;
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
-    super::wallet::ensure_accounts(&state, &user_id).await?;
+    super::wallet::ensure_accounts(state, &user_id).await?;
     let token = random_token();
     client
         .execute(
@@ -152,11 +163,16 @@ pub async fn login(
         .await
         .map_err(AppError::from)?;
     let cookie = state.cookies.session(COOKIE_NAME, &token, "/");
-    let mut response = Json(json!({})).into_response();
-    response
-        .headers_mut()
-        .insert(SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|error| AppError::Internal(error.to_string()))?);
-    Ok(response)
+    Ok(HeaderValue::from_str(&cookie).map_err(|error| AppError::Internal(error.to_string()))?)
+}
+
+/// Whether the request carries a live session (the web app's pages are behind one).
+pub async fn has_session(parts: &Parts, state: &LightningState) -> Result<bool, LightningError> {
+    match WebSession::load(parts, state).await {
+        Ok(_) => Ok(true),
+        Err(error) if error.status == axum::http::StatusCode::UNAUTHORIZED => Ok(false),
+        Err(error) => Err(error),
+    }
 }
 
 #[utoipa::path(post, path = "/rest/v1/logout", tag = "mylightning", security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
