@@ -148,6 +148,7 @@ impl Service {
         };
         let credentials = Arc::new(CredentialGuard::new(config.throttle, config.trusted_proxies));
         let cookies = CookiePolicy { secure: config.secure_cookies };
+        let wallet_push = api::lightning::WalletPush::new(ledger.clone());
         let state = AppState {
             ledger,
             admin_key: Arc::new(config.admin_key),
@@ -158,6 +159,7 @@ impl Service {
             cookies,
             gradido: config.gradido,
             web_root: config.web_root.clone().map(|root| api::lightning::WebRoot(Arc::new(root))),
+            wallet_push,
         };
         Ok(Self { state, shutdown, tasks })
     }

@@ -36,6 +36,7 @@ pub struct AppState {
     pub cookies: crate::tokens::CookiePolicy,
     pub gradido: crate::gradido::GradidoSettings,
     pub web_root: Option<crate::lightning::WebRoot>,
+    pub wallet_push: Arc<crate::lightning::WalletPush>,
 }
 
 impl FromRef<AppState> for NativeState {
@@ -64,6 +65,7 @@ impl FromRef<AppState> for LightningState {
             credentials: state.credentials.clone(),
             cookies: state.cookies,
             web_root: state.web_root.clone(),
+            push: state.wallet_push.clone(),
         }
     }
 }

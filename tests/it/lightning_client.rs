@@ -203,3 +203,65 @@ async fn the_login_page_and_its_form_sign_in_at_the_root() {
     let ping = app.http.get(format!("{}/rest/v1/ping", app.base_url)).header("cookie", cookie).send().await.unwrap();
     assert_eq!(ping.status(), StatusCode::OK, "the form's session is the wallet's");
 }
+
+/// `www/services/lightning.service.ts` opens `wss://<origin>/`, sends its user id, and on
+/// `newtransactions` (`params[0].memo`, `params[0].value`), `newchannels`
+/// (`params[0].capacity`) or `refresh` reloads `getalldata`.
+#[tokio::test]
+async fn the_wallet_socket_pushes_a_received_payment_and_a_refresh_to_its_user_only() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let app = TestApp::spawn().await;
+    let (bob, bob_csrf, bob_id) = logged_in(&app, "bob").await;
+    let (alice, alice_csrf, alice_id) = logged_in(&app, "alice").await;
+    let socket_url = app.base_url.replace("http://", "ws://") + "/";
+    let refused = tokio_tungstenite::connect_async(socket_url.clone()).await;
+    assert!(refused.is_err(), "no socket without a session");
+    let open = |cookie: String| {
+        let mut request = socket_url.clone().into_client_request().unwrap();
+        request.headers_mut().insert("cookie", cookie.parse().unwrap());
+        tokio_tungstenite::connect_async(request)
+    };
+    let (mut socket, _) = open(bob.cookie.clone().unwrap()).await.expect("a socket for the session");
+    socket.send(Message::text(bob_id.clone())).await.unwrap();
+    let (mut alice_socket, _) = open(alice.cookie.clone().unwrap()).await.unwrap();
+    // The original switched to whatever user id a socket sent; this one keeps its session's.
+    alice_socket.send(Message::text(bob_id.clone())).await.unwrap();
+
+    app.deposit(&format!("btc:{alice_id}:lightning"), "0.01").await;
+    let (_, invoice) =
+        bob.post("createinvoice", Some(&bob_csrf), json!({"amount": 0.0002, "memo": "pizza", "quickpay": false})).await;
+    let payment_request = invoice["payment_request"].as_str().unwrap().to_string();
+    let (_, paid) = alice
+        .post("sendinvoice", Some(&alice_csrf), json!({"invoiceid": payment_request, "password": "alice-password"}))
+        .await;
+    assert_eq!(paid, json!({}));
+
+    let mut methods = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !(methods.contains(&"newtransactions".to_string()) && methods.contains(&"refresh".to_string())) {
+        let message =
+            tokio::time::timeout_at(deadline, socket.next()).await.expect("messages in time").unwrap().unwrap();
+        let message: Value = serde_json::from_str(message.to_text().unwrap()).unwrap();
+        let method = message["method"].as_str().unwrap().to_string();
+        if method == "newtransactions" {
+            let received = &message["params"][0];
+            assert_eq!(received["memo"], "pizza");
+            assert!((received["value"].as_f64().unwrap() - 0.0002).abs() < 1e-12, "{received}");
+            assert_eq!(received["payment_request"], payment_request.as_str());
+        }
+        methods.push(method);
+    }
+    // Alice's socket hears of her own wallet changing, never of Bob's payment received.
+    let mut alice_methods = Vec::new();
+    while let Ok(Some(Ok(message))) =
+        tokio::time::timeout(std::time::Duration::from_millis(1_500), alice_socket.next()).await
+    {
+        let message: Value = serde_json::from_str(message.to_text().unwrap()).unwrap();
+        alice_methods.push(message["method"].as_str().unwrap().to_string());
+    }
+    assert!(alice_methods.contains(&"refresh".to_string()), "{alice_methods:?}");
+    assert!(!alice_methods.contains(&"newtransactions".to_string()), "{alice_methods:?}");
+}

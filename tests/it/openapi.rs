@@ -81,7 +81,7 @@ async fn every_route_of_every_surface_is_in_the_openapi_document_and_served() {
     assert!(count("native") >= 14, "native: {}", count("native"));
     // Every login-server call answers GET and POST.
     assert_eq!(count("gradido"), 2 * 25);
-    assert_eq!(count("mylightning"), 17);
+    assert_eq!(count("mylightning"), 18);
     assert_eq!(count("joyplus"), 29);
     assert_eq!(count("passport"), 2);
     let parameters = |method: &str, path: &str| -> Vec<String> {

@@ -14,6 +14,9 @@ use app::AppError;
 use projections::read_models::users::{self, UserKey};
 use store::Operation;
 
+/// The unit of a user who never chose one.
+pub const DEFAULT_DENOMINATION: &str = "BTC";
+
 /// How many of the unit make one BTC.
 pub fn units_per_btc(denomination: &str) -> Decimal {
     match denomination {
@@ -27,7 +30,7 @@ pub fn units_per_btc(denomination: &str) -> Decimal {
 pub async fn of_user(state: &LightningState, user_id: &str) -> Result<String, AppError> {
     let client = state.ledger.reads.get().await?;
     let user = users::find(&client, UserKey::Id(user_id)).await?;
-    Ok(user.map_or_else(|| "BTC".to_string(), |user| user.denomination))
+    Ok(user.map_or_else(|| DEFAULT_DENOMINATION.to_string(), |user| user.denomination))
 }
 
 /// An amount the user typed, in their unit, to BTC.

@@ -9,12 +9,15 @@ mod contacts;
 mod denomination;
 mod identity;
 mod payments;
+mod push;
 mod qr;
 mod session;
+mod socket;
 mod wallet;
 mod web;
 mod wire;
 
+pub use push::WalletPush;
 pub use web::{serve_app, WebRoot};
 
 use utoipa_axum::router::OpenApiRouter;
@@ -29,6 +32,8 @@ pub struct LightningState {
     pub cookies: crate::tokens::CookiePolicy,
     /// The web client's files, served at `/` behind the session (`--web-root`).
     pub web_root: Option<WebRoot>,
+    /// What the web client's WebSocket pushes.
+    pub push: std::sync::Arc<WalletPush>,
 }
 
 impl axum::extract::FromRef<LightningState> for std::sync::Arc<app::credentials::CredentialGuard> {
@@ -39,6 +44,7 @@ impl axum::extract::FromRef<LightningState> for std::sync::Arc<app::credentials:
 
 pub fn routes() -> OpenApiRouter<LightningState> {
     OpenApiRouter::new()
+        .routes(routes!(socket::root))
         .routes(routes!(web::login_page, web::login_form))
         .routes(routes!(session::login))
         .routes(routes!(session::logout))

@@ -20,6 +20,8 @@ pub struct CreatedInvoice {
     pub payee: String,
     pub amount_msat: Option<u64>,
     pub expires_at: DateTime<Utc>,
+    pub description: String,
+    pub payment_request: String,
 }
 
 impl Invoice {
@@ -102,8 +104,8 @@ impl Aggregate for Invoice {
 
     fn apply(&mut self, event: InvoiceEvent) {
         match event {
-            InvoiceEvent::InvoiceCreated { payee, amount_msat, expires_at, .. } => {
-                self.created = Some(CreatedInvoice { payee, amount_msat, expires_at });
+            InvoiceEvent::InvoiceCreated { payee, amount_msat, expires_at, description, payment_request } => {
+                self.created = Some(CreatedInvoice { payee, amount_msat, expires_at, description, payment_request });
             }
             InvoiceEvent::InvoicePaid { payer, .. } => self.paid_by = Some(payer),
         }

@@ -1,0 +1,193 @@
+//! Live updates for the web client's WebSocket, read from the event log: one reader per
+//! server, running only while a socket is open, turns the events of each user's accounts,
+//! invoices and channels into the original server's messages (`refresh`, `newtransactions`,
+//! `newchannels`). A socket opened later starts from the log's head; the client loads its
+//! data when it connects, so nothing it shows is lost.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::Ledger;
+use domain::lightning::{Channel, ChannelEvent, Invoice, InvoiceEvent};
+use projections::StoredEvent;
+use serde_json::{json, Value};
+use store::log::{head, read_after};
+use tokio::sync::broadcast;
+use tracing::warn;
+
+use super::denomination;
+use app::AppError;
+
+/// How often the reader looks for new events while sockets are open.
+const POLL_MS: u64 = 500;
+/// Events read per round trip.
+const BATCH_EVENTS: i64 = 500;
+/// Messages a slow socket may fall behind by before it is told to refresh instead.
+const MAX_QUEUED_NOTICES: usize = 1_024;
+
+/// A message for one user's sockets.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub user_id: String,
+    pub message: Value,
+}
+
+pub struct WalletPush {
+    ledger: Ledger,
+    sender: broadcast::Sender<Arc<Notice>>,
+    reading: AtomicBool,
+}
+
+impl WalletPush {
+    pub fn new(ledger: Ledger) -> Arc<Self> {
+        let (sender, _) = broadcast::channel(MAX_QUEUED_NOTICES);
+        Arc::new(Self { ledger, sender, reading: AtomicBool::new(false) })
+    }
+
+    /// Notices from now on; starts the reader if none runs.
+    pub fn subscribe(self: &Arc<Self>) -> broadcast::Receiver<Arc<Notice>> {
+        let receiver = self.sender.subscribe();
+        if !self.reading.swap(true, Ordering::SeqCst) {
+            tokio::spawn(self.clone().read_log());
+        }
+        receiver
+    }
+
+    async fn read_log(self: Arc<Self>) {
+        let mut checkpoint = loop {
+            match self.head().await {
+                Ok(checkpoint) => break checkpoint,
+                Err(error) => {
+                    warn!(%error, "wallet updates cannot find the log's head; retrying");
+                    tokio::time::sleep(Duration::from_millis(POLL_MS)).await;
+                }
+            }
+        };
+        loop {
+            if self.sender.receiver_count() == 0 {
+                self.reading.store(false, Ordering::SeqCst);
+                // A socket that came in meanwhile saw the reader running: keep it.
+                if self.sender.receiver_count() == 0 || self.reading.swap(true, Ordering::SeqCst) {
+                    return;
+                }
+            }
+            match self.next_batch(checkpoint).await {
+                Ok(batch) if !batch.is_empty() => {
+                    checkpoint = batch.last().map_or(checkpoint, StoredEvent::checkpoint);
+                    for notice in self.notices(&batch).await {
+                        let _ = self.sender.send(Arc::new(notice));
+                    }
+                }
+                Ok(_) => tokio::time::sleep(Duration::from_millis(POLL_MS)).await,
+                Err(error) => {
+                    warn!(%error, "wallet updates could not read the log; retrying");
+                    tokio::time::sleep(Duration::from_millis(POLL_MS)).await;
+                }
+            }
+        }
+    }
+
+    async fn head(&self) -> Result<projections::Checkpoint, AppError> {
+        let client = self.ledger.reads.get().await?;
+        Ok(head(&client).await?)
+    }
+
+    async fn next_batch(&self, after: projections::Checkpoint) -> Result<Vec<StoredEvent>, AppError> {
+        let client = self.ledger.reads.get().await?;
+        Ok(read_after(&client, after, None, BATCH_EVENTS).await?)
+    }
+
+    /// A batch's messages: the received payments and opened channels, then one `refresh`
+    /// per user whose wallet changed.
+    async fn notices(&self, batch: &[StoredEvent]) -> Vec<Notice> {
+        let mut notices = Vec::new();
+        let mut changed = BTreeSet::new();
+        for event in batch {
+            match event.aggregate_type.as_str() {
+                "account" => changed.extend(wallet_owner(&event.aggregate_id)),
+                "invoice" => {
+                    if let Ok(InvoiceEvent::InvoicePaid { amount_msat, .. }) = event.decode::<InvoiceEvent>() {
+                        match self.payment_received(&event.aggregate_id, amount_msat).await {
+                            Ok(Some(notice)) => notices.push(notice),
+                            Ok(None) => {}
+                            Err(error) => warn!(%error, "wallet update for a paid invoice skipped"),
+                        }
+                    }
+                }
+                "channel" => match self.channel_changed(event).await {
+                    Ok((owner, notice)) => {
+                        changed.insert(owner);
+                        notices.extend(notice);
+                    }
+                    Err(error) => warn!(%error, "wallet update for a channel skipped"),
+                },
+                _ => {}
+            }
+        }
+        notices.extend(
+            changed.into_iter().map(|user_id| Notice { user_id, message: json!({"method": "refresh", "params": []}) }),
+        );
+        notices
+    }
+
+    async fn payment_received(&self, hash: &str, amount_msat: u64) -> Result<Option<Notice>, AppError> {
+        let invoice = self.ledger.bus.load::<Invoice>(hash).await?;
+        let Some(created) = invoice.created() else { return Ok(None) };
+        let unit = self.unit_of(&created.payee).await?;
+        let btc = rust_decimal::Decimal::from(amount_msat / 1_000) / rust_decimal::Decimal::from(100_000_000_u64);
+        let value = amount_in(btc, &unit)?;
+        let params = json!([{
+            "type": "Invoice",
+            "memo": created.description,
+            "value": value,
+            "payment_request": created.payment_request,
+        }]);
+        Ok(Some(Notice {
+            user_id: created.payee.clone(),
+            message: json!({"method": "newtransactions", "params": params}),
+        }))
+    }
+
+    async fn channel_changed(&self, event: &StoredEvent) -> Result<(String, Option<Notice>), AppError> {
+        let channel = self.ledger.bus.load::<Channel>(&event.aggregate_id).await?;
+        let opened = channel.opened().ok_or(AppError::NotFound("channel"))?.clone();
+        let activated = matches!(event.decode::<ChannelEvent>(), Ok(ChannelEvent::ChannelActivated { .. }));
+        if !activated {
+            return Ok((opened.owner, None));
+        }
+        let unit = self.unit_of(&opened.owner).await?;
+        let capacity = amount_in(app::accounts::lightning::btc_of_sat(opened.capacity_sat), &unit)?;
+        let params = json!([{
+            "channelid": event.aggregate_id.chars().take(super::wallet::SHORT_CHANNEL_ID_LEN).collect::<String>(),
+            "channelpoint": event.aggregate_id,
+            "capacity": capacity,
+            "remotenode": opened.remote_node,
+        }]);
+        let notice =
+            Notice { user_id: opened.owner.clone(), message: json!({"method": "newchannels", "params": params}) };
+        Ok((opened.owner, Some(notice)))
+    }
+
+    async fn unit_of(&self, user_id: &str) -> Result<String, AppError> {
+        let client = self.ledger.reads.get().await?;
+        let user =
+            projections::read_models::users::find(&client, projections::read_models::users::UserKey::Id(user_id))
+                .await?;
+        Ok(user.map_or_else(|| denomination::DEFAULT_DENOMINATION.to_string(), |user| user.denomination))
+    }
+}
+
+/// A JSON number of `btc` in `unit`.
+fn amount_in(btc: rust_decimal::Decimal, unit: &str) -> Result<Value, AppError> {
+    let value = denomination::from_btc(btc, unit).ok_or_else(|| AppError::Internal("amount out of range".into()))?;
+    serde_json::from_str(&value.normalize().to_string()).map_err(|error| AppError::Internal(error.to_string()))
+}
+
+/// The user of a wallet account id (`btc:<user>:onchain` or `btc:<user>:lightning`).
+fn wallet_owner(account_id: &str) -> Option<String> {
+    let rest = account_id.strip_prefix("btc:")?;
+    let (user_id, purpose) = rest.rsplit_once(':')?;
+    matches!(purpose, "onchain" | "lightning").then(|| user_id.to_string())
+}
