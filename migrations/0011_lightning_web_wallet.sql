@@ -28,3 +28,12 @@ UPDATE channels SET state_height = coalesce((
     WHERE e.aggregate_type = 'channel' AND e.aggregate_id = channels.channelpoint
     ORDER BY e.sequence DESC
     LIMIT 1), 0);
+
+-- A user who never chose a unit sees satoshis, as the original server showed amounts
+-- (its rate defaulted to one per satoshi): the client shows two decimals, and small
+-- payments read 0.00 in BTC. Users who chose one keep it.
+ALTER TABLE users ALTER COLUMN denomination SET DEFAULT 'sat';
+UPDATE users SET denomination = 'sat'
+WHERE NOT EXISTS (SELECT 1 FROM events e
+                  WHERE e.aggregate_type = 'user' AND e.aggregate_id = users.user_id
+                    AND e.event_type = 'UserDenominationChanged');

@@ -120,7 +120,7 @@ async fn get_all_data_shows_the_node_a_receive_address_and_exact_balances() {
     assert_eq!(purposes, ["lightning", "onchain"]);
     app.deposit(&format!("btc:{alice}:onchain"), "0.12345678").await;
     let (_, data) = browser.get("getalldata").await;
-    assert_eq!(data["balances"]["btcfunds"].to_string(), "0.12345678", "an exact number, never a float");
+    assert_eq!(data["balances"]["btcfunds"].to_string(), "12345678", "in satoshis, exact, never a float");
     assert_eq!(browser.get("getalldata").await.1["address"], address, "the address is stable");
 }
 
@@ -186,12 +186,15 @@ async fn node_secret(app: &TestApp) -> bitcoin::secp256k1::SecretKey {
     bitcoin::secp256k1::SecretKey::from_str(&hex).unwrap()
 }
 
-/// A registered user, logged in: the browser, the session's CSRF token and the user id.
+/// A registered user, logged in, counting in BTC (the tests' amounts are in BTC): the
+/// browser, the session's CSRF token and the user id.
 pub(crate) async fn logged_in<'a>(app: &'a TestApp, name: &str) -> (Browser<'a>, String, String) {
     let user_id = user(app, name).await;
     let mut browser = Browser::new(app);
     assert_eq!(browser.login(name, &format!("{name}-password")).await.status(), StatusCode::OK);
     let csrf = browser.csrf().await;
+    let (status, reply) = browser.post("setdenomination", Some(&csrf), json!({"denomination": "BTC"})).await;
+    assert_eq!((status, reply), (StatusCode::OK, json!({})));
     (browser, csrf, user_id)
 }
 
@@ -322,7 +325,7 @@ async fn amounts_are_shown_and_taken_in_the_users_denomination() {
     browser.login("alice", "alice-password").await;
     app.deposit(&format!("btc:{alice}:onchain"), "0.015").await;
     let csrf = browser.csrf().await;
-    assert_eq!(browser.get("getalldata").await.1["denomination"], "BTC");
+    assert_eq!(browser.get("getalldata").await.1["denomination"], "sat", "as the original showed amounts");
     let unknown = browser.post("setdenomination", Some(&csrf), json!({"denomination": "wei"})).await;
     assert!(unknown.1["error"]["message"].as_str().unwrap().contains("unknown denomination"), "{}", unknown.1);
     for (unit, shown) in [("mBTC", "15"), ("bits", "15000"), ("sat", "1500000"), ("BTC", "0.015")] {
@@ -348,11 +351,8 @@ async fn amounts_are_shown_and_taken_in_the_users_denomination() {
 #[tokio::test]
 async fn a_channel_moves_on_chain_funds_to_lightning_when_active_and_back_when_closed() {
     let app = TestApp::spawn().await;
-    let alice = user(&app, "alice").await;
-    let mut browser = Browser::new(&app);
-    browser.login("alice", "alice-password").await;
+    let (browser, csrf, alice) = logged_in(&app, "alice").await;
     app.deposit(&format!("btc:{alice}:onchain"), "0.01").await;
-    let csrf = browser.csrf().await;
     let remote = "02".to_string() + &"11".repeat(32);
     let remote_key = bitcoin::secp256k1::PublicKey::from_secret_key(
         &bitcoin::secp256k1::Secp256k1::new(),

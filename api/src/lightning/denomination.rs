@@ -14,8 +14,8 @@ use app::AppError;
 use projections::read_models::users::{self, UserKey};
 use store::Operation;
 
-/// The unit of a user who never chose one.
-pub const DEFAULT_DENOMINATION: &str = "BTC";
+/// The unit of a user who never chose one: satoshis, as the original server showed amounts.
+pub const DEFAULT_DENOMINATION: &str = "sat";
 
 /// How many of the unit make one BTC.
 pub fn units_per_btc(denomination: &str) -> Decimal {
