@@ -468,5 +468,6 @@ async fn serve_serves_the_web_client_over_https_behind_the_session() {
     assert!(page.starts_with("<html>wallet page</html>") && page.contains("\n200"), "{page}");
     assert!(curl("/rest/v1/ping", &[]).contains("\n200"), "the API over the same origin");
     assert!(curl("/nothing-here.js", &[]).contains("\n404"));
+    assert!(curl("/cordova.js", &[]).starts_with("{}\n200"), "as the original answered the client's Cordova script");
     server.terminate();
 }

@@ -23,6 +23,8 @@ use crate::client_address::ClientAddress;
 #[derive(Debug, Clone)]
 pub struct WebRoot(pub Arc<PathBuf>);
 
+const CORDOVA_SCRIPT: &str = "/cordova.js";
+
 /// The login page of the web root, or this one when it has none.
 const BUILT_IN_LOGIN_PAGE: &str = include_str!("login.html");
 
@@ -77,6 +79,11 @@ pub async fn serve_app(state: LightningState, root: WebRoot, request: Request) -
         Ok(true) => {}
         Ok(false) => return (StatusCode::FOUND, [(LOCATION, "/login")]).into_response(),
         Err(error) => return error.into_response(),
+    }
+    // The client loads Cordova's script in a browser too; the original server answered it
+    // with an empty object when the web root has none.
+    if parts.uri.path() == CORDOVA_SCRIPT && !root.0.join(CORDOVA_SCRIPT.trim_start_matches('/')).exists() {
+        return ([(CONTENT_TYPE, "application/javascript")], "{}").into_response();
     }
     let files = tower_http::services::ServeDir::new(root.0.as_path()).append_index_html_on_directories(true);
     match files.oneshot(Request::from_parts(parts, body)).await {
