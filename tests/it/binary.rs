@@ -471,3 +471,27 @@ async fn serve_serves_the_web_client_over_https_behind_the_session() {
     assert!(curl("/cordova.js", &[]).starts_with("{}\n200"), "as the original answered the client's Cordova script");
     server.terminate();
 }
+
+/// `--block-interval-ms` sets the embedded chain's pace; a server started with another
+/// interval counts on from the height reached, never back.
+#[tokio::test]
+async fn the_block_interval_is_configurable_and_a_new_one_counts_on_from_the_height_reached() {
+    let database = fresh_database().await;
+    let url = database.url();
+    let fast = Server::start(&[], &[("DATABASE_URL", url.as_str()), ("LEDGER_BLOCK_INTERVAL_MS", "100")]);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    fast.terminate();
+    let sql = crate::common::connect(&database).await;
+    let height_at = |row: &tokio_postgres::Row| {
+        row.get::<_, i64>(0) + (row.get::<_, f64>(1) * 1000.0) as i64 / row.get::<_, i64>(2)
+    };
+    let query =
+        "SELECT base_height, extract(epoch FROM now() - genesis_at)::float8, block_interval_ms FROM lightning_node";
+    let reached = height_at(&sql.query_one(query, &[]).await.unwrap());
+    assert!(reached >= 100 + 10, "ten blocks in a second and a half at 100 ms: {reached}");
+    let slow = Server::start(&[], &[("DATABASE_URL", url.as_str()), ("LEDGER_BLOCK_INTERVAL_MS", "60000")]);
+    let row = sql.query_one(query, &[]).await.unwrap();
+    assert_eq!(row.get::<_, i64>(2), 60_000);
+    assert!(height_at(&row) >= reached, "the height carried on: {} >= {reached}", height_at(&row));
+    slow.terminate();
+}

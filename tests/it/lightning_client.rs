@@ -181,6 +181,10 @@ async fn channels_open_to_a_node_code_and_close_by_the_listed_channel() {
 async fn the_login_page_and_its_form_sign_in_at_the_root() {
     let app = TestApp::spawn().await;
     crate::lightning::user(&app, "alice").await;
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let root = no_redirects.get(format!("{}/", app.base_url)).send().await.unwrap();
+    assert_eq!(root.status(), StatusCode::FOUND, "the app is behind the session");
+    assert_eq!(root.headers()["location"], "/login");
     let page = app.http.get(format!("{}/login", app.base_url)).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));

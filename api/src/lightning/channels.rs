@@ -48,8 +48,7 @@ pub async fn open_channel(
     State(state): State<LightningState>,
     SignedPost { session, body }: SignedPost,
 ) -> Result<Json<Value>, LightningError> {
-    let request: OpenChannelRequest = serde_json::from_slice(&body)
-        .map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;
+    let request: OpenChannelRequest = super::payments::parse(&body)?;
     // `pubkey@host:port` (as the wallet sends a contact's node) or a bare key.
     let remote = super::contacts::parse_node_code(request.remotenode.as_deref().unwrap_or_default())
         .map_err(|_| LightningError::business("invalid remote node"))?
@@ -98,8 +97,7 @@ pub async fn close_channel(
     ClientAddress(address): ClientAddress,
     SignedPost { session, body }: SignedPost,
 ) -> Result<Json<Value>, LightningError> {
-    let request: CloseChannelRequest = serde_json::from_slice(&body)
-        .map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;
+    let request: CloseChannelRequest = super::payments::parse(&body)?;
     require_password(&state, &session, request.password, address).await?;
     let named = request.channelpoint.or(request.channel).unwrap_or_default();
     let channelpoint = own_channel(&state, &session.user_id, named.trim()).await?;

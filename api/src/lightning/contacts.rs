@@ -53,8 +53,7 @@ pub async fn add_contact(
     State(state): State<LightningState>,
     SignedPost { session, body }: SignedPost,
 ) -> Result<Json<Value>, LightningError> {
-    let request: AddContactRequest = serde_json::from_slice(&body)
-        .map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;
+    let request: AddContactRequest = super::payments::parse(&body)?;
     let code = parse_node_code(request.nodeid.as_deref().unwrap_or_default())?;
     if code.channel_server.is_none() {
         return Err(LightningError::business("invalid node id: expected pubkey@host:port"));
@@ -86,8 +85,7 @@ pub struct ReconnectRequest {
 /// there is nothing to reconnect; a node code that does not parse is refused.
 #[utoipa::path(post, path = "/rest/v1/reconnect", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn reconnect(SignedPost { body, .. }: SignedPost) -> Result<Json<Value>, LightningError> {
-    let request: ReconnectRequest = serde_json::from_slice(&body)
-        .map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;
+    let request: ReconnectRequest = super::payments::parse(&body)?;
     parse_node_code(request.nodeid.as_deref().unwrap_or_default())?;
     Ok(Json(json!({})))
 }
@@ -107,8 +105,7 @@ pub async fn request_invoice(
     State(state): State<LightningState>,
     body: axum::body::Bytes,
 ) -> Result<Response, LightningError> {
-    let request: RequestInvoiceRequest = serde_json::from_slice(&body)
-        .map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;
+    let request: RequestInvoiceRequest = super::payments::parse(&body)?;
     let node_id = request.pub_key.unwrap_or_default();
     let Some(payee) = user_of_node(&state, node_id.trim()).await? else {
         return Err(LightningError::new(StatusCode::NOT_FOUND, "no user's node has that key"));

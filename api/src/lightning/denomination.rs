@@ -54,8 +54,7 @@ pub async fn set_denomination(
     State(state): State<LightningState>,
     SignedPost { session, body }: SignedPost,
 ) -> Result<Json<Value>, LightningError> {
-    let request: DenominationRequest = serde_json::from_slice(&body)
-        .map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))?;
+    let request: DenominationRequest = super::payments::parse(&body)?;
     let denomination = request.denomination.unwrap_or_default();
     let command = UserCommand::SetDenomination { denomination };
     let outcome = state.ledger.bus.execute(&session.user_id, command, &Operation::fresh()).await?;

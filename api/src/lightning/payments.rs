@@ -78,7 +78,7 @@ pub struct QuickPayRequest {
     password: Option<String>,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, LightningError> {
+pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, LightningError> {
     serde_json::from_slice(body).map_err(|error| LightningError::bad_request(format!("invalid request: {error}")))
 }
 

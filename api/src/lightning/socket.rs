@@ -29,7 +29,7 @@ pub async fn root(State(state): State<LightningState>, request: Request) -> Resp
     if !upgrade {
         return match state.web_root.clone() {
             Some(root) => super::web::serve_app(state, root, request).await,
-            None => crate::fallback::no_such_route(request.uri().clone()).await,
+            None => super::web::no_app(state, request).await,
         };
     }
     let (mut parts, _) = request.into_parts();

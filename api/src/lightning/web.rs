@@ -91,3 +91,14 @@ pub async fn serve_app(state: LightningState, root: WebRoot, request: Request) -
         Err(never) => match never {},
     }
 }
+
+/// `/` of a server with no web root: the login page for anyone without a session (as the
+/// original redirected), else nothing to show.
+pub async fn no_app(state: LightningState, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    match has_session(&parts, &state).await {
+        Ok(false) => (StatusCode::FOUND, [(LOCATION, "/login")]).into_response(),
+        Ok(true) => crate::fallback::no_such_route(parts.uri).await,
+        Err(error) => error.into_response(),
+    }
+}
