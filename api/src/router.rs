@@ -103,6 +103,8 @@ pub fn router(state: AppState) -> Router {
         // After every route is in place: it applies to the routes registered so far.
         .method_not_allowed_fallback(crate::fallback::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.gradido, crate::gradido::any_origin))
+        // The last line: a bug answers 500 (in the dialect's format, below) and is logged.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(crate::fallback::panicked))
         .layer(axum::middleware::from_fn(crate::fallback::dialect_rejections))
         .layer(axum::middleware::from_fn(crate::metrics::track_requests))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -15,6 +15,7 @@ mod gradido;
 mod gradido_clients;
 mod group_commit;
 mod holds;
+mod hostile_input;
 mod invariants;
 mod joyplus;
 mod lightning;

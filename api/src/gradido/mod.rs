@@ -131,6 +131,9 @@ pub(crate) fn refusal(status: axum::http::StatusCode, message: &str) -> axum::re
         axum::http::StatusCode::NOT_FOUND | axum::http::StatusCode::METHOD_NOT_ALLOWED => {
             wire::GradidoError::new("error", "unknown call").into_response()
         }
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR => {
+            wire::GradidoError::new("error", "internal error").into_response()
+        }
         _ => wire::GradidoError::with_details("error", "invalid request", message).into_response(),
     }
 }
