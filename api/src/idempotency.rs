@@ -36,9 +36,16 @@ pub fn keyed_operation(
     let Some(key) = headers.get(IDEMPOTENCY_KEY) else {
         return if required { Err(AppError::IdempotencyKeyRequired) } else { Ok(Operation::fresh()) };
     };
-    let key = key.to_str().ok().filter(|key| (1..=MAX_IDEMPOTENCY_KEY_LEN).contains(&key.len())).ok_or_else(|| {
-        AppError::invalid("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
-    })?;
+    // `to_str` also lets a tab through; a key is visible characters only.
+    let visible = |key: &&str| key.bytes().all(|byte| byte.is_ascii_graphic());
+    let key = key
+        .to_str()
+        .ok()
+        .filter(|key| (1..=MAX_IDEMPOTENCY_KEY_LEN).contains(&key.len()))
+        .filter(visible)
+        .ok_or_else(|| {
+            AppError::invalid("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
+        })?;
     let body = serde_json::to_vec(request).map_err(|error| AppError::Internal(error.to_string()))?;
     Ok(Operation::keyed(ids::client_keyed(scope, key), hex::encode(Sha256::digest(&body))))
 }

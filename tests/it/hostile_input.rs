@@ -213,3 +213,18 @@ async fn no_bad_request_to_any_route_is_a_server_error_or_changes_the_log() {
     assert_eq!(health.status(), StatusCode::OK, "the server is still healthy");
     crate::common::assert_read_models_equal_replay(&app.database).await;
 }
+
+/// The README's rule for `Idempotency-Key`: 1 to 255 visible ASCII characters.
+#[tokio::test]
+async fn an_idempotency_key_with_a_tab_a_space_or_too_many_characters_is_refused() {
+    let app = TestApp::spawn().await;
+    let body = json!({"id": "acc-1", "asset": "BTC"});
+    let before = event_count(&app).await;
+    for key in ["a\tb", "a b", &"k".repeat(256)] {
+        let reply = app.post("/v1/accounts", body.clone(), Some(key)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{key:?}: {}", reply.body);
+        assert_eq!(reply.body["error"]["code"], "invalid_idempotency_key");
+    }
+    assert_eq!(event_count(&app).await, before, "a refused key appends nothing");
+    assert_eq!(app.post("/v1/accounts", body, Some("a-visible-key")).await.status, StatusCode::CREATED);
+}
