@@ -270,17 +270,7 @@ async fn a_password_confirming_a_payment_or_a_profile_change_is_throttled_too() 
     user(&other, "ivan").await;
     let call =
         |body: Value| other.http.post(format!("{}/login_api/updateUserInfos", other.base_url)).json(&body).send();
-    let session: Value = other
-        .http
-        .post(format!("{}/login_api/unsecureLogin", other.base_url))
-        .json(&json!({"email": "ivan@example.com", "password": "ivan-password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let session_id = session["session_id"].as_i64().unwrap();
+    let session_id = crate::common::gradido_session(&other, "ivan").await;
     let change = |old: &str| json!({"session_id": session_id, "update": {"User.password": "a-new-password", "User.password_old": old}});
     for _ in 0..ACCOUNT_LIMIT {
         let body: Value = call(change("wrong")).await.unwrap().json().await.unwrap();

@@ -115,17 +115,7 @@ async fn no_bad_request_to_any_route_is_a_server_error_or_changes_the_log() {
     let app = TestApp::spawn().await;
     let (browser, csrf, _) = crate::lightning::logged_in(&app, "mallory").await;
     let cookie = browser.cookie.clone().unwrap();
-    let login: Value = app
-        .http
-        .post(format!("{}/login_api/unsecureLogin", app.base_url))
-        .json(&json!({"email": "mallory@example.com", "password": "mallory-password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let session_id = login["session_id"].as_i64().unwrap();
+    let session_id = crate::common::gradido_session(&app, "mallory").await;
     let spec: Value =
         app.http.get(format!("{}/openapi.json", app.base_url)).send().await.unwrap().json().await.unwrap();
     let bodies = hostile_bodies(&csrf, session_id);

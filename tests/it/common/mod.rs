@@ -280,3 +280,18 @@ pub async fn register_user(app: &TestApp, name: &str, admin: bool) -> String {
     };
     app::use_cases::users::register(&app.service().state.ledger, user).await.expect("register").id
 }
+
+/// A Gradido session of a user `register_user` made.
+pub async fn gradido_session(app: &TestApp, name: &str) -> i64 {
+    let reply: Value = app
+        .http
+        .post(format!("{}/login_api/unsecureLogin", app.base_url))
+        .json(&serde_json::json!({"email": format!("{name}@example.com"), "password": format!("{name}-password")}))
+        .send()
+        .await
+        .expect("unsecureLogin")
+        .json()
+        .await
+        .expect("a JSON answer");
+    reply["session_id"].as_i64().unwrap_or_else(|| panic!("a session: {reply}"))
+}
