@@ -155,20 +155,70 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
     (status, Json(json!({ "status": summary, "database": database_up, "projectors": projectors })))
 }
 
+/// Longest a client may take to send a request's headers: a connection that never finishes
+/// them is closed instead of held.
+pub const HEADER_READ_TIMEOUT_MS: u64 = 10_000;
+/// Longest a client may take to send a request's body once its headers are in.
+pub const BODY_READ_TIMEOUT_MS: u64 = 30_000;
+
 /// Serves `router` on `listener` (plain TCP, or TLS) with peers' addresses available to
-/// handlers.
+/// handlers, until `shutdown`; then lets the connections finish their requests. Hyper
+/// directly rather than `axum::serve`, which sets no header read timeout.
 pub async fn serve<L>(
-    listener: L,
+    mut listener: L,
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()>
 where
     L: axum::serve::Listener<Addr = std::net::SocketAddr>,
 {
-    use axum::serve::ListenerExt;
-    // Tapped, so the peer address is the connection's `ConnectInfo` for any listener.
-    let listener = listener.tap_io(|_| {});
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    let router = router.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(std::time::Duration::from_millis(
+        BODY_READ_TIMEOUT_MS,
+    )));
+    let (stop_sender, stop_receiver) = tokio::sync::watch::channel(());
+    // Every connection holds a guard; the tracker's `closed` resolves when none is left.
+    let (tracker, guard) = tokio::sync::watch::channel(());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (io, peer) = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let service =
+            tower::ServiceExt::map_request(router.clone(), move |request: hyper::Request<hyper::body::Incoming>| {
+                let mut request = request.map(axum::body::Body::new);
+                request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                request
+            });
+        let mut stop = stop_receiver.clone();
+        let guard = guard.clone();
+        tokio::spawn(async move {
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(std::time::Duration::from_millis(HEADER_READ_TIMEOUT_MS))
+                .serve_connection(
+                    hyper_util::rt::TokioIo::new(io),
+                    hyper_util::service::TowerToHyperService::new(service),
+                )
+                .with_upgrades();
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                result = connection.as_mut() => {
+                    if let Err(error) = result {
+                        tracing::debug!(%error, %peer, "connection ended");
+                    }
+                }
+                _ = stop.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+            drop(guard);
+        });
+    }
+    drop(stop_receiver);
+    drop(guard);
+    let _ = stop_sender.send(());
+    tracker.closed().await;
+    Ok(())
 }

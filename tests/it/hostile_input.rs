@@ -218,3 +218,19 @@ async fn an_idempotency_key_with_a_tab_a_space_or_too_many_characters_is_refused
     assert_eq!(event_count(&app).await, before, "a refused key appends nothing");
     assert_eq!(app.post("/v1/accounts", body, Some("a-visible-key")).await.status, StatusCode::CREATED);
 }
+
+/// A client that never finishes its headers is cut off, instead of holding a connection.
+#[tokio::test]
+async fn a_connection_whose_headers_never_end_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn().await;
+    let address = app.base_url.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stream.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n").await.unwrap();
+    let limit = std::time::Duration::from_millis(api::router::HEADER_READ_TIMEOUT_MS + 5_000);
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(limit, stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the server still holds the connection after {limit:?}");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "closed, or told it took too long: {answer}");
+}

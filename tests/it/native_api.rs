@@ -149,11 +149,11 @@ async fn a_transfer_to_a_missing_account_or_to_itself_is_refused() {
 async fn bad_amounts_get_a_clear_error_and_move_nothing() {
     let app = TestApp::spawn().await;
     app.open_account("alice", "BTC").await;
-    for amount in
-        ["0.000000001", "-1", "0", "abc", "1e3", "", "99999999999999999999999999999999", " 1", ".5", "5.", "1..2"]
-    {
+    let amounts =
+        ["0.000000001", "-1", "0", "abc", "1e3", "", "99999999999999999999999999999999", " 1", ".5", "5.", "1..2"];
+    for (index, amount) in amounts.into_iter().enumerate() {
         let reply =
-            app.post("/v1/deposits", json!({"account": "alice", "amount": amount}), Some(&format!("k{amount}"))).await;
+            app.post("/v1/deposits", json!({"account": "alice", "amount": amount}), Some(&format!("k{index}"))).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "amount {amount:?}: {}", reply.body);
         assert_eq!(reply.body["error"]["code"], "invalid_amount", "amount {amount:?}");
     }
