@@ -124,3 +124,19 @@ async fn every_route_of_every_surface_is_in_the_openapi_document_and_served() {
     assert_eq!(docs.status(), StatusCode::OK);
     assert!(docs.text().await.unwrap().contains("swagger"), "Swagger UI is served at /docs");
 }
+
+#[tokio::test]
+async fn money_moving_routes_declare_their_idempotency_key_and_201() {
+    let app = TestApp::spawn().await;
+    let spec: Value =
+        app.http.get(format!("{}/openapi.json", app.base_url)).send().await.unwrap().json().await.unwrap();
+    for path in ["/v1/deposits", "/v1/withdrawals", "/v1/transfers", "/v1/holds", "/v1/accounts"] {
+        let operation = &spec["paths"][path]["post"];
+        let header = operation["parameters"]
+            .as_array()
+            .and_then(|parameters| parameters.iter().find(|parameter| parameter["name"] == "Idempotency-Key"))
+            .unwrap_or_else(|| panic!("{path} declares Idempotency-Key: {operation}"));
+        assert_eq!(header["in"], "header");
+        assert!(operation["responses"].get("201").is_some(), "{path} documents 201");
+    }
+}

@@ -22,7 +22,7 @@ const DEFAULT_PAGE_SIZE: i64 = 100;
 const MAX_PAGE_SIZE: i64 = 1_000;
 /// Joined with `assets` for the scale: amounts are shown at exactly the asset's decimals.
 
-#[utoipa::path(post, path = "/v1/accounts", tag = "native", request_body = CreateAccountRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(post, path = "/v1/accounts", tag = "native", params(("Idempotency-Key" = Option<String>, Header, description = "Optional: 1 to 255 visible ASCII characters; the same key and body replay the first answer")), request_body = CreateAccountRequest, security(("admin_bearer" = [])), responses((status = 201, description = "Created; `Idempotency-Replayed: true` when it repeats the first answer to the key"), (status = 200, description = "Success"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn create(
     State(state): State<NativeState>,
     headers: HeaderMap,

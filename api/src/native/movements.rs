@@ -13,7 +13,7 @@ use crate::idempotency::{created, operation};
 use app::use_cases::transfers;
 use app::AppError;
 
-#[utoipa::path(post, path = "/v1/deposits", tag = "native", request_body = MovementRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(post, path = "/v1/deposits", tag = "native", params(("Idempotency-Key" = String, Header, description = "Required: 1 to 255 visible ASCII characters, scoped to the route; the same key and body replay the first answer")), request_body = MovementRequest, security(("admin_bearer" = [])), responses((status = 201, description = "Created; `Idempotency-Replayed: true` when it repeats the first answer to the key"), (status = 200, description = "Success"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn deposit(
     State(state): State<NativeState>,
     headers: HeaderMap,
@@ -27,7 +27,7 @@ pub async fn deposit(
     .await
 }
 
-#[utoipa::path(post, path = "/v1/withdrawals", tag = "native", request_body = MovementRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(post, path = "/v1/withdrawals", tag = "native", params(("Idempotency-Key" = String, Header, description = "Required: 1 to 255 visible ASCII characters, scoped to the route; the same key and body replay the first answer")), request_body = MovementRequest, security(("admin_bearer" = [])), responses((status = 201, description = "Created; `Idempotency-Replayed: true` when it repeats the first answer to the key"), (status = 200, description = "Success"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn withdraw(
     State(state): State<NativeState>,
     headers: HeaderMap,
@@ -69,7 +69,7 @@ async fn movement(
     Ok(created(view, outcome.is_replay()))
 }
 
-#[utoipa::path(post, path = "/v1/transfers", tag = "native", request_body = TransferRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(post, path = "/v1/transfers", tag = "native", params(("Idempotency-Key" = String, Header, description = "Required: 1 to 255 visible ASCII characters, scoped to the route; the same key and body replay the first answer")), request_body = TransferRequest, security(("admin_bearer" = [])), responses((status = 201, description = "Created; `Idempotency-Replayed: true` when it repeats the first answer to the key"), (status = 200, description = "Success"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn transfer(
     State(state): State<NativeState>,
     headers: HeaderMap,
