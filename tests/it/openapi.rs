@@ -139,4 +139,13 @@ async fn money_moving_routes_declare_their_idempotency_key_and_201() {
         assert_eq!(header["in"], "header");
         assert!(operation["responses"].get("201").is_some(), "{path} documents 201");
     }
+    for path in ["/v1/events", "/v1/accounts"] {
+        let parameters = spec["paths"][path]["get"]["parameters"].as_array().unwrap();
+        let limit = parameters.iter().find(|parameter| parameter["name"] == "limit").expect("a limit");
+        assert_eq!(
+            (limit["schema"]["minimum"].as_f64(), limit["schema"]["maximum"].as_f64()),
+            (Some(1.0), Some(1000.0)),
+            "{path}: {limit}"
+        );
+    }
 }

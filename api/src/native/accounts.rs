@@ -101,6 +101,8 @@ pub async fn show(
 pub struct ListQuery {
     owner: Option<String>,
     asset: Option<String>,
+    /// Accounts per page: 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
     /// The last account id of the previous page.
     after: Option<String>,

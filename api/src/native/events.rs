@@ -16,6 +16,8 @@ const DEFAULT_PAGE_SIZE: i64 = 100;
 pub struct EventsQuery {
     /// The position of the last event already seen; 0 or absent for the beginning.
     after: Option<i64>,
+    /// Events per page: 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
