@@ -126,7 +126,7 @@ async fn every_route_of_every_surface_is_in_the_openapi_document_and_served() {
 }
 
 #[tokio::test]
-async fn money_moving_routes_declare_their_idempotency_key_and_201() {
+async fn routes_declare_their_idempotency_key_201_typed_bodies_and_limits() {
     let app = TestApp::spawn().await;
     let spec: Value =
         app.http.get(format!("{}/openapi.json", app.base_url)).send().await.unwrap().json().await.unwrap();
@@ -138,6 +138,16 @@ async fn money_moving_routes_declare_their_idempotency_key_and_201() {
             .unwrap_or_else(|| panic!("{path} declares Idempotency-Key: {operation}"));
         assert_eq!(header["in"], "header");
         assert!(operation["responses"].get("201").is_some(), "{path} documents 201");
+    }
+    for path in [
+        "/rest/v1/createinvoice",
+        "/rest/v1/sendinvoice",
+        "/rest/v1/quickpay",
+        "/rest/v1/addcontact",
+        "/rest/v1/openchannel",
+    ] {
+        let body = &spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"];
+        assert!(body.get("$ref").is_some(), "{path} has a typed request body: {body}");
     }
     for path in ["/v1/events", "/v1/accounts"] {
         let parameters = spec["paths"][path]["get"]["parameters"].as_array().unwrap();

@@ -28,22 +28,24 @@ use store::{ids, Operation};
 /// A pending channel's hold lasts this long; activation comes long before.
 const FUNDING_HOLD_HOURS: i64 = 24;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct OpenChannelRequest {
     remotenode: Option<String>,
+    /// A plain decimal number in the user's unit.
+    #[schema(value_type = Option<f64>)]
     amount: Option<Box<RawValue>>,
 }
 
 /// `channelpoint` names the channel by its channel point or by the `channel` id
 /// `getalldata` lists (the wallet sends either under that name); `channel` is read too.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CloseChannelRequest {
     channelpoint: Option<String>,
     channel: Option<String>,
     password: Option<String>,
 }
 
-#[utoipa::path(post, path = "/rest/v1/openchannel", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
+#[utoipa::path(post, path = "/rest/v1/openchannel", tag = "mylightning", request_body = OpenChannelRequest, security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn open_channel(
     State(state): State<LightningState>,
     SignedPost { session, body }: SignedPost,
@@ -91,7 +93,7 @@ pub async fn open_channel(
     Ok(Json(json!({})))
 }
 
-#[utoipa::path(post, path = "/rest/v1/closechannel", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
+#[utoipa::path(post, path = "/rest/v1/closechannel", tag = "mylightning", request_body = CloseChannelRequest, security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn close_channel(
     State(state): State<LightningState>,
     ClientAddress(address): ClientAddress,

@@ -39,7 +39,7 @@ pub(super) fn parse_node_code(code: &str) -> Result<NodeCode, LightningError> {
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct AddContactRequest {
     alias: Option<String>,
     nodeid: Option<String>,
@@ -48,7 +48,7 @@ pub struct AddContactRequest {
 
 /// `{"alias","nodeid":"pubkey@host:port[@webhost:webport]","server"?}`: saves a contact
 /// under its alias; a node of this server's users is paid directly.
-#[utoipa::path(post, path = "/rest/v1/addcontact", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
+#[utoipa::path(post, path = "/rest/v1/addcontact", tag = "mylightning", request_body = AddContactRequest, security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn add_contact(
     State(state): State<LightningState>,
     SignedPost { session, body }: SignedPost,
@@ -76,31 +76,33 @@ pub async fn add_contact(
     Ok(Json(json!({})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ReconnectRequest {
     nodeid: Option<String>,
 }
 
 /// `{"nodeid"}`: the embedded node's peers are this server's users, always connected, so
 /// there is nothing to reconnect; a node code that does not parse is refused.
-#[utoipa::path(post, path = "/rest/v1/reconnect", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
+#[utoipa::path(post, path = "/rest/v1/reconnect", tag = "mylightning", request_body = ReconnectRequest, security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn reconnect(SignedPost { body, .. }: SignedPost) -> Result<Json<Value>, LightningError> {
     let request: ReconnectRequest = super::payments::parse(&body)?;
     parse_node_code(request.nodeid.as_deref().unwrap_or_default())?;
     Ok(Json(json!({})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RequestInvoiceRequest {
     pub_key: Option<String>,
     memo: Option<String>,
+    /// A plain decimal number in the user's unit.
+    #[schema(value_type = Option<f64>)]
     amount: Option<Box<RawValue>>,
 }
 
 /// `{"pub_key","memo","amount"}`, no session: an invoice of the user whose node has that
 /// key (the amount in that user's unit), so another wallet's quickpay can pay them. 404 for
 /// a key of no user here, as the original answered.
-#[utoipa::path(post, path = "/rest/v1/requestinvoice", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"payment_request\"}`, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 404, description = "No user's node has that key")))]
+#[utoipa::path(post, path = "/rest/v1/requestinvoice", tag = "mylightning", request_body = RequestInvoiceRequest, responses((status = 200, description = "`{\"payment_request\"}`, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 404, description = "No user's node has that key")))]
 pub async fn request_invoice(
     State(state): State<LightningState>,
     body: axum::body::Bytes,

@@ -43,13 +43,13 @@ pub fn from_btc(amount: Decimal, denomination: &str) -> Option<Decimal> {
     amount.checked_mul(units_per_btc(denomination)).map(|value| value.normalize())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct DenominationRequest {
     denomination: Option<String>,
 }
 
 /// `{"denomination": "BTC" | "mBTC" | "bits" | "sat"}`.
-#[utoipa::path(post, path = "/rest/v1/setdenomination", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
+#[utoipa::path(post, path = "/rest/v1/setdenomination", tag = "mylightning", request_body = DenominationRequest, security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn set_denomination(
     State(state): State<LightningState>,
     SignedPost { session, body }: SignedPost,

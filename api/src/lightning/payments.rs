@@ -56,23 +56,27 @@ pub(super) fn exact(raw: Option<&RawValue>) -> Result<Option<Decimal>, Lightning
 
 /// With `quickpay`, the answer names where this wallet takes invoice requests after the
 /// invoice (`<invoice>@host:port`), as the original did.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateInvoiceRequest {
+    /// A plain decimal number in the user's unit.
+    #[schema(value_type = Option<f64>)]
     amount: Option<Box<RawValue>>,
     memo: Option<String>,
     quickpay: Option<bool>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct SendInvoiceRequest {
     invoiceid: Option<String>,
     alias: Option<String>,
     password: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct QuickPayRequest {
     dest: Option<String>,
+    /// A plain decimal number in the user's unit.
+    #[schema(value_type = Option<f64>)]
     amount: Option<Box<RawValue>>,
     memo: Option<String>,
     password: Option<String>,
@@ -133,7 +137,7 @@ pub(super) async fn require_password(
     Ok(())
 }
 
-#[utoipa::path(post, path = "/rest/v1/createinvoice", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
+#[utoipa::path(post, path = "/rest/v1/createinvoice", tag = "mylightning", request_body = CreateInvoiceRequest, security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn create_invoice(
     State(state): State<LightningState>,
     headers: axum::http::HeaderMap,
@@ -208,7 +212,7 @@ pub(super) async fn issue_invoice(
     Ok(payment_request)
 }
 
-#[utoipa::path(post, path = "/rest/v1/sendinvoice", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
+#[utoipa::path(post, path = "/rest/v1/sendinvoice", tag = "mylightning", request_body = SendInvoiceRequest, security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn send_invoice(
     State(state): State<LightningState>,
     ClientAddress(address): ClientAddress,
@@ -278,14 +282,14 @@ pub async fn send_invoice(
     Ok(Json(json!({})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct InvoiceDetailsRequest {
     payment_request: Option<String>,
 }
 
 /// `{"payment_request"}` -> what the pay dialog shows before `sendinvoice`: `amount` in the
 /// user's unit, `memo`, `destination` (the payee's node key), `timestamp` (Unix seconds).
-#[utoipa::path(post, path = "/rest/v1/getinvoicedetails", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
+#[utoipa::path(post, path = "/rest/v1/getinvoicedetails", tag = "mylightning", request_body = InvoiceDetailsRequest, security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn get_invoice_details(
     State(state): State<LightningState>,
     SignedPost { session, body }: SignedPost,
@@ -322,7 +326,7 @@ fn invoice_memo(invoice: &Bolt11Invoice) -> Option<String> {
     }
 }
 
-#[utoipa::path(post, path = "/rest/v1/quickpay", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
+#[utoipa::path(post, path = "/rest/v1/quickpay", tag = "mylightning", request_body = QuickPayRequest, security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn quickpay(
     State(state): State<LightningState>,
     ClientAddress(address): ClientAddress,

@@ -119,14 +119,14 @@ impl FromRequest<LightningState> for SignedPost {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     username: Option<String>,
     password: Option<String>,
 }
 
 /// `{"username","password"}` (the username or the e-mail address) -> 200 and the cookie.
-#[utoipa::path(post, path = "/rest/v1/login", tag = "mylightning", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
+#[utoipa::path(post, path = "/rest/v1/login", tag = "mylightning", request_body = LoginRequest, responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
 pub async fn login(
     State(state): State<LightningState>,
     ClientAddress(address): ClientAddress,
