@@ -204,6 +204,7 @@ async fn failed_and_throttled_attempts_are_counted_in_the_metrics() {
 
 #[tokio::test]
 async fn an_unknown_user_costs_the_same_time_as_a_wrong_password() {
+    let _alone = crate::common::PASSWORD_HASHING.lock().await;
     let generous = ThrottleSettings { max_account_failures: 1_000, max_address_failures: 1_000, ..settings() };
     let app = TestApp::spawn_throttled(generous, TrustedProxies::default()).await;
     user(&app, "grace").await;
@@ -222,8 +223,9 @@ async fn an_unknown_user_costs_the_same_time_as_a_wrong_password() {
     unknown.sort();
     let (known, unknown) = (known[ROUNDS / 2].as_secs_f64(), unknown[ROUNDS / 2].as_secs_f64());
     let ratio = unknown / known;
-    // An answer without a password check would take a small fraction of the time.
-    assert!((0.6..=1.6).contains(&ratio), "median unknown {unknown:.4}s vs known {known:.4}s");
+    // An answer without a password check would take a small fraction of the time (about
+    // 0.05); the bounds leave room for a loaded machine.
+    assert!((0.4..=2.5).contains(&ratio), "median unknown {unknown:.4}s vs known {known:.4}s");
 }
 
 #[tokio::test]

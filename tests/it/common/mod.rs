@@ -295,3 +295,7 @@ pub async fn gradido_session(app: &TestApp, name: &str) -> i64 {
         .expect("a JSON answer");
     reply["session_id"].as_i64().unwrap_or_else(|| panic!("a session: {reply}"))
 }
+
+/// Held by the tests that hash many passwords and by the one that times hashing: argon2 runs
+/// on a bounded pool, so a flood of hashing in a parallel test skews the timing.
+pub static PASSWORD_HASHING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
