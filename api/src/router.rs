@@ -125,7 +125,7 @@ async fn app_or_no_such_route(
     match (&state.web_root, api) {
         (Some(root), false) => {
             let root = root.clone();
-            crate::lightning::serve_app(LightningState::from_ref(&state), root, request).await
+            crate::lightning::serve_app(LightningState::from_ref(&state), Some(root), request).await
         }
         _ => crate::fallback::no_such_route(request.uri().clone()).await,
     }

@@ -24,6 +24,12 @@ pub mod lightning {
         format!("btc:{user_id}:{}", purpose.name())
     }
 
+    /// The user of a wallet account id (`account_id`'s inverse); `None` for other accounts.
+    pub fn owner_of(account_id: &str) -> Option<&str> {
+        let (user_id, purpose) = account_id.strip_prefix("btc:")?.rsplit_once(':')?;
+        [Purpose::Onchain, Purpose::Lightning].iter().any(|known| known.name() == purpose).then_some(user_id)
+    }
+
     pub fn btc_of_sat(sat: u64) -> rust_decimal::Decimal {
         rust_decimal::Decimal::from(sat) / rust_decimal::Decimal::from(100_000_000_u64)
     }

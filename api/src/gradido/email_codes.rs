@@ -19,7 +19,7 @@ use super::{GradidoState, DIALECT};
 use crate::client_address::ClientAddress;
 use app::credentials::hash_password;
 use app::ports::mail::Mail;
-use app::use_cases::users::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
+use app::use_cases::users::{password_length_is_valid, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 use app::AppError;
 use projections::read_models::users::{UserKey, UserRow};
 use store::{ids, Operation};
@@ -224,7 +224,7 @@ pub async fn reset_password(State(state): State<GradidoState>, params: Params) -
         return Err(GradidoError::new("error", "password missing"));
     };
     let password = password.as_str().unwrap_or_default();
-    if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&password.len()) {
+    if !password_length_is_valid(password) {
         return Err(password_invalid());
     }
     if session.opened_by == "password" {

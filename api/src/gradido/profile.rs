@@ -18,7 +18,7 @@ use super::wire::{success, warning, GradidoError, Params};
 use super::{GradidoState, DIALECT};
 use crate::client_address::ClientAddress;
 use app::credentials::{hash_password, verify_password};
-use app::use_cases::users::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
+use app::use_cases::users::password_length_is_valid;
 use app::AppError;
 use store::Operation;
 
@@ -118,7 +118,7 @@ pub async fn update_user_infos(
             attempt.failed();
             plan.errors.push("User.password_old didn't match".into());
         }
-        if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&new_password.len()) {
+        if !password_length_is_valid(new_password) {
             plan.errors.push("User.password isn't valid".into());
         }
     }

@@ -19,7 +19,7 @@ use app::process_managers::gradido_settlement::release;
 use app::use_cases::gradido;
 use app::AppError;
 use projections::read_models::gradido_transactions::{self, TransactionRow};
-use projections::read_models::users::{self, UserKey};
+use projections::read_models::users::UserKey;
 use store::{ids, Operation};
 
 /// A creation's amount must lie in ]0, MAX_CREATION_CENTS] GDD-cent.
@@ -283,9 +283,7 @@ async fn find_receiver(state: &GradidoState, params: &Params) -> Result<Receiver
     } else {
         return Err(GradidoError::new("not found", "receiver not found"));
     };
-    let client = state.ledger.reads.get().await.map_err(AppError::from)?;
-    let user = users::find(&client, key).await.map_err(AppError::from)?;
-    let user = user.ok_or_else(|| GradidoError::new("not found", "receiver not found"))?;
+    let user = find_user(state, key).await?.ok_or_else(|| GradidoError::new("not found", "receiver not found"))?;
     if user.disabled {
         return Err(GradidoError::new("disabled", "receiver is disabled"));
     }

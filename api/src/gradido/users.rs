@@ -18,7 +18,7 @@ use super::sessions;
 use super::user_object::{generated_username, user_json, LANGUAGES};
 use super::wire::{success, GradidoError, Params};
 use super::GradidoState;
-use app::use_cases::users::{register, NewUser, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
+use app::use_cases::users::{password_length_is_valid, register, NewUser};
 use app::AppError;
 use store::Operation;
 
@@ -49,7 +49,7 @@ pub async fn create_user(
         return Err(GradidoError::new("exist", "user already exist"));
     }
     let password = params.text("password").map(str::to_string);
-    if password.as_ref().is_some_and(|password| !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&password.len())) {
+    if password.as_deref().is_some_and(|password| !password_length_is_valid(password)) {
         return Err(password_invalid());
     }
     let mut info = Vec::new();

@@ -28,7 +28,12 @@ pub fn units_per_btc(denomination: &str) -> Decimal {
 }
 
 pub async fn of_user(state: &LightningState, user_id: &str) -> Result<String, AppError> {
-    let client = state.ledger.reads.get().await?;
+    of_user_in(&state.ledger.reads, user_id).await
+}
+
+/// `of_user`, for what holds the read pool but no dialect state.
+pub async fn of_user_in(reads: &deadpool_postgres::Pool, user_id: &str) -> Result<String, AppError> {
+    let client = reads.get().await?;
     let user = users::find(&client, UserKey::Id(user_id)).await?;
     Ok(user.map_or_else(|| DEFAULT_DENOMINATION.to_string(), |user| user.denomination))
 }

@@ -39,7 +39,7 @@ use store::{ids, Operation};
 /// Invoices expire after this long unless they say otherwise.
 pub const DEFAULT_INVOICE_EXPIRY_SECONDS: u64 = 86_400;
 const MIN_FINAL_CLTV_EXPIRY_DELTA: u64 = 144;
-const MSAT_PER_SAT: u64 = 1_000;
+pub(super) const MSAT_PER_SAT: u64 = 1_000;
 const SAT_PER_BTC: u64 = 100_000_000;
 
 /// A JSON number (or decimal string) read from its literal text, never through a float.

@@ -18,6 +18,9 @@ use tokio::sync::broadcast;
 use tracing::warn;
 
 use super::denomination;
+use super::payments::MSAT_PER_SAT;
+use super::wallet::number;
+use app::accounts::lightning::{btc_of_sat, owner_of};
 use app::AppError;
 
 /// How often the reader looks for new events while sockets are open.
@@ -106,7 +109,7 @@ impl WalletPush {
         let mut changed = BTreeSet::new();
         for event in batch {
             match event.aggregate_type.as_str() {
-                "account" => changed.extend(wallet_owner(&event.aggregate_id)),
+                "account" => changed.extend(owner_of(&event.aggregate_id).map(str::to_string)),
                 "invoice" => {
                     if let Ok(InvoiceEvent::InvoicePaid { amount_msat, .. }) = event.decode::<InvoiceEvent>() {
                         match self.payment_received(&event.aggregate_id, amount_msat).await {
@@ -135,9 +138,8 @@ impl WalletPush {
     async fn payment_received(&self, hash: &str, amount_msat: u64) -> Result<Option<Notice>, AppError> {
         let invoice = self.ledger.bus.load::<Invoice>(hash).await?;
         let Some(created) = invoice.created() else { return Ok(None) };
-        let unit = self.unit_of(&created.payee).await?;
-        let btc = rust_decimal::Decimal::from(amount_msat / 1_000) / rust_decimal::Decimal::from(100_000_000_u64);
-        let value = amount_in(btc, &unit)?;
+        let unit = denomination::of_user_in(&self.ledger.reads, &created.payee).await?;
+        let value = number(btc_of_sat(amount_msat / MSAT_PER_SAT), &unit)?;
         let params = json!([{
             "type": "Invoice",
             "memo": created.description,
@@ -157,8 +159,8 @@ impl WalletPush {
         if !activated {
             return Ok((opened.owner, None));
         }
-        let unit = self.unit_of(&opened.owner).await?;
-        let capacity = amount_in(app::accounts::lightning::btc_of_sat(opened.capacity_sat), &unit)?;
+        let unit = denomination::of_user_in(&self.ledger.reads, &opened.owner).await?;
+        let capacity = number(btc_of_sat(opened.capacity_sat), &unit)?;
         let params = json!([{
             "channelid": event.aggregate_id.chars().take(super::wallet::SHORT_CHANNEL_ID_LEN).collect::<String>(),
             "channelpoint": event.aggregate_id,
@@ -169,25 +171,4 @@ impl WalletPush {
             Notice { user_id: opened.owner.clone(), message: json!({"method": "newchannels", "params": params}) };
         Ok((opened.owner, Some(notice)))
     }
-
-    async fn unit_of(&self, user_id: &str) -> Result<String, AppError> {
-        let client = self.ledger.reads.get().await?;
-        let user =
-            projections::read_models::users::find(&client, projections::read_models::users::UserKey::Id(user_id))
-                .await?;
-        Ok(user.map_or_else(|| denomination::DEFAULT_DENOMINATION.to_string(), |user| user.denomination))
-    }
-}
-
-/// A JSON number of `btc` in `unit`.
-fn amount_in(btc: rust_decimal::Decimal, unit: &str) -> Result<Value, AppError> {
-    let value = denomination::from_btc(btc, unit).ok_or_else(|| AppError::Internal("amount out of range".into()))?;
-    serde_json::from_str(&value.normalize().to_string()).map_err(|error| AppError::Internal(error.to_string()))
-}
-
-/// The user of a wallet account id (`btc:<user>:onchain` or `btc:<user>:lightning`).
-fn wallet_owner(account_id: &str) -> Option<String> {
-    let rest = account_id.strip_prefix("btc:")?;
-    let (user_id, purpose) = rest.rsplit_once(':')?;
-    matches!(purpose, "onchain" | "lightning").then(|| user_id.to_string())
 }

@@ -27,10 +27,8 @@ pub async fn root(State(state): State<LightningState>, request: Request) -> Resp
     let upgrade =
         request.headers().get(UPGRADE).is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"websocket"));
     if !upgrade {
-        return match state.web_root.clone() {
-            Some(root) => super::web::serve_app(state, root, request).await,
-            None => super::web::no_app(state, request).await,
-        };
+        let root = state.web_root.clone();
+        return super::web::serve_app(state, root, request).await;
     }
     let (mut parts, _) = request.into_parts();
     let session = match WebSession::from_request_parts(&mut parts, &state).await {

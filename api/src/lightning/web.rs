@@ -69,8 +69,9 @@ pub async fn login_form(
         .into_response())
 }
 
-/// A page of the web root for a signed-in user; `/login` for anyone else.
-pub async fn serve_app(state: LightningState, root: WebRoot, request: Request) -> Response {
+/// A page of the web root for a signed-in user; `/login` for anyone else (also when no web
+/// root is served, as the original redirected; a signed-in user then finds nothing).
+pub async fn serve_app(state: LightningState, root: Option<WebRoot>, request: Request) -> Response {
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }
@@ -80,6 +81,9 @@ pub async fn serve_app(state: LightningState, root: WebRoot, request: Request) -
         Ok(false) => return (StatusCode::FOUND, [(LOCATION, "/login")]).into_response(),
         Err(error) => return error.into_response(),
     }
+    let Some(root) = root else {
+        return crate::fallback::no_such_route(parts.uri).await;
+    };
     // The client loads Cordova's script in a browser too; the original server answered it
     // with an empty object when the web root has none.
     if parts.uri.path() == CORDOVA_SCRIPT && !root.0.join(CORDOVA_SCRIPT.trim_start_matches('/')).exists() {
@@ -89,16 +93,5 @@ pub async fn serve_app(state: LightningState, root: WebRoot, request: Request) -
     match files.oneshot(Request::from_parts(parts, body)).await {
         Ok(response) => response.map(Body::new),
         Err(never) => match never {},
-    }
-}
-
-/// `/` of a server with no web root: the login page for anyone without a session (as the
-/// original redirected), else nothing to show.
-pub async fn no_app(state: LightningState, request: Request) -> Response {
-    let (parts, _) = request.into_parts();
-    match has_session(&parts, &state).await {
-        Ok(false) => (StatusCode::FOUND, [(LOCATION, "/login")]).into_response(),
-        Ok(true) => crate::fallback::no_such_route(parts.uri).await,
-        Err(error) => error.into_response(),
     }
 }

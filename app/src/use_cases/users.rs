@@ -14,6 +14,12 @@ use store::{ids, Operation};
 pub const MAX_PASSWORD_LEN: usize = 1_024;
 pub const MIN_PASSWORD_LEN: usize = 8;
 
+/// Whether a new password has an accepted length (`MIN_PASSWORD_LEN` to `MAX_PASSWORD_LEN`
+/// bytes).
+pub fn password_length_is_valid(password: &str) -> bool {
+    (MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&password.len())
+}
+
 /// Names user ids: a user's id is derived from the e-mail it registered with, so a
 /// registration retried after a crash finds its own claims instead of orphaning them.
 const USER_ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6c65_6467_6572_2d75_7365_7273_2d76_3100);
@@ -43,7 +49,7 @@ pub async fn register(ledger: &Ledger, user: NewUser) -> Result<UserView, AppErr
     let bus = &ledger.bus;
     validate_email(&user.email)?;
     validate_username(&user.username)?;
-    if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&user.password.len()) {
+    if !password_length_is_valid(&user.password) {
         return Err(AppError::invalid(
             "invalid_password",
             format!("password must be {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} bytes"),
