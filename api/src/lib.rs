@@ -12,6 +12,7 @@ pub mod lightning;
 pub mod metrics;
 pub mod native;
 pub mod openapi;
+pub mod openapi_responses;
 pub mod qr_image;
 pub mod router;
 pub mod tokens;

@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::lightning::routes().with_state(LightningState::from_ref(&state)))
         .merge(crate::joyplus::routes().with_state(JoyState::from_ref(&state)))
         .split_for_parts();
+    let openapi = crate::openapi_responses::complete(openapi);
     router
         .merge(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, openapi))
         .fallback(app_or_no_such_route)

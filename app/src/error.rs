@@ -12,6 +12,9 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("{message}")]
     InvalidRequest { code: &'static str, message: String },
+    /// A position of the event log that names no event.
+    #[error("no event at position {0}")]
+    UnknownPosition(i64),
     #[error("asset {0} does not exist")]
     UnknownAsset(String),
     #[error("this request needs an Idempotency-Key header")]

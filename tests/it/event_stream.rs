@@ -91,5 +91,5 @@ async fn the_stream_delivers_every_event_exactly_once_across_a_reconnect() {
         .send()
         .await
         .unwrap();
-    assert_eq!(unknown.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!(unknown.status(), reqwest::StatusCode::NOT_FOUND);
 }

@@ -90,6 +90,6 @@ async fn a_hold_that_expires_in_the_past_is_refused() {
     let past = (chrono::Utc::now() - chrono::Duration::seconds(5)).to_rfc3339();
     let reply =
         app.post("/v1/holds", json!({"account": "alice", "amount": "0.1", "expires_at": past}), Some("h1")).await;
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(reply.body["error"]["code"], "invalid_request");
 }

@@ -85,7 +85,7 @@ impl From<AppError> for JoyError {
             }
             AppError::Domain(AccountStateInconsistent) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Domain(_) | AppError::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
-            AppError::NotFound(_) | AppError::UnknownAsset(_) => StatusCode::NOT_FOUND,
+            AppError::NotFound(_) | AppError::UnknownAsset(_) | AppError::UnknownPosition(_) => StatusCode::NOT_FOUND,
             AppError::IdempotencyKeyRequired => StatusCode::BAD_REQUEST,
             AppError::IdempotencyKeyReused => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use store::log::find_by_position;
 
-use super::dto::{AccountView, CreateAccountRequest};
+use super::dto::{AccountShown, AccountView, BalanceAtView, CreateAccountRequest};
 use super::error::NativeError;
 use super::json::NativeJson;
 use super::NativeState;
@@ -22,7 +22,7 @@ const DEFAULT_PAGE_SIZE: i64 = 100;
 const MAX_PAGE_SIZE: i64 = 1_000;
 /// Joined with `assets` for the scale: amounts are shown at exactly the asset's decimals.
 
-#[utoipa::path(post, path = "/v1/accounts", tag = "native", params(("Idempotency-Key" = Option<String>, Header, description = "Optional: 1 to 255 visible ASCII characters; the same key and body replay the first answer")), request_body = CreateAccountRequest, security(("admin_bearer" = [])), responses((status = 201, description = "Created; `Idempotency-Replayed: true` when it repeats the first answer to the key"), (status = 200, description = "Success"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(post, path = "/v1/accounts", tag = "native", params(("Idempotency-Key" = Option<String>, Header, description = "Optional: 1 to 255 visible ASCII characters; the same key and body replay the first answer", pattern = r"^[!-~]{1,255}$")), request_body = CreateAccountRequest, security(("admin_bearer" = [])), responses((status = 201, description = "Created; `Idempotency-Replayed: true` when it repeats the first answer to the key", body = AccountView), (status = 200, description = "Success", body = AccountView), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn create(
     State(state): State<NativeState>,
     headers: HeaderMap,
@@ -57,14 +57,23 @@ pub async fn create(
     Ok(created(view, outcome.is_replay()))
 }
 
+/// The schema of `at`: an event position, or a time.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+enum BalanceAt {
+    Position(u64),
+    Time(chrono::DateTime<chrono::Utc>),
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ShowQuery {
     /// A position of the event log, or an RFC 3339 time: the balance as it stood then.
+    #[param(value_type = Option<BalanceAt>)]
     at: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/accounts/{id}", tag = "native", params(ShowQuery, ("id" = String, Path, description = "The id")), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(get, path = "/v1/accounts/{id}", tag = "native", params(ShowQuery, ("id" = String, Path, description = "The account id", pattern = r"^[A-Za-z0-9._:-]{1,128}$")), security(("admin_bearer" = [])), responses((status = 200, description = "Success", body = AccountShown), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn show(
     State(state): State<NativeState>,
     Path(id): Path<String>,
@@ -74,15 +83,13 @@ pub async fn show(
     let account = balances::account(&client, &id).await?.ok_or(AppError::NotFound("account"))?;
     let view = account_view(account);
     let Some(at) = query.at else {
-        return Ok(Json(view).into_response());
+        return Ok(Json(AccountShown::Now(view)).into_response());
     };
     // The sum of the account's postings up to that point: in commit-safe order for a
     // position, by the appending transaction's time for a time.
     let mut balance = match at.parse::<i64>() {
         Ok(position) => {
-            let event = find_by_position(&client, position)
-                .await?
-                .ok_or_else(|| AppError::invalid("unknown_position", format!("no event at position {position}")))?;
+            let event = find_by_position(&client, position).await?.ok_or(AppError::UnknownPosition(position))?;
             postings::balance_at(&client, &id, event.checkpoint()).await?
         }
         Err(_) => {
@@ -93,7 +100,7 @@ pub async fn show(
         }
     };
     balance.rescale(view.balance.scale());
-    Ok(Json(serde_json::json!({ "id": view.id, "asset": view.asset, "balance": balance, "at": at })).into_response())
+    Ok(Json(AccountShown::At(BalanceAtView { id: view.id, asset: view.asset, balance, at })).into_response())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -108,13 +115,13 @@ pub struct ListQuery {
     after: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountPage {
     accounts: Vec<AccountView>,
     next: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/accounts", tag = "native", params(ListQuery), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(get, path = "/v1/accounts", tag = "native", params(ListQuery), security(("admin_bearer" = [])), responses((status = 200, description = "Success", body = AccountPage), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn list(
     State(state): State<NativeState>,
     Query(query): Query<ListQuery>,

@@ -19,11 +19,14 @@ const MAX_ASSETS_LISTED: i64 = 1_000;
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DefineAssetRequest {
+    #[schema(pattern = r"^[A-Z0-9]{2,12}$")]
     pub code: String,
+    #[schema(maximum = 18)]
+    #[serde(deserialize_with = "super::json::integral_u32")]
     pub scale: u32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AssetView {
     pub code: String,
     pub scale: u32,
@@ -31,7 +34,7 @@ pub struct AssetView {
 
 /// Defines an asset. Defining it again with the same scale answers the same (replayed);
 /// another scale is `409 asset_exists`: an asset's scale never changes.
-#[utoipa::path(post, path = "/v1/assets", tag = "native", request_body = DefineAssetRequest, security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(post, path = "/v1/assets", tag = "native", request_body = DefineAssetRequest, security(("admin_bearer" = [])), responses((status = 201, description = "Defined", body = AssetView), (status = 200, description = "Already defined with this scale", body = AssetView), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn define(
     State(state): State<NativeState>,
     _headers: HeaderMap,
@@ -51,12 +54,12 @@ pub async fn define(
     Ok(created(view, matches!(outcome, Outcome::Unchanged)))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AssetList {
     assets: Vec<AssetView>,
 }
 
-#[utoipa::path(get, path = "/v1/assets", tag = "native", security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(get, path = "/v1/assets", tag = "native", security(("admin_bearer" = [])), responses((status = 200, description = "Success", body = AssetList), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn list(State(state): State<NativeState>) -> Result<Json<AssetList>, NativeError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
     let rows = projections::read_models::assets::all(&client, MAX_ASSETS_LISTED).await.map_err(AppError::from)?;

@@ -1,4 +1,8 @@
 //! Wire shapes of the native API. Amounts are decimal strings at the asset's scale.
+//!
+//! The schema attributes state exactly what the handlers accept (the OpenAPI document is
+//! checked against the server by schemathesis): a request they describe is never refused for
+//! its shape, and one they exclude always is.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -10,47 +14,63 @@ use domain::account::AccountEvent;
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccountRequest {
+    #[schema(pattern = r"^(?!(world|issuance|fees|transit):)[A-Za-z0-9._:-]{1,128}$")]
     pub id: String,
+    #[schema(pattern = r"^[A-Z0-9]{2,12}$")]
     pub asset: String,
+    #[schema(max_length = 128)]
     pub owner: Option<String>,
+    #[schema(max_length = 128)]
     pub purpose: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MovementRequest {
+    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,128}$")]
     pub account: String,
+    #[schema(pattern = r"^[0-9]*[1-9][0-9]*(\.[0-9]+)?$|^[0-9]+\.[0-9]*[1-9][0-9]*$", max_length = 64)]
     pub amount: String,
+    #[schema(max_length = 128)]
     pub reference: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferRequest {
+    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,128}$")]
     pub from: String,
+    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,128}$")]
     pub to: String,
+    #[schema(pattern = r"^[0-9]*[1-9][0-9]*(\.[0-9]+)?$|^[0-9]+\.[0-9]*[1-9][0-9]*$", max_length = 64)]
     pub amount: String,
+    #[schema(max_length = 512)]
     pub memo: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldRequest {
+    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,128}$")]
     pub account: String,
+    #[schema(pattern = r"^[0-9]*[1-9][0-9]*(\.[0-9]+)?$|^[0-9]+\.[0-9]*[1-9][0-9]*$", max_length = 64)]
     pub amount: String,
     /// RFC 3339; absent for a hold that lasts until released or captured.
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[schema(max_length = 512)]
     pub memo: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaptureRequest {
+    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,128}$")]
     pub to: String,
+    #[schema(max_length = 512)]
     pub memo: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HoldView {
     pub id: String,
     pub account: String,
@@ -61,18 +81,40 @@ pub struct HoldView {
     pub status: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountView {
     pub id: String,
     pub asset: String,
     pub owner: Option<String>,
     pub purpose: Option<String>,
+    #[schema(value_type = String)]
     pub balance: Decimal,
+    #[schema(value_type = String)]
     pub locked: Decimal,
+    #[schema(value_type = String)]
     pub available: Decimal,
 }
 
-#[derive(Debug, Serialize)]
+/// An account's balance as it stood at `at` (`GET /v1/accounts/{id}?at=`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BalanceAtView {
+    pub id: String,
+    pub asset: String,
+    #[schema(value_type = String)]
+    pub balance: Decimal,
+    /// The position or time asked for, as given.
+    pub at: String,
+}
+
+/// What `GET /v1/accounts/{id}` answers: the account, or with `at` its balance then.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum AccountShown {
+    Now(AccountView),
+    At(BalanceAtView),
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MovementView {
     pub id: String,
     pub account: String,
@@ -81,7 +123,7 @@ pub struct MovementView {
     pub position: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TransferView {
     pub id: String,
     pub from: String,
@@ -90,11 +132,12 @@ pub struct TransferView {
     pub memo: Option<String>,
     /// `completed`, `returned` (the destination refused it; the money is back), or
     /// `pending` (durable, completing in the background).
+    #[schema(value_type = String)]
     pub status: &'static str,
     pub position: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventView {
     pub position: i64,
     pub aggregate_type: String,

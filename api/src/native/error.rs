@@ -23,17 +23,18 @@ impl<E: Into<AppError>> From<E> for NativeError {
 fn domain_status(error: &DomainError) -> (StatusCode, &'static str) {
     use DomainError::*;
     match error {
-        AmountMalformed | AmountNotPositive | AmountTooPrecise { .. } | AmountOutOfRange => {
-            (StatusCode::BAD_REQUEST, "invalid_amount")
-        }
+        AmountMalformed | AmountNotPositive => (StatusCode::BAD_REQUEST, "invalid_amount"),
+        // Well-formed, but more decimals or more value than the account's asset holds.
+        AmountTooPrecise { .. } | AmountOutOfRange => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_amount"),
         AssetCodeInvalid
         | AssetScaleInvalid
         | AccountIdInvalid
         | AccountIdReserved(_)
         | TextTooLong { .. }
         | EmailInvalid
-        | UsernameInvalid
-        | HoldExpiryInPast => (StatusCode::BAD_REQUEST, "invalid_request"),
+        | UsernameInvalid => (StatusCode::BAD_REQUEST, "invalid_request"),
+        // Well-formed, but already past when the ledger decides.
+        HoldExpiryInPast => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
         BalanceLimitExceeded => (StatusCode::UNPROCESSABLE_ENTITY, "balance_limit_exceeded"),
         AssetAlreadyDefinedWithOtherScale { .. } => (StatusCode::CONFLICT, "asset_exists"),
         AccountAlreadyOpened => (StatusCode::CONFLICT, "account_exists"),
@@ -78,6 +79,7 @@ impl IntoResponse for NativeError {
         let (status, code) = match &self.0 {
             AppError::Domain(error) => domain_status(error),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::UnknownPosition(_) => (StatusCode::NOT_FOUND, "unknown_position"),
             AppError::InvalidRequest { code, .. } => (StatusCode::BAD_REQUEST, *code),
             AppError::UnknownAsset(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_asset"),
             AppError::IdempotencyKeyRequired => (StatusCode::BAD_REQUEST, "idempotency_key_required"),

@@ -15,13 +15,14 @@ const DEFAULT_PAGE_SIZE: i64 = 100;
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// The position of the last event already seen; 0 or absent for the beginning.
+    #[param(minimum = 0)]
     after: Option<i64>,
     /// Events per page: 1 to 1000, default 100.
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventPage {
     events: Vec<EventView>,
     /// Pass as `after` for the next page.
@@ -36,14 +37,11 @@ pub async fn checkpoint_of(
     if position == 0 {
         return Ok(Checkpoint::START);
     }
-    find_by_position(client, position)
-        .await?
-        .map(|event| event.checkpoint())
-        .ok_or_else(|| AppError::invalid("unknown_position", format!("no event at position {position}")))
+    find_by_position(client, position).await?.map(|event| event.checkpoint()).ok_or(AppError::UnknownPosition(position))
 }
 
 /// The event log in commit-safe order; only final events, so paging never skips one.
-#[utoipa::path(get, path = "/v1/events", tag = "native", params(EventsQuery), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(get, path = "/v1/events", tag = "native", params(EventsQuery), security(("admin_bearer" = [])), responses((status = 200, description = "Success", body = EventPage), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn list(
     State(state): State<NativeState>,
     Query(query): Query<EventsQuery>,

@@ -21,7 +21,7 @@ use store::{ids, Operation};
 /// Most holds listed for one account.
 const MAX_HOLDS_LISTED: i64 = 1_000;
 
-#[utoipa::path(post, path = "/v1/holds", tag = "native", params(("Idempotency-Key" = String, Header, description = "Required: 1 to 255 visible ASCII characters, scoped to the route; the same key and body replay the first answer")), request_body = HoldRequest, security(("admin_bearer" = [])), responses((status = 201, description = "Created; `Idempotency-Replayed: true` when it repeats the first answer to the key"), (status = 200, description = "Success"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(post, path = "/v1/holds", tag = "native", params(("Idempotency-Key" = String, Header, description = "Required: 1 to 255 visible ASCII characters, scoped to the route; the same key and body replay the first answer", pattern = r"^[!-~]{1,255}$")), request_body = HoldRequest, security(("admin_bearer" = [])), responses((status = 201, description = "Created; `Idempotency-Replayed: true` when it repeats the first answer to the key", body = HoldView), (status = 200, description = "Success", body = HoldView), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn place(
     State(state): State<NativeState>,
     headers: HeaderMap,
@@ -52,7 +52,7 @@ pub async fn place(
     Ok(created(view, outcome.is_replay()))
 }
 
-#[utoipa::path(post, path = "/v1/accounts/{id}/holds/{hold}/release", tag = "native", params(("Idempotency-Key" = String, Header, description = "Required: 1 to 255 visible ASCII characters, scoped to the route; the same key and body replay the first answer"), ("id" = String, Path, description = "The id"), ("hold" = String, Path, description = "The hold")), security(("admin_bearer" = [])), responses((status = 201, description = "Created; `Idempotency-Replayed: true` when it repeats the first answer to the key"), (status = 200, description = "Success"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(post, path = "/v1/accounts/{id}/holds/{hold}/release", tag = "native", params(("id" = String, Path, description = "The account id", pattern = r"^[A-Za-z0-9._:-]{1,128}$"), ("hold" = String, Path, description = "The hold id", max_length = 128)), security(("admin_bearer" = [])), responses((status = 200, description = "Released; releasing again answers the same (no Idempotency-Key: a hold is released once)", body = HoldView), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn release(
     State(state): State<NativeState>,
     Path((account, hold_id)): Path<(String, String)>,
@@ -64,7 +64,7 @@ pub async fn release(
     Ok(Json(show_hold(&state, &account, hold_id_of(event)?).await?))
 }
 
-#[utoipa::path(post, path = "/v1/accounts/{id}/holds/{hold}/capture", tag = "native", params(("Idempotency-Key" = String, Header, description = "Required: 1 to 255 visible ASCII characters, scoped to the route; the same key and body replay the first answer"), ("id" = String, Path, description = "The id"), ("hold" = String, Path, description = "The hold")), request_body = CaptureRequest, security(("admin_bearer" = [])), responses((status = 201, description = "Created; `Idempotency-Replayed: true` when it repeats the first answer to the key"), (status = 200, description = "Success"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(post, path = "/v1/accounts/{id}/holds/{hold}/capture", tag = "native", params(("id" = String, Path, description = "The account id", pattern = r"^[A-Za-z0-9._:-]{1,128}$"), ("hold" = String, Path, description = "The hold id", max_length = 128)), request_body = CaptureRequest, security(("admin_bearer" = [])), responses((status = 201, description = "Captured; capturing again answers the same with `Idempotency-Replayed: true` (no Idempotency-Key: a hold is captured once)", body = TransferView), (status = 200, description = "Success", body = TransferView), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn capture(
     State(state): State<NativeState>,
     Path((account, hold_id)): Path<(String, String)>,
@@ -85,17 +85,18 @@ pub async fn capture(
     Ok(created(TransferView::of(&receipt)?, receipt.replayed))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HoldList {
     holds: Vec<HoldView>,
 }
 
-#[utoipa::path(get, path = "/v1/accounts/{id}/holds", tag = "native", params(("id" = String, Path, description = "The id")), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(get, path = "/v1/accounts/{id}/holds", tag = "native", params(("id" = String, Path, description = "The account id", pattern = r"^[A-Za-z0-9._:-]{1,128}$")), security(("admin_bearer" = [])), responses((status = 200, description = "Success", body = HoldList), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn list(
     State(state): State<NativeState>,
     Path(account): Path<String>,
 ) -> Result<Json<HoldList>, NativeError> {
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;
+    projections::read_models::balances::account(&client, &account).await?.ok_or(AppError::NotFound("account"))?;
     let rows = holds::of_account(&client, &account, MAX_HOLDS_LISTED).await.map_err(AppError::from)?;
     Ok(Json(HoldList { holds: rows.into_iter().map(hold_view).collect() }))
 }

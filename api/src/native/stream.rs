@@ -39,7 +39,21 @@ static OPEN_STREAMS: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaph
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StreamQuery {
+    /// Resume after the event at this position (or send `Last-Event-ID`).
+    #[param(minimum = 0)]
     after: Option<i64>,
+}
+
+/// One event of the stream as the SSE fields carry it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct StreamedEvent {
+    /// The event's position: send it back as `Last-Event-ID` to resume.
+    id: String,
+    /// Always `ledger-event`.
+    event: String,
+    /// The event as JSON, shaped as in `GET /v1/events`.
+    data: String,
 }
 
 struct Cursor {
@@ -49,7 +63,7 @@ struct Cursor {
     _permit: OwnedSemaphorePermit,
 }
 
-#[utoipa::path(get, path = "/v1/events/stream", tag = "native", params(StreamQuery), security(("admin_bearer" = [])), responses((status = 200, description = "Success (201 for a new resource)"), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(get, path = "/v1/events/stream", tag = "native", params(StreamQuery), security(("admin_bearer" = [])), responses((status = 200, description = "`text/event-stream`: each event as `id: <position>`, `event: ledger-event`, `data: <event JSON>`", content_type = "text/event-stream", body = StreamedEvent), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn stream(
     State(state): State<NativeState>,
     headers: HeaderMap,

@@ -305,9 +305,10 @@ fn check_chain_fields(txid: &str, from_address: &str, to_address: &str) -> Resul
     check_text("to_address", &Some(to_address.to_string()), MAX_LABEL_LEN)
 }
 
+/// `max` counts characters, as JSON Schema's `maxLength` does.
 pub(crate) fn check_text(field: &'static str, text: &Option<String>, max: usize) -> Result<(), DomainError> {
     match text {
-        Some(text) if text.len() > max => Err(DomainError::TextTooLong { field, max }),
+        Some(text) if text.chars().count() > max => Err(DomainError::TextTooLong { field, max }),
         _ => Ok(()),
     }
 }
