@@ -8,6 +8,7 @@ pub mod fallback;
 pub mod gradido;
 pub mod idempotency;
 pub mod joyplus;
+pub mod json_integers;
 pub mod lightning;
 pub mod metrics;
 pub mod native;

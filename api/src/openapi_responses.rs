@@ -163,5 +163,10 @@ fn complete_operation(operation: &mut Operation) {
     }
     if has_body {
         responses.entry("413".into()).or_insert_with(|| failure("The body is over 64 KiB", schema));
+        if surface == Surface::Joy {
+            responses
+                .entry("422".into())
+                .or_insert_with(|| failure("Well-formed, but refused on its merits (e.g. an expiry past)", schema));
+        }
     }
 }

@@ -183,8 +183,10 @@ impl DomainEvent for UserEvent {
 
 /// A plausible e-mail address: one `@`, something on both sides, a dot in the domain.
 pub fn validate_email(email: &str) -> Result<(), DomainError> {
-    let plausible = email.len() <= MAX_EMAIL_LEN
-        && !email.chars().any(char::is_whitespace)
+    // Whitespace, control characters and a byte-order mark never belong in an address.
+    let stray = |c: char| c.is_whitespace() || c.is_control() || c == '\u{feff}';
+    let plausible = email.chars().count() <= MAX_EMAIL_LEN
+        && !email.chars().any(stray)
         && email
             .split_once('@')
             .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.contains('@'));

@@ -497,7 +497,7 @@ async fn a_lock_holds_funds_until_it_expires_and_the_service_releases_it() {
     let (status, _) = admin
         .post("locked-balance", json!({"address": heidi.address, "symbol": "JOY", "amount": "1", "expires_at": 1_000}))
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "a lock expiring in the past is refused");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a lock expiring in the past is refused");
 
     eventually(10, "the lock is released", || async {
         heidi.client.list(&format!("locked-balance/{lock_id}")).await[0]["processed"] == 1
@@ -536,7 +536,7 @@ async fn a_chain_deposit_is_credited_once_per_txid() {
     let (status, _) = Client::admin(&app).post("deposit", json!({"txid": "0x12", "from_address": OUTSIDER, "to_address": ivan.address, "symbol": "JOY", "amount": "1"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = chain_deposit(&app, 12, &ivan.address, "0.0000000000000000001").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "more decimals than JOY has");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "more decimals than JOY has");
 
     let deposits = ivan.client.list("deposit").await;
     assert_eq!(deposits.len(), 1);

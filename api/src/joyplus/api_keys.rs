@@ -6,7 +6,7 @@ use axum::response::Response;
 use domain::joyplus::ApiKeyCommand;
 use domain::user::validate_email;
 use rand::RngCore;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::auth::Caller;
@@ -20,6 +20,10 @@ const KEY_GROUP_BYTES: usize = 4;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateRequest {
+    #[schema(
+        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f\ufeff]+@[^@\s\x00-\x1f\x7f-\x9f\ufeff]*\.[^@\s\x00-\x1f\x7f-\x9f\ufeff]*$",
+        max_length = 254
+    )]
     email: String,
 }
 
@@ -52,14 +56,49 @@ pub async fn create(
     Ok(data(json!({ "apiKey": key, "message": "Save this API Key. It will not be shown again." })))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
+/// What `PUT /api/v1/api-key` takes: exactly one of `scope_add` and `scope_remove`
+/// (the handler reads it as `ScopeRequest` to name a wrong combination in its answer).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum ScopeChange {
+    Add(ScopeAdd),
+    Remove(ScopeRemove),
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ScopeAdd {
+    #[schema(
+        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f\ufeff]+@[^@\s\x00-\x1f\x7f-\x9f\ufeff]*\.[^@\s\x00-\x1f\x7f-\x9f\ufeff]*$",
+        max_length = 254
+    )]
+    email: String,
+    /// `resource.action`: lower-case letters, digits and `_`.
+    #[schema(pattern = r"^[a-z0-9_]+\.[a-z0-9_]+$", max_length = 64)]
+    scope_add: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ScopeRemove {
+    #[schema(
+        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f\ufeff]+@[^@\s\x00-\x1f\x7f-\x9f\ufeff]*\.[^@\s\x00-\x1f\x7f-\x9f\ufeff]*$",
+        max_length = 254
+    )]
+    email: String,
+    #[schema(pattern = r"^[a-z0-9_]+\.[a-z0-9_]+$", max_length = 64)]
+    scope_remove: String,
+}
+
+#[derive(Deserialize)]
 pub struct ScopeRequest {
     email: String,
     scope_add: Option<String>,
     scope_remove: Option<String>,
 }
 
-#[utoipa::path(put, path = "/api/v1/api-key", tag = "joyplus", request_body = ScopeRequest, security(("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(put, path = "/api/v1/api-key", tag = "joyplus", request_body = ScopeChange, security(("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn change_scope(
     State(state): State<JoyState>,
     caller: Caller,

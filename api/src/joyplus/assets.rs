@@ -65,12 +65,17 @@ async fn query_assets(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AssetQuery {
+    #[param(value_type = Option<i64>)]
     id: Option<String>,
+    #[param(pattern = r"^([A-Z0-9]{2,12})?$")]
     symbol: Option<String>,
+    #[param(value_type = Option<i64>)]
     decimals: Option<String>,
     /// Rows per page: 1 to 500, default 100.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     limit: Option<String>,
     /// `nextCursor` of the previous page.
+    #[param(value_type = Option<i64>)]
     cursor: Option<String>,
 }
 
@@ -99,25 +104,52 @@ pub async fn get_one(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateAsset {
+    #[schema(max_length = 128)]
     name: String,
+    #[schema(pattern = r"^[A-Z0-9]{2,12}$")]
     symbol: String,
+    #[schema(maximum = 18)]
+    #[serde(deserialize_with = "crate::json_integers::u32")]
     decimals: u32,
+    #[schema(pattern = r"^0x([0-9a-f]{40}|[0-9A-F]{40})$")]
     contract_address: String,
     /// A number in the seed; a decimal string is accepted too. Read exactly, never as a float.
+    #[schema(value_type = UsdPrice)]
     usd_price: Value,
+    #[schema(max_length = 512)]
     icon_url: String,
 }
 
+/// The schema of `usd_price`: a number or decimal text, not negative, at most 18 decimals.
+struct UsdPrice;
+
+impl utoipa::PartialSchema for UsdPrice {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Number).minimum(Some(0)))
+            .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^[0-9]+(\.[0-9]{1,18})?$")))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for UsdPrice {}
+
 /// A price from JSON without passing through a float: serde_json keeps a number's digits.
 fn price(value: &Value) -> Result<Decimal, JoyError> {
-    let text = match value {
-        Value::Number(number) => number.to_string(),
-        Value::String(text) => text.clone(),
-        _ => String::new(),
+    let (text, numeric) = match value {
+        Value::Number(number) => (number.to_string(), true),
+        Value::String(text) => (text.clone(), false),
+        _ => (String::new(), false),
     };
-    Decimal::from_str_exact(&text)
-        .or_else(|_| Decimal::from_scientific(&text))
-        .map_err(|_| JoyError::bad_request("usd_price must be a decimal number"))
+    Decimal::from_str_exact(&text).or_else(|_| Decimal::from_scientific(&text)).map_err(|_| {
+        if numeric {
+            // A JSON number, but past what a decimal holds.
+            domain::DomainError::PriceInvalid.into()
+        } else {
+            JoyError::bad_request("usd_price must be a decimal number")
+        }
+    })
 }
 
 #[utoipa::path(post, path = "/api/v1/asset", tag = "joyplus", request_body = CreateAsset, security(("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]

@@ -22,10 +22,15 @@ use store::{ids, Operation};
 
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]
 pub struct RecordDeposit {
+    #[schema(pattern = r"^0[xX][0-9a-fA-F]{64}$")]
     txid: String,
+    #[schema(pattern = r"^0[xX][0-9a-fA-F]{40}$")]
     from_address: String,
+    #[schema(pattern = r"^0[xX][0-9a-fA-F]{40}$")]
     to_address: String,
+    #[schema(pattern = r"^[A-Z0-9]{2,12}$")]
     symbol: String,
+    #[schema(pattern = r"^(?=[0-9.]*[1-9])([0-9]+\.?[0-9]*|\.[0-9]+)$", max_length = 64)]
     amount: String,
 }
 

@@ -55,8 +55,12 @@ const MAX_AMOUNT_TEXT_LEN: usize = 64;
 pub fn parse_value(text: &str, name: &str) -> Result<Decimal, JoyError> {
     let plain =
         !text.is_empty() && text.len() <= MAX_AMOUNT_TEXT_LEN && text.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-    let value = plain.then(|| Decimal::from_str_exact(text).ok()).flatten();
-    value.ok_or_else(|| JoyError::bad_request(format!("{name} must be a decimal number such as \"1.5\"")))
+    let well_formed = plain && text.bytes().filter(|b| *b == b'.').count() <= 1 && text != ".";
+    if !well_formed {
+        return Err(JoyError::bad_request(format!("{name} must be a decimal number such as \"1.5\"")));
+    }
+    // Well-formed, yet past what a decimal holds: the same refusal as an amount past the asset.
+    Decimal::from_str_exact(text).map_err(|_| domain::DomainError::AmountOutOfRange.into())
 }
 
 pub fn txid_filter(text: Option<&str>) -> Result<Option<String>, JoyError> {

@@ -3,7 +3,7 @@
 //! `expires_at`; the service releases it then by itself and marks it `processed: 1`.
 
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, TimeZone, Utc};
 use domain::account::AccountCommand;
@@ -63,13 +63,19 @@ async fn query_locks(state: &JoyState, filter: &LockFilter, page: Page) -> Resul
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LockQuery {
+    #[param(value_type = Option<i64>)]
     id: Option<String>,
+    #[param(value_type = Option<i64>)]
     balance_id: Option<String>,
+    #[param(pattern = r"^(0[xX][0-9a-fA-F]{40})?$")]
     address: Option<String>,
+    #[param(pattern = r"^([A-Z0-9]{2,12})?$")]
     symbol: Option<String>,
     /// Rows per page: 1 to 500, default 100.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     limit: Option<String>,
     /// `nextCursor` of the previous page.
+    #[param(value_type = Option<i64>)]
     cursor: Option<String>,
 }
 
@@ -108,9 +114,14 @@ pub async fn get_one(
 
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]
 pub struct CreateLock {
+    #[schema(pattern = r"^0[xX][0-9a-fA-F]{40}$")]
     address: String,
+    #[schema(pattern = r"^[A-Z0-9]{2,12}$")]
     symbol: String,
+    #[schema(pattern = r"^(?=[0-9.]*[1-9])([0-9]+\.?[0-9]*|\.[0-9]+)$", max_length = 64)]
     amount: String,
+    /// UNIX milliseconds, in the future and within ten years.
+    #[serde(deserialize_with = "crate::json_integers::i64")]
     expires_at: i64,
 }
 
@@ -130,7 +141,9 @@ pub async fn create(
         .timestamp_millis_opt(request.expires_at)
         .single()
         .filter(|expiry| *expiry <= now + chrono::Duration::days(MAX_LOCK_DAYS))
-        .ok_or_else(|| JoyError::bad_request("expires_at must be UNIX milliseconds within ten years"))?;
+        .ok_or_else(|| {
+            JoyError::new(StatusCode::UNPROCESSABLE_ENTITY, "expires_at must be UNIX milliseconds within ten years")
+        })?;
     let user_id = super::sso::user_of_address(&state, &address).await?;
     let account_id = balance_account_id(&user_id, &symbol);
     let operation = keyed_operation(&headers, "joyplus/locked-balance", &request, false)?;

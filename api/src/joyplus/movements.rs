@@ -93,14 +93,21 @@ pub async fn query_movements(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MovementQuery {
+    #[param(pattern = r"^(0[xX][0-9a-fA-F]{64})?$")]
     pub txid: Option<String>,
+    #[param(pattern = r"^(0[xX][0-9a-fA-F]{40})?$")]
     pub from_address: Option<String>,
+    #[param(pattern = r"^(0[xX][0-9a-fA-F]{40})?$")]
     pub to_address: Option<String>,
+    #[param(pattern = r"^([A-Z0-9]{2,12})?$")]
     pub symbol: Option<String>,
+    #[param(pattern = r"^(0[xX][0-9a-fA-F]{40})?$")]
     address: Option<String>,
     /// Rows per page: 1 to 500, default 100.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     limit: Option<String>,
     /// `nextCursor` of the previous page.
+    #[param(value_type = Option<i64>)]
     cursor: Option<String>,
 }
 

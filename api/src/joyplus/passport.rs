@@ -20,12 +20,22 @@ use store::{ids, Operation};
 const CODE_LIFETIME_SECONDS: i64 = 60;
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = PassportRegistration)]
 pub struct RegisterRequest {
+    #[schema(
+        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f\ufeff]+@[^@\s\x00-\x1f\x7f-\x9f\ufeff]*\.[^@\s\x00-\x1f\x7f-\x9f\ufeff]*$",
+        max_length = 254
+    )]
     email: String,
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     username: String,
+    #[schema(min_length = 8, max_length = 1024)]
     password: String,
+    #[schema(max_length = 128)]
     first_name: Option<String>,
+    #[schema(max_length = 128)]
     last_name: Option<String>,
+    #[schema(pattern = r"^\+?[0-9]{4,15}$")]
     mobile: Option<String>,
 }
 
@@ -58,6 +68,7 @@ pub async fn register_user(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = PassportLogin)]
 pub struct LoginRequest {
     username: String,
     password: String,

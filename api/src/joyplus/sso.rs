@@ -27,6 +27,7 @@ const MAX_CODE_LEN: usize = 256;
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SsoQuery {
+    #[param(required = true, value_type = String, min_length = 1)]
     code: Option<String>,
 }
 
@@ -37,16 +38,12 @@ pub fn balance_account_id(user_id: &str, asset: &str) -> String {
 
 #[utoipa::path(get, path = "/api/v1/sso.html", tag = "joyplus", params(SsoQuery), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn sso(State(state): State<JoyState>, Query(query): Query<SsoQuery>) -> Result<Response, JoyError> {
-    let code = query
-        .code
-        .filter(|code| !code.is_empty() && code.len() <= MAX_CODE_LEN)
-        .ok_or_else(|| JoyError::bad_request("code is required"))?;
-    let profile = state
-        .joy
-        .passport
-        .redeem(&code)
-        .await?
-        .ok_or_else(|| JoyError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid or expired code"))?;
+    let code = query.code.filter(|code| !code.is_empty()).ok_or_else(|| JoyError::bad_request("code is required"))?;
+    let expired = || JoyError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid or expired code");
+    if code.len() > MAX_CODE_LEN {
+        return Err(expired());
+    }
+    let profile = state.joy.passport.redeem(&code).await?.ok_or_else(expired)?;
     let wallet_id = enroll(&state, &profile).await?;
     let token = random_token();
     let client = state.ledger.reads.get().await?;

@@ -106,6 +106,7 @@ async fn user_entries(state: &JoyState, wallets: Vec<WalletRow>) -> Result<Vec<U
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UserQuery {
+    #[param(value_type = Option<i64>)]
     id: Option<String>,
     openid: Option<String>,
     first_name: Option<String>,
@@ -113,8 +114,10 @@ pub struct UserQuery {
     email: Option<String>,
     mobile: Option<String>,
     /// Rows per page: 1 to 500, default 100.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     limit: Option<String>,
     /// `nextCursor` of the previous page.
+    #[param(value_type = Option<i64>)]
     cursor: Option<String>,
 }
 
@@ -157,10 +160,13 @@ pub async fn get_user(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct WalletQuery {
+    #[param(pattern = r"^(0[xX][0-9a-fA-F]{40})?$")]
     address: Option<String>,
     /// Rows per page: 1 to 500, default 100.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     limit: Option<String>,
     /// `nextCursor` of the previous page.
+    #[param(value_type = Option<i64>)]
     cursor: Option<String>,
 }
 

@@ -80,9 +80,17 @@ impl From<AppError> for JoyError {
                 | ClaimTaken { .. }
                 | UserAlreadyRegistered,
             ) => StatusCode::CONFLICT,
-            AppError::Domain(BalanceLimitExceeded | TooManyHolds(_) | TooManyScopes(_)) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            // Well-formed, but refused on its merits: finer or larger than the asset holds,
+            // or an expiry already past.
+            AppError::Domain(
+                BalanceLimitExceeded
+                | TooManyHolds(_)
+                | TooManyScopes(_)
+                | AmountTooPrecise { .. }
+                | AmountOutOfRange
+                | PriceInvalid
+                | HoldExpiryInPast,
+            ) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Domain(AccountStateInconsistent) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Domain(_) | AppError::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::NotFound(_) | AppError::UnknownAsset(_) | AppError::UnknownPosition(_) => StatusCode::NOT_FOUND,

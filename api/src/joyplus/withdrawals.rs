@@ -24,8 +24,11 @@ const JOY: &str = "JOY";
 
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]
 pub struct WithdrawJoy {
+    #[schema(pattern = r"^0[xX][0-9a-fA-F]{40}$")]
     from: String,
+    #[schema(pattern = r"^0x([0-9a-f]{40}|[0-9A-F]{40})$")]
     to: String,
+    #[schema(pattern = r"^(?=[0-9.]*[1-9])([0-9]+\.?[0-9]*|\.[0-9]+)$", max_length = 64)]
     value: String,
 }
 

@@ -120,6 +120,7 @@ impl FromRequest<LightningState> for SignedPost {
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = LightningLogin)]
 pub struct LoginRequest {
     username: Option<String>,
     password: Option<String>,

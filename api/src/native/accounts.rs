@@ -58,7 +58,8 @@ pub async fn create(
 }
 
 /// The schema of `at`: an event position, or a time.
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
 #[allow(dead_code)]
 enum BalanceAt {
     Position(u64),

@@ -22,7 +22,7 @@ pub struct DefineAssetRequest {
     #[schema(pattern = r"^[A-Z0-9]{2,12}$")]
     pub code: String,
     #[schema(maximum = 18)]
-    #[serde(deserialize_with = "super::json::integral_u32")]
+    #[serde(deserialize_with = "crate::json_integers::u32")]
     pub scale: u32,
 }
 

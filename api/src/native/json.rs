@@ -1,6 +1,5 @@
 use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 
 use super::error::NativeError;
 use app::AppError;
@@ -20,19 +19,4 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for NativeJson<T> {
             Err(rejection) => Err(AppError::invalid("invalid_json", rejection.body_text()).into()),
         }
     }
-}
-
-/// A JSON integer as JSON Schema counts them: `2` and `2.0` alike (a fraction is refused).
-pub fn integral_u32<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
-    use serde::de::Error;
-    let number = serde_json::Number::deserialize(deserializer)?;
-    let integral = number.as_u64().or_else(|| {
-        number
-            .as_f64()
-            .filter(|value| value.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(value))
-            .map(|value| value as u64)
-    });
-    integral
-        .and_then(|value| u32::try_from(value).ok())
-        .ok_or_else(|| D::Error::custom(format!("{number} is not a whole number from 0 to {}", u32::MAX)))
 }

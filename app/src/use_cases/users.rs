@@ -15,9 +15,9 @@ pub const MAX_PASSWORD_LEN: usize = 1_024;
 pub const MIN_PASSWORD_LEN: usize = 8;
 
 /// Whether a new password has an accepted length (`MIN_PASSWORD_LEN` to `MAX_PASSWORD_LEN`
-/// bytes).
+/// characters, as JSON Schema's `minLength`/`maxLength` count).
 pub fn password_length_is_valid(password: &str) -> bool {
-    (MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&password.len())
+    (MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&password.chars().count())
 }
 
 /// Names user ids: a user's id is derived from the e-mail it registered with, so a

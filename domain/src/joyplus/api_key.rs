@@ -93,6 +93,7 @@ impl Aggregate for ApiKey {
                 ApiKeyEvent::ApiKeyScopeAdded { scope }
             }
             ApiKeyCommand::RemoveScope { scope } => {
+                validate_scope(&scope)?;
                 if !self.scopes.contains(&scope) {
                     return Ok(());
                 }
