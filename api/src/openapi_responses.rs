@@ -4,8 +4,9 @@
 //! itself (`body = ...`) is kept. Statuses any route of a dialect can answer (a bug caught as
 //! 500, storage unavailable as 503, a body over the limit as 413) are added where missing.
 
-use utoipa::openapi::path::Operation;
-use utoipa::openapi::{Content, ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{Schema, Type};
+use utoipa::openapi::{Content, ContentBuilder, OpenApi, Ref, RefOr, Required, Response, ResponseBuilder};
 use utoipa::{PartialSchema, ToSchema};
 
 /// The native API's failure: `{"error": {"code", "message"}}`.
@@ -129,7 +130,14 @@ pub fn complete(mut openapi: OpenApi) -> OpenApi {
     ] {
         components.schemas.insert(name.to_string(), schema);
     }
+    let schemas = components.schemas.clone();
     for item in openapi.paths.paths.values_mut() {
+        if let (Some(get), Some(post)) = (&mut item.get, &item.post) {
+            if Surface::of(get) == Some(Surface::Gradido) {
+                get.request_body = None;
+                get.parameters = Some(query_of_body(post, &schemas));
+            }
+        }
         let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch];
         for operation in operations.into_iter().flatten() {
             complete_operation(operation);
@@ -169,4 +177,34 @@ fn complete_operation(operation: &mut Operation) {
                 .or_insert_with(|| failure("Well-formed, but refused on its merits (e.g. an expiry past)", schema));
         }
     }
+}
+
+/// A Gradido call's GET form: the fields of its POST body as query parameters (a query
+/// carries text, so a list or an object field can only come in a POST).
+fn query_of_body(post: &Operation, schemas: &std::collections::BTreeMap<String, RefOr<Schema>>) -> Vec<Parameter> {
+    let body_schema =
+        post.request_body.as_ref().and_then(|body| body.content.get(JSON)).and_then(|content| match &content.schema {
+            Some(RefOr::Ref(reference)) => reference.ref_location.rsplit('/').next(),
+            _ => None,
+        });
+    let Some(RefOr::T(Schema::Object(object))) = body_schema.and_then(|name| schemas.get(name)) else {
+        return Vec::new();
+    };
+    object
+        .properties
+        .iter()
+        .filter(|(_, schema)| {
+            !matches!(schema, RefOr::T(Schema::Array(_)))
+                && !matches!(schema, RefOr::T(Schema::Object(field)) if field.schema_type == Type::Object.into())
+        })
+        .map(|(name, schema)| {
+            let required = if object.required.contains(name) { Required::True } else { Required::False };
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Query)
+                .required(required)
+                .schema(Some(schema.clone()))
+                .build()
+        })
+        .collect()
 }

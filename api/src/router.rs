@@ -133,7 +133,7 @@ async fn app_or_no_such_route(
 }
 
 /// Whether the database answers and every projector has started.
-#[utoipa::path(get, path = "/health", tag = "operations", responses((status = 200, description = "Healthy"), (status = 503, description = "Database or a projector not ready")))]
+#[utoipa::path(get, path = "/health", tag = "operations", responses((status = 200, description = "Healthy: `{\"status\":\"ok\",\"database\":true,\"projectors\":{...}}`", body = serde_json::Value), (status = 503, description = "Database or a projector not ready: `status` is `database_down` or `catching_up`", body = serde_json::Value)))]
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let database_up = match state.ledger.reads.get().await {
         Ok(client) => client.query_one("SELECT 1", &[]).await.is_ok(),

@@ -154,6 +154,9 @@ async fn a_qr_image_decodes_back_to_its_input_and_bad_input_is_a_400() {
     assert_eq!(browser.get("getqrimage").await.0, StatusCode::BAD_REQUEST);
     let oversized = "x".repeat(3_000);
     assert_eq!(browser.get(&format!("getqrimage?inputcode={oversized}")).await.0, StatusCode::BAD_REQUEST);
+    // Few enough characters, but more bytes than one image holds.
+    let wide = "%C3%A9".repeat(1_500);
+    assert_eq!(browser.get(&format!("getqrimage?inputcode={wide}")).await.0, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 fn sign_invoice(

@@ -159,3 +159,45 @@ async fn routes_declare_their_idempotency_key_201_typed_bodies_and_limits() {
         );
     }
 }
+
+#[tokio::test]
+async fn every_answer_of_every_operation_declares_its_content_type_and_schema() {
+    let app = TestApp::spawn().await;
+    let spec: Value =
+        app.http.get(format!("{}/openapi.json", app.base_url)).send().await.unwrap().json().await.unwrap();
+    let mut answers = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for method in METHODS {
+            let Some(operation) = item.get(method) else { continue };
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                // A WebSocket upgrade and a redirect carry no body.
+                if status == "101" || status.starts_with('3') {
+                    continue;
+                }
+                let content = response["content"].as_object();
+                let schema = content.and_then(|content| content.values().next()).map(|media| &media["schema"]);
+                assert!(
+                    schema.is_some_and(|schema| !schema.is_null()),
+                    "{method} {path} {status} declares no body schema: {response}"
+                );
+                answers += 1;
+            }
+            let statuses = operation["responses"].as_object().unwrap();
+            if !path.starts_with("/login_api") && path != "/health" && path != "/metrics" {
+                assert!(statuses.contains_key("500"), "{method} {path} documents the 500 of a caught bug");
+            }
+            if operation.get("requestBody").is_some() {
+                assert!(statuses.contains_key("413") || path.starts_with("/login_api"), "{method} {path}: 413");
+            }
+        }
+    }
+    assert!(answers > 400, "{answers} answers");
+    // A Gradido call's GET form takes its POST body's fields as query parameters.
+    let get = &spec["paths"]["/login_api/unsecureLogin"]["get"];
+    assert!(get.get("requestBody").is_none(), "a GET carries no body: {get}");
+    let names: Vec<&str> =
+        get["parameters"].as_array().unwrap().iter().map(|parameter| parameter["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"email") && names.contains(&"password"), "{names:?}");
+    let native_failure = &spec["paths"]["/v1/transfers"]["post"]["responses"]["422"]["content"]["application/json"];
+    assert_eq!(native_failure["schema"]["$ref"], "#/components/schemas/NativeErrorBody");
+}

@@ -124,7 +124,7 @@ async fn verify_email(state: &GradidoState, user_id: &str) -> Result<(), AppErro
 
 /// `GET ?emailVerificationCode=<number>`: signs the code's user in; a registration code
 /// also marks the address as checked.
-#[utoipa::path(method(get, post), path = "/login_api/loginViaEmailVerificationCode", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/loginViaEmailVerificationCode", tag = "gradido", request_body(content = super::requests::EmailCode, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn login_via_code(
     State(state): State<GradidoState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -166,7 +166,7 @@ pub async fn login_via_code(
 /// `{"email", "email_text", "email_verification_code_type"}`: mails a code. A password
 /// reset needs no session and answers the same for an unknown address; a registration
 /// mail is for admins.
-#[utoipa::path(method(get, post), path = "/login_api/sendEmail", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/sendEmail", tag = "gradido", request_body(content = super::requests::SendEmail, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn send_email(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
     let kind = params
         .text("email_verification_code_type")
@@ -217,7 +217,7 @@ async fn reset_mailed_recently(state: &GradidoState, user_id: &str) -> Result<bo
 /// `{"session_id", "email", "password"}`: a new password, without the old one, for a
 /// session opened by an e-mail code (a password session changes it with
 /// `updateUserInfos`, which needs the old one).
-#[utoipa::path(method(get, post), path = "/login_api/resetPassword", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/resetPassword", tag = "gradido", request_body(content = super::requests::ResetPassword, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn reset_password(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
     let session = sessions::check_and_load(&state, &params).await?;
     let Some(password) = params.get("password") else {
@@ -257,7 +257,7 @@ pub fn password_invalid() -> GradidoError {
 
 /// `{"code"}` from the verification mail: marks the address as checked (this service's
 /// call; `loginViaEmailVerificationCode` does the same and signs in).
-#[utoipa::path(method(get, post), path = "/login_api/verifyEmail", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/verifyEmail", tag = "gradido", request_body(content = super::requests::VerifyEmail, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn verify_email_code(
     State(state): State<GradidoState>,
     ClientAddress(address): ClientAddress,

@@ -22,7 +22,7 @@ use projections::read_models::users::{self, UserKey, UserRow};
 
 /// `{"email" | "username", "password"}` -> `session_id` and `user`. An unknown e-mail, an
 /// unknown username and a wrong password answer differently, as the original server did.
-#[utoipa::path(method(get, post), path = "/login_api/unsecureLogin", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/unsecureLogin", tag = "gradido", request_body(content = super::requests::UnsecureLogin, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn unsecure_login(
     State(state): State<GradidoState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -63,14 +63,14 @@ pub async fn unsecure_login(
 
 /// `session_id` (GET query or POST body) -> the user and the counts of their transactions
 /// waiting to be signed and being executed.
-#[utoipa::path(method(get, post), path = "/login_api/login", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/login", tag = "gradido", request_body(content = super::requests::Session, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn login(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
     let session = sessions::check_and_load(&state, &params).await?;
     session_state(&state, &session).await
 }
 
 /// The same answer as `login`: whether the session lives, and its user.
-#[utoipa::path(method(get, post), path = "/login_api/checkSessionState", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/checkSessionState", tag = "gradido", request_body(content = super::requests::Session, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn check_session_state(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
     let session = sessions::check_and_load(&state, &params).await?;
     session_state(&state, &session).await
@@ -93,7 +93,7 @@ async fn session_state(state: &GradidoState, session: &Session) -> Result<Respon
     })))
 }
 
-#[utoipa::path(method(get, post), path = "/login_api/logout", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/logout", tag = "gradido", request_body(content = super::requests::Session, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn logout(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
     let session_id = params.session_id().unwrap_or_default();
     let Some(session) = sessions::find(&state, session_id).await? else {
@@ -104,14 +104,14 @@ pub async fn logout(State(state): State<GradidoState>, params: Params) -> Result
 }
 
 /// Whether the user bought through Elopage: this ledger sells nothing, so never.
-#[utoipa::path(method(get, post), path = "/login_api/hasElopage", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/hasElopage", tag = "gradido", request_body(content = super::requests::Session, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn has_elopage(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
     sessions::check_and_load(&state, &params).await?;
     Ok(success(json!({ "hasElopage": false })))
 }
 
 /// Admins create groups: `{"session_id","alias","name","description"?}`.
-#[utoipa::path(method(get, post), path = "/login_api/createGroup", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/createGroup", tag = "gradido", request_body(content = super::requests::CreateGroup, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn create_group(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
     let session = sessions::require(&state, &params).await?;
     require_admin(&state, &session.user_id).await?;

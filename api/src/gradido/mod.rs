@@ -5,6 +5,7 @@ mod cors;
 mod email_codes;
 mod login;
 mod profile;
+mod requests;
 mod root_listener;
 mod sessions;
 mod transactions;
@@ -83,7 +84,7 @@ pub fn routes(state: &GradidoState) -> OpenApiRouter<GradidoState> {
 }
 
 /// `{"ask":["groups"]}` -> the aliases of every group, as the community server lists them.
-#[utoipa::path(method(get, post), path = "/login_api/networkInfos", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/networkInfos", tag = "gradido", request_body(content = requests::NetworkInfos, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 async fn network_infos(
     axum::extract::State(state): axum::extract::State<GradidoState>,
     params: wire::Params,

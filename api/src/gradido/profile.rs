@@ -24,7 +24,7 @@ use store::Operation;
 
 /// `{"session_id","email","ask":["user.first_name", ...]}`: what any signed-in user may
 /// know of the user with that e-mail (the session's own user without one).
-#[utoipa::path(method(get, post), path = "/login_api/getUserInfos", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/getUserInfos", tag = "gradido", request_body(content = super::requests::GetUserInfos, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn get_user_infos(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
     let session_id = params.session_id().ok_or_else(|| GradidoError::new("error", "session_id invalid"))?;
     let ask = params.array("ask").ok_or_else(|| GradidoError::new("error", "ask is zero or not an array"))?;
@@ -89,7 +89,7 @@ fn asked_field(user: &UserRow, item: &str, privileged: bool) -> Option<(&'static
 /// `{"session_id","email"?,"update":{"User.first_name": ..., ...}}`: changes the session
 /// user's profile (the `GRADIDO_LOGIN` cookie names the session when the body does not).
 /// All or nothing: any error changes nothing and answers `state: "error"` with the first.
-#[utoipa::path(method(get, post), path = "/login_api/updateUserInfos", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/updateUserInfos", tag = "gradido", request_body(content = super::requests::UpdateUserInfos, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn update_user_infos(
     State(state): State<GradidoState>,
     ClientAddress(address): ClientAddress,
@@ -297,7 +297,7 @@ fn original_username_rule(username: &str) -> bool {
 
 /// `GET ?username=&group_id=` (or `group_alias`): `success` while the username is free,
 /// `warning` once it is taken.
-#[utoipa::path(method(get, post), path = "/login_api/checkUsername", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/checkUsername", tag = "gradido", request_body(content = super::requests::CheckUsername, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn check_username(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
     let group = match (params.integer("group_id").filter(|id| *id != 0), params.text("group_alias")) {
         (Some(group_id), _) => group_by_id(&state, group_id).await?,

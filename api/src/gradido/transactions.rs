@@ -37,7 +37,7 @@ struct Receiver {
     group_alias: Option<String>,
 }
 
-#[utoipa::path(method(get, post), path = "/login_api/createTransaction", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/createTransaction", tag = "gradido", request_body(content = super::requests::CreateTransaction, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn create(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
     let blockchain_type = params.text("blockchain_type").unwrap_or(DEFAULT_BLOCKCHAIN_TYPE);
     if !BLOCKCHAIN_TYPES.contains(&blockchain_type) {
@@ -175,7 +175,7 @@ async fn sign_as(state: &GradidoState, id: &str, user_id: &str) -> Result<Option
 }
 
 /// `{"session_id","transaction_id"}`: the initiator signs; the transaction goes to the network.
-#[utoipa::path(method(get, post), path = "/login_api/signTransaction", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/signTransaction", tag = "gradido", request_body(content = super::requests::TransactionById, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn sign(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
     let session = sessions::require(&state, &params).await?;
     let id = transaction_id(&params)?;
@@ -187,7 +187,7 @@ pub async fn sign(State(state): State<GradidoState>, params: Params) -> Result<R
 
 /// `{"session_id","transaction_id"}`: the initiator cancels a pending transaction, which
 /// gives back what it reserved.
-#[utoipa::path(method(get, post), path = "/login_api/cancelTransaction", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/cancelTransaction", tag = "gradido", request_body(content = super::requests::TransactionById, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn cancel(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
     let session = sessions::require(&state, &params).await?;
     let id = transaction_id(&params)?;
@@ -209,7 +209,7 @@ pub async fn cancel(State(state): State<GradidoState>, params: Params) -> Result
 /// the community server polls it (`prepare transaction`: created, waiting to be signed;
 /// `sign transaction`: signed, waiting for the network). With a live `session_id` the
 /// answer also lists that session user's running transactions (`tasks`).
-#[utoipa::path(method(get, post), path = "/login_api/getRunningUserTasks", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/getRunningUserTasks", tag = "gradido", request_body(content = super::requests::RunningUserTasks, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn running_tasks(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
     let session = match params.session_id() {
         Some(session_id) => sessions::find(&state, session_id).await?,
@@ -241,7 +241,7 @@ pub async fn running_tasks(State(state): State<GradidoState>, params: Params) ->
 }
 
 /// The session user's transactions, sent or received, newest first.
-#[utoipa::path(method(get, post), path = "/login_api/listTransactions", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/listTransactions", tag = "gradido", request_body(content = super::requests::Session, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn list(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
     let session = sessions::require(&state, &params).await?;
     let client = state.ledger.reads.get().await.map_err(AppError::from)?;

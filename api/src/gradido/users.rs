@@ -32,7 +32,7 @@ const MIN_SIGN_UP_TEXT_LEN: usize = 4;
 /// `{"email","first_name","last_name","emailType","password"?,"group_id"?,"username"?,
 /// "description"?,"language"?,"login_after_register"?}`: signs a user up, mails them a
 /// verification code and answers the user (and a session with `login_after_register`).
-#[utoipa::path(method(get, post), path = "/login_api/createUser", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/createUser", tag = "gradido", request_body(content = super::requests::CreateUser, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn create_user(
     State(state): State<GradidoState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -132,7 +132,7 @@ pub(super) async fn group_by_id(state: &GradidoState, group_id: i64) -> Result<O
 
 /// Admins: `{"session_id","search","account_state"?}` -> the users whose e-mail, username
 /// or name contains `search`.
-#[utoipa::path(method(get, post), path = "/login_api/getUsers", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/getUsers", tag = "gradido", request_body(content = super::requests::GetUsers, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn get_users(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
     let session_id = params.session_id().ok_or_else(|| GradidoError::new("error", "empty session id"))?;
     let session =
@@ -164,7 +164,7 @@ fn in_account_state(user: &UserRow, account_state: &str) -> bool {
 }
 
 /// Any user: `{"session_id","search"}` -> public facts of matching users (no e-mail).
-#[utoipa::path(method(get, post), path = "/login_api/search", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/search", tag = "gradido", request_body(content = super::requests::Search, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn search(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
     sessions::require(&state, &params).await?;
     let rows = find_users(&state, params.text("search").unwrap_or_default()).await?;
@@ -184,7 +184,7 @@ pub async fn search(State(state): State<GradidoState>, params: Params) -> Result
 }
 
 /// Admins: `{"session_id","email"}` -> the verification mail is sent again.
-#[utoipa::path(method(get, post), path = "/login_api/adminEmailVerificationResend", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/adminEmailVerificationResend", tag = "gradido", request_body(content = super::requests::UserByEmail, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn admin_email_verification_resend(
     State(state): State<GradidoState>,
     params: Params,
@@ -199,7 +199,7 @@ pub async fn admin_email_verification_resend(
 
 /// Admins: `{"session_id","email","disabled":bool}`. A disabled user can neither log in
 /// nor receive.
-#[utoipa::path(method(get, post), path = "/login_api/adminSetUserDisabled", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/adminSetUserDisabled", tag = "gradido", request_body(content = super::requests::SetUserDisabled, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn admin_set_user_disabled(
     State(state): State<GradidoState>,
     params: Params,

@@ -32,7 +32,7 @@ pub async fn ensure_account(state: &GradidoState, user_id: &str) -> Result<Strin
 }
 
 /// `{"session_id"}` -> the user's GDD balance and what is available of it, in GDD-cent.
-#[utoipa::path(method(get, post), path = "/login_api/getBalance", tag = "gradido", request_body(content = serde_json::Value, description = "A JSON object, as the dialect's spec describes", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
+#[utoipa::path(method(get, post), path = "/login_api/getBalance", tag = "gradido", request_body(content = super::requests::Session, description = "A POST's JSON body; a GET sends the same fields as query parameters", content_type = "application/json"), responses((status = 200, description = "`{\"state\": \"success\" | \"error\" | ...}`; every answer of the login server is HTTP 200")))]
 pub async fn balance(State(state): State<GradidoState>, params: Params) -> Result<Response, GradidoError> {
     let session = sessions::require(&state, &params).await?;
     let account = ensure_account(&state, &session.user_id).await?;

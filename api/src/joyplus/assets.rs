@@ -65,17 +65,17 @@ async fn query_assets(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AssetQuery {
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<super::paging::QueryId>)]
     id: Option<String>,
     #[param(pattern = r"^([A-Z0-9]{2,12})?$")]
     symbol: Option<String>,
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<super::paging::QueryId>)]
     decimals: Option<String>,
     /// Rows per page: 1 to 500, default 100.
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    #[param(value_type = Option<super::paging::QueryLimit>)]
     limit: Option<String>,
     /// `nextCursor` of the previous page.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<super::paging::QueryId>)]
     cursor: Option<String>,
 }
 

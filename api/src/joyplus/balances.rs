@@ -73,17 +73,17 @@ pub async fn query_balances(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct BalanceQuery {
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<super::paging::QueryId>)]
     id: Option<String>,
     #[param(pattern = r"^(0[xX][0-9a-fA-F]{40})?$")]
     address: Option<String>,
     #[param(pattern = r"^([A-Z0-9]{2,12})?$")]
     symbol: Option<String>,
     /// Rows per page: 1 to 500, default 100.
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    #[param(value_type = Option<super::paging::QueryLimit>)]
     limit: Option<String>,
     /// `nextCursor` of the previous page.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<super::paging::QueryId>)]
     cursor: Option<String>,
 }
 

@@ -104,10 +104,10 @@ pub struct MovementQuery {
     #[param(pattern = r"^(0[xX][0-9a-fA-F]{40})?$")]
     address: Option<String>,
     /// Rows per page: 1 to 500, default 100.
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    #[param(value_type = Option<super::paging::QueryLimit>)]
     limit: Option<String>,
     /// `nextCursor` of the previous page.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<super::paging::QueryId>)]
     cursor: Option<String>,
 }
 

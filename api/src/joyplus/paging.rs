@@ -56,3 +56,41 @@ impl Page {
 pub fn path_id(text: &str, what: &str) -> Result<i64, JoyError> {
     text.parse().ok().filter(|id: &i64| *id > 0).ok_or_else(|| JoyError::not_found(what))
 }
+
+/// The schema of an id or cursor query parameter: a whole number, or empty (as if absent).
+pub struct QueryId;
+
+/// The schema of `limit`: 1 to `MAX_PAGE_ROWS`, or empty for the default.
+pub struct QueryLimit;
+
+fn integer_or_empty(
+    integer: utoipa::openapi::schema::ObjectBuilder,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(
+            integer
+                .schema_type(Type::Integer)
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Int64))),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::String).max_length(Some(0)))
+        .into()
+}
+
+impl utoipa::PartialSchema for QueryId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        integer_or_empty(utoipa::openapi::schema::ObjectBuilder::new())
+    }
+}
+
+impl utoipa::ToSchema for QueryId {}
+
+impl utoipa::PartialSchema for QueryLimit {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        integer_or_empty(
+            utoipa::openapi::schema::ObjectBuilder::new().minimum(Some(1)).maximum(Some(MAX_PAGE_ROWS as f64)),
+        )
+    }
+}
+
+impl utoipa::ToSchema for QueryLimit {}

@@ -106,7 +106,7 @@ async fn user_entries(state: &JoyState, wallets: Vec<WalletRow>) -> Result<Vec<U
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UserQuery {
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<super::paging::QueryId>)]
     id: Option<String>,
     openid: Option<String>,
     first_name: Option<String>,
@@ -114,10 +114,10 @@ pub struct UserQuery {
     email: Option<String>,
     mobile: Option<String>,
     /// Rows per page: 1 to 500, default 100.
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    #[param(value_type = Option<super::paging::QueryLimit>)]
     limit: Option<String>,
     /// `nextCursor` of the previous page.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<super::paging::QueryId>)]
     cursor: Option<String>,
 }
 
@@ -163,10 +163,10 @@ pub struct WalletQuery {
     #[param(pattern = r"^(0[xX][0-9a-fA-F]{40})?$")]
     address: Option<String>,
     /// Rows per page: 1 to 500, default 100.
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    #[param(value_type = Option<super::paging::QueryLimit>)]
     limit: Option<String>,
     /// `nextCursor` of the previous page.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<super::paging::QueryId>)]
     cursor: Option<String>,
 }
 

@@ -93,7 +93,7 @@ pub async fn open_channel(
     Ok(Json(json!({})))
 }
 
-#[utoipa::path(post, path = "/rest/v1/closechannel", tag = "mylightning", request_body = CloseChannelRequest, security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
+#[utoipa::path(post, path = "/rest/v1/closechannel", tag = "mylightning", request_body = CloseChannelRequest, security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure"), (status = 429, description = "Too many wrong passwords")))]
 pub async fn close_channel(
     State(state): State<LightningState>,
     ClientAddress(address): ClientAddress,

@@ -212,7 +212,7 @@ pub(super) async fn issue_invoice(
     Ok(payment_request)
 }
 
-#[utoipa::path(post, path = "/rest/v1/sendinvoice", tag = "mylightning", request_body = SendInvoiceRequest, security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
+#[utoipa::path(post, path = "/rest/v1/sendinvoice", tag = "mylightning", request_body = SendInvoiceRequest, security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure"), (status = 429, description = "Too many wrong passwords")))]
 pub async fn send_invoice(
     State(state): State<LightningState>,
     ClientAddress(address): ClientAddress,
@@ -326,7 +326,7 @@ fn invoice_memo(invoice: &Bolt11Invoice) -> Option<String> {
     }
 }
 
-#[utoipa::path(post, path = "/rest/v1/quickpay", tag = "mylightning", request_body = QuickPayRequest, security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
+#[utoipa::path(post, path = "/rest/v1/quickpay", tag = "mylightning", request_body = QuickPayRequest, security(("lightning_session" = [])), responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure"), (status = 429, description = "Too many wrong passwords")))]
 pub async fn quickpay(
     State(state): State<LightningState>,
     ClientAddress(address): ClientAddress,

@@ -122,12 +122,14 @@ impl FromRequest<LightningState> for SignedPost {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[schema(as = LightningLogin)]
 pub struct LoginRequest {
+    #[schema(required = true, value_type = String)]
     username: Option<String>,
+    #[schema(required = true, value_type = String)]
     password: Option<String>,
 }
 
 /// `{"username","password"}` (the username or the e-mail address) -> 200 and the cookie.
-#[utoipa::path(post, path = "/rest/v1/login", tag = "mylightning", request_body = LoginRequest, responses((status = 200, description = "Success, or a business failure as `{\"error\":{\"message\"}}`"), (status = 400, description = "Malformed input"), (status = 401, description = "No session"), (status = 401, description = "No session; a bad CSRF token is a 200 business failure")))]
+#[utoipa::path(post, path = "/rest/v1/login", tag = "mylightning", request_body = LoginRequest, responses((status = 200, description = "`{}` and the session cookie"), (status = 400, description = "Malformed input"), (status = 401, description = "Wrong username or password"), (status = 429, description = "Too many failed sign-ins")))]
 pub async fn login(
     State(state): State<LightningState>,
     ClientAddress(address): ClientAddress,

@@ -22,7 +22,7 @@ pub const MAX_WALLET_SOCKETS: usize = 1_024;
 
 static OPEN_SOCKETS: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new(MAX_WALLET_SOCKETS)));
 
-#[utoipa::path(get, path = "/", tag = "mylightning", security(("lightning_session" = [])), responses((status = 101, description = "With `Upgrade: websocket`: the session user's wallet updates, `{\"method\": \"refresh\" | \"newtransactions\" | \"newchannels\", \"params\": [...]}`"), (status = 200, description = "The web app's page (`--web-root`)"), (status = 401, description = "No session")))]
+#[utoipa::path(get, path = "/", tag = "mylightning", security((), ("lightning_session" = [])), responses((status = 101, description = "With `Upgrade: websocket`: the session user's wallet updates, `{\"method\": \"refresh\" | \"newtransactions\" | \"newchannels\", \"params\": [...]}`"), (status = 200, description = "The web app's page (`--web-root`)", content_type = "text/html", body = String), (status = 302, description = "Without a session: to `/login`"), (status = 401, description = "A WebSocket upgrade without a session"), (status = 404, description = "Signed in, but no `--web-root` is served")))]
 pub async fn root(State(state): State<LightningState>, request: Request) -> Response {
     let upgrade =
         request.headers().get(UPGRADE).is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"websocket"));

@@ -28,7 +28,7 @@ const CORDOVA_SCRIPT: &str = "/cordova.js";
 /// The login page of the web root, or this one when it has none.
 const BUILT_IN_LOGIN_PAGE: &str = include_str!("login.html");
 
-#[utoipa::path(get, path = "/login", tag = "mylightning", responses((status = 200, description = "The login page (HTML)")))]
+#[utoipa::path(get, path = "/login", tag = "mylightning", responses((status = 200, description = "The login page", content_type = "text/html", body = String)))]
 pub async fn login_page(State(state): State<LightningState>) -> Response {
     if let Some(root) = &state.web_root {
         if let Ok(page) = tokio::fs::read_to_string(root.0.join("views").join("login.html")).await {
@@ -38,14 +38,17 @@ pub async fn login_page(State(state): State<LightningState>) -> Response {
     Html(BUILT_IN_LOGIN_PAGE).into_response()
 }
 
-#[derive(Deserialize)]
-struct LoginForm {
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = LightningLoginForm)]
+pub struct LoginForm {
+    #[schema(required = true, value_type = String)]
     username: Option<String>,
+    #[schema(required = true, value_type = String)]
     password: Option<String>,
 }
 
 /// The login form (form-encoded, or JSON): `200 OK` and the `connect.sid` cookie, or 401.
-#[utoipa::path(post, path = "/login", tag = "mylightning", request_body(content = String, description = "`username` (the e-mail or username) and `password`, form-encoded", content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "`OK`, and the session cookie"), (status = 401, description = "Wrong username or password")))]
+#[utoipa::path(post, path = "/login", tag = "mylightning", request_body(content = LoginForm, description = "`username` (the e-mail or username) and `password`, form-encoded (or JSON)", content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "`OK`, and the session cookie", content_type = "text/plain", body = String), (status = 400, description = "Malformed input"), (status = 401, description = "Wrong username or password"), (status = 429, description = "Too many failed sign-ins")))]
 pub async fn login_form(
     State(state): State<LightningState>,
     ClientAddress(address): ClientAddress,
