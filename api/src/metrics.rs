@@ -27,7 +27,7 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
 }
 
 /// `GET /metrics`: the Prometheus text format; needs `Authorization: Bearer <admin key>`.
-#[utoipa::path(get, path = "/metrics", tag = "operations", security(("admin_bearer" = [])), responses((status = 200, description = "OpenMetrics text", content_type = "text/plain", body = String), (status = 401, description = "Missing or wrong admin key")))]
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(("admin_bearer" = [])), responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String), (status = 401, description = "Missing or wrong admin key")))]
 pub async fn scrape(State(state): State<AppState>, request: Request) -> Response {
     if !state.admin_key.verify_bearer(request.headers()) {
         return (StatusCode::UNAUTHORIZED, "admin key required\n").into_response();
