@@ -370,7 +370,10 @@ async fn serve(
                 .map_err(|error| AppError::Unavailable(format!("tls listener: {error}")))?;
             api::router::serve(listener, router(service.state.clone()), shutdown_signal()).await
         }
-        None => api::router::serve(listener, router(service.state.clone()), shutdown_signal()).await,
+        None => {
+            api::router::serve(api::router::without_nagle(listener), router(service.state.clone()), shutdown_signal())
+                .await
+        }
     };
     served.map_err(|error| AppError::Internal(error.to_string()))?;
     if let Some(gradido_root) = gradido_root {
@@ -396,7 +399,8 @@ async fn serve_gradido_root(address: SocketAddr, service: &Service) -> Result<to
     println!("gradido login server on http://{bound}");
     let app = api::gradido::at_root(router(service.state.clone()));
     Ok(tokio::spawn(async move {
-        if let Err(error) = api::router::serve(listener, app, std::future::pending()).await {
+        if let Err(error) = api::router::serve(api::router::without_nagle(listener), app, std::future::pending()).await
+        {
             error!(%error, "the Gradido listener stopped");
         }
     }))

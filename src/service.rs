@@ -180,7 +180,9 @@ impl Service {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let server = tokio::spawn(async move {
-            if let Err(error) = api::router::serve(listener, app, std::future::pending()).await {
+            if let Err(error) =
+                api::router::serve(api::router::without_nagle(listener), app, std::future::pending()).await
+            {
                 tracing::error!(%error, "serving on loopback stopped");
             }
         });

@@ -64,6 +64,10 @@ impl TlsListener {
                         continue;
                     }
                 };
+                // As `api::router::without_nagle`: an answer's pieces go out at once.
+                if let Err(error) = stream.set_nodelay(true) {
+                    debug!(%error, %peer, "TCP_NODELAY not set");
+                }
                 let (acceptor, sender) = (acceptor.clone(), sender.clone());
                 tokio::spawn(async move {
                     let handshake = acceptor.accept(stream);

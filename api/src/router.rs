@@ -165,6 +165,17 @@ pub const BODY_READ_TIMEOUT_MS: u64 = 30_000;
 /// Serves `router` on `listener` (plain TCP, or TLS) with peers' addresses available to
 /// handlers, until `shutdown`; then lets the connections finish their requests. Hyper
 /// directly rather than `axum::serve`, which sets no header read timeout.
+/// A listener whose connections send each write at once: an answer is written in pieces
+/// (headers, body), and Nagle's algorithm would hold the second piece for the client's
+/// delayed ACK, adding milliseconds to every request on a kept-alive connection.
+pub fn without_nagle(listener: tokio::net::TcpListener) -> impl axum::serve::Listener<Addr = std::net::SocketAddr> {
+    axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set");
+        }
+    })
+}
+
 pub async fn serve<L>(
     mut listener: L,
     router: Router,
