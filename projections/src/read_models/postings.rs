@@ -9,6 +9,10 @@ use rust_decimal::Decimal;
 use store::{Checkpoint, StoredEvent};
 
 /// `postings`: every debit and credit leg, with the event that caused it. One insert a batch.
+///
+/// The insert has no `ON CONFLICT`: the pass applies each event once (its checkpoint moves in
+/// the same transaction), so a leg already present is a broken invariant and fails the page
+/// loudly. Without the conflict check the insert costs about a third less (replay measured).
 #[derive(Default)]
 pub struct PostingsProjector {
     assets: AccountAssets,
@@ -84,8 +88,7 @@ impl EventHandler for PostingsProjector {
             "INSERT INTO postings (global_position, leg, tx_id, account_id, asset, amount, event_type, \
                                    aggregate_id, sequence, reference, recorded_at) \
              SELECT * FROM unnest($1::int8[], $2::int2[], $3::int8[], $4::text[], $5::text[], $6::text[]::numeric[], \
-                                  $7::text[], $8::text[], $9::int8[], $10::text[], $11::timestamptz[]) \
-             ON CONFLICT DO NOTHING",
+                                  $7::text[], $8::text[], $9::int8[], $10::text[], $11::timestamptz[])",
             &[
                 &legs.position,
                 &legs.leg,
