@@ -200,4 +200,9 @@ async fn every_answer_of_every_operation_declares_its_content_type_and_schema() 
     assert!(names.contains(&"email") && names.contains(&"password"), "{names:?}");
     let native_failure = &spec["paths"]["/v1/transfers"]["post"]["responses"]["422"]["content"]["application/json"];
     assert_eq!(native_failure["schema"]["$ref"], "#/components/schemas/NativeErrorBody");
+    // Joy Plus lists name their rows' shape, so schemathesis checks each row.
+    let balances = &spec["paths"]["/api/v1/balance"]["get"]["responses"]["200"]["content"]["application/json"];
+    assert_eq!(balances["schema"]["$ref"], "#/components/schemas/JoyList_joy.Balance");
+    let row = &spec["components"]["schemas"]["joy.Balance"]["properties"];
+    assert!(row.get("lockedAmount").is_some() && row.get("stakedAmount").is_some(), "{row}");
 }

@@ -20,9 +20,10 @@ use super::wire::{data, millis, price_text, JoyError, JoyJson};
 use super::JoyState;
 use app::AppError;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct AssetView {
+#[schema(as = joy::Asset)]
+pub struct AssetView {
     id: i64,
     name: String,
     symbol: String,
@@ -79,7 +80,7 @@ pub struct AssetQuery {
     cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/asset", tag = "joyplus", params(AssetQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/asset", tag = "joyplus", params(AssetQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "The rows", body = super::paging::JoyList<AssetView>), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list(
     State(state): State<JoyState>,
     _caller: Caller,
@@ -92,7 +93,7 @@ pub async fn list(
     Ok(page_spec.respond(rows, |row| Some(row.id)))
 }
 
-#[utoipa::path(get, path = "/api/v1/asset/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/asset/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "The rows", body = super::paging::JoyList<AssetView>), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_one(
     State(state): State<JoyState>,
     _caller: Caller,

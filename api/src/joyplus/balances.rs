@@ -18,8 +18,9 @@ use super::JoyState;
 use app::AppError;
 use projections::read_models::joy_plus::{self, BalanceFilter};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = joy::Balance)]
 pub struct BalanceView {
     id: String,
     address: String,
@@ -87,7 +88,7 @@ pub struct BalanceQuery {
     cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/balance", tag = "joyplus", params(BalanceQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/balance", tag = "joyplus", params(BalanceQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "The rows", body = super::paging::JoyList<BalanceView>), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list(
     State(state): State<JoyState>,
     caller: Caller,
@@ -105,7 +106,7 @@ pub async fn list(
     Ok(page_spec.respond(rows, |row| row.id.parse().ok()))
 }
 
-#[utoipa::path(get, path = "/api/v1/balance/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/balance/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "The rows", body = super::paging::JoyList<BalanceView>), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_one(
     State(state): State<JoyState>,
     caller: Caller,

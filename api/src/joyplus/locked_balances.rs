@@ -25,9 +25,10 @@ pub const LOCK_SCOPE: &str = "locked_balance.create";
 /// Furthest ahead a lock may expire.
 const MAX_LOCK_DAYS: i64 = 10 * 366;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct LockedBalanceView {
+#[schema(as = joy::LockedBalance)]
+pub struct LockedBalanceView {
     id: String,
     #[serde(rename = "balanceID")]
     balance_id: String,
@@ -79,7 +80,7 @@ pub struct LockQuery {
     cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/locked-balance", tag = "joyplus", params(LockQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/locked-balance", tag = "joyplus", params(LockQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "The rows", body = super::paging::JoyList<LockedBalanceView>), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list(
     State(state): State<JoyState>,
     caller: Caller,
@@ -97,7 +98,7 @@ pub async fn list(
     Ok(page_spec.respond(rows, |row| row.id.parse().ok()))
 }
 
-#[utoipa::path(get, path = "/api/v1/locked-balance/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/locked-balance/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "The rows", body = super::paging::JoyList<LockedBalanceView>), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_one(
     State(state): State<JoyState>,
     caller: Caller,

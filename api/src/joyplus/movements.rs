@@ -32,8 +32,9 @@ impl Direction {
 
 /// The seed's Deposit, Withdraw and Transaction rows in one shape; `depositAmount` or
 /// `withdrawAmount` is left out (or null, for transactions) as the kind of list wants.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = joy::Movement)]
 pub struct MovementView {
     pub id: String,
     pub txid: String,
@@ -149,7 +150,7 @@ async fn get_one(state: &JoyState, caller: &Caller, id: &str, direction: Directi
     Page::single(rows, direction.name())
 }
 
-#[utoipa::path(get, path = "/api/v1/deposit", tag = "joyplus", params(MovementQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/deposit", tag = "joyplus", params(MovementQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "The rows", body = super::paging::JoyList<MovementView>), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list_deposits(
     State(state): State<JoyState>,
     caller: Caller,
@@ -158,7 +159,7 @@ pub async fn list_deposits(
     list(&state, &caller, query, Some(Direction::Deposit)).await
 }
 
-#[utoipa::path(get, path = "/api/v1/withdraw", tag = "joyplus", params(MovementQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/withdraw", tag = "joyplus", params(MovementQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "The rows", body = super::paging::JoyList<MovementView>), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list_withdraws(
     State(state): State<JoyState>,
     caller: Caller,
@@ -167,7 +168,7 @@ pub async fn list_withdraws(
     list(&state, &caller, query, Some(Direction::Withdraw)).await
 }
 
-#[utoipa::path(get, path = "/api/v1/transaction", tag = "joyplus", params(MovementQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/transaction", tag = "joyplus", params(MovementQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "The rows", body = super::paging::JoyList<MovementView>), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list_transactions(
     State(state): State<JoyState>,
     caller: Caller,
@@ -176,7 +177,7 @@ pub async fn list_transactions(
     list(&state, &caller, query, None).await
 }
 
-#[utoipa::path(get, path = "/api/v1/deposit/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/deposit/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "The rows", body = super::paging::JoyList<MovementView>), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_deposit(
     State(state): State<JoyState>,
     caller: Caller,
@@ -185,7 +186,7 @@ pub async fn get_deposit(
     get_one(&state, &caller, &id, Direction::Deposit).await
 }
 
-#[utoipa::path(get, path = "/api/v1/withdraw/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/withdraw/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "The rows", body = super::paging::JoyList<MovementView>), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_withdraw(
     State(state): State<JoyState>,
     caller: Caller,

@@ -57,6 +57,16 @@ pub fn path_id(text: &str, what: &str) -> Result<i64, JoyError> {
     text.parse().ok().filter(|id: &i64| *id > 0).ok_or_else(|| JoyError::not_found(what))
 }
 
+/// A list's answer, for the OpenAPI document: `data` holds the rows; `nextCursor` comes
+/// with a full page (a get-by-id answers a list of one).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct JoyList<T: utoipa::ToSchema> {
+    data: Vec<T>,
+    #[schema(rename = "nextCursor")]
+    next_cursor: Option<String>,
+}
+
 /// The schema of an id or cursor query parameter: a whole number, or empty (as if absent).
 pub struct QueryId;
 

@@ -22,9 +22,10 @@ use projections::read_models::joy_plus::{self, WalletFilter};
 /// Balances listed per user: one per listed asset, so this bounds listed assets too.
 const MAX_BALANCES_PER_USER: i64 = 100;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct UserView {
+#[schema(as = joy::User)]
+pub struct UserView {
     id: String,
     #[serde(rename = "openID")]
     open_id: String,
@@ -36,16 +37,18 @@ struct UserView {
     created_at: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct WalletView {
+#[schema(as = joy::Wallet)]
+pub struct WalletView {
     id: String,
     address: String,
     created_at: i64,
 }
 
-#[derive(Debug, Serialize)]
-struct UserEntry {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = joy::UserEntry)]
+pub struct UserEntry {
     balance: Vec<BalanceView>,
     user: UserView,
     wallet: WalletView,
@@ -121,7 +124,7 @@ pub struct UserQuery {
     cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/user", tag = "joyplus", params(UserQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/user", tag = "joyplus", params(UserQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "The rows", body = super::paging::JoyList<UserEntry>), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list_users(
     State(state): State<JoyState>,
     caller: Caller,
@@ -142,7 +145,7 @@ pub async fn list_users(
     Ok(page_spec.respond(user_entries(&state, wallets).await?, |entry| entry.wallet.id.parse().ok()))
 }
 
-#[utoipa::path(get, path = "/api/v1/user/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/user/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "The rows", body = super::paging::JoyList<UserEntry>), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_user(
     State(state): State<JoyState>,
     caller: Caller,
@@ -170,7 +173,7 @@ pub struct WalletQuery {
     cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/wallet", tag = "joyplus", params(WalletQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/wallet", tag = "joyplus", params(WalletQuery), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "The rows", body = super::paging::JoyList<WalletView>), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn list_wallets(
     State(state): State<JoyState>,
     caller: Caller,
@@ -186,7 +189,7 @@ pub async fn list_wallets(
     Ok(page_spec.respond(wallets.into_iter().map(|wallet| wallet.wallet).collect(), |wallet| wallet.id.parse().ok()))
 }
 
-#[utoipa::path(get, path = "/api/v1/wallet/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "`{\"data\": ...}`"), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
+#[utoipa::path(get, path = "/api/v1/wallet/{id}", tag = "joyplus", params(("id" = String, Path, description = "The id")), security(("joy_session" = []), ("joy_api_key" = []), ("joy_admin_key" = [])), responses((status = 200, description = "The rows", body = super::paging::JoyList<WalletView>), (status = 400, description = "`{\"error\":{\"message\"}}`"), (status = 401, description = "Not authenticated"), (status = 403, description = "This caller may not do this"), (status = 404, description = "Not found"), (status = 409, description = "Conflict"), (status = 429, description = "Too many attempts")))]
 pub async fn get_wallet(
     State(state): State<JoyState>,
     caller: Caller,
