@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod openapi_responses;
 pub mod qr_image;
 pub mod router;
+pub mod text_schemas;
 pub mod tokens;
 
 pub use app::AppError;

@@ -127,6 +127,12 @@ pub fn complete(mut openapi: OpenApi) -> OpenApi {
         ("GradidoAnswer", GradidoAnswer::schema()),
         ("JoyData", JoyData::schema()),
         ("LightningAnswer", LightningAnswer::schema()),
+        // Shared text shapes: a header or path parameter's type is not registered by utoipa.
+        ("AccountId", crate::text_schemas::AccountId::schema()),
+        ("IdempotencyKey", crate::text_schemas::IdempotencyKey::schema()),
+        ("NativeAmount", crate::text_schemas::NativeAmount::schema()),
+        ("JoyAmount", crate::text_schemas::JoyAmount::schema()),
+        ("Email", crate::text_schemas::Email::schema()),
     ] {
         components.schemas.insert(name.to_string(), schema);
     }

@@ -20,10 +20,7 @@ const KEY_GROUP_BYTES: usize = 4;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateRequest {
-    #[schema(
-        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f\ufeff]+@[^@\s\x00-\x1f\x7f-\x9f\ufeff]*\.[^@\s\x00-\x1f\x7f-\x9f\ufeff]*$",
-        max_length = 254
-    )]
+    #[schema(value_type = crate::text_schemas::Email)]
     email: String,
 }
 
@@ -69,10 +66,7 @@ pub enum ScopeChange {
 #[derive(Serialize, utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct ScopeAdd {
-    #[schema(
-        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f\ufeff]+@[^@\s\x00-\x1f\x7f-\x9f\ufeff]*\.[^@\s\x00-\x1f\x7f-\x9f\ufeff]*$",
-        max_length = 254
-    )]
+    #[schema(value_type = crate::text_schemas::Email)]
     email: String,
     /// `resource.action`: lower-case letters, digits and `_`.
     #[schema(pattern = r"^[a-z0-9_]+\.[a-z0-9_]+$", max_length = 64)]
@@ -82,10 +76,7 @@ pub struct ScopeAdd {
 #[derive(Serialize, utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct ScopeRemove {
-    #[schema(
-        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f\ufeff]+@[^@\s\x00-\x1f\x7f-\x9f\ufeff]*\.[^@\s\x00-\x1f\x7f-\x9f\ufeff]*$",
-        max_length = 254
-    )]
+    #[schema(value_type = crate::text_schemas::Email)]
     email: String,
     #[schema(pattern = r"^[a-z0-9_]+\.[a-z0-9_]+$", max_length = 64)]
     scope_remove: String,

@@ -30,7 +30,7 @@ pub struct RecordDeposit {
     to_address: String,
     #[schema(pattern = r"^[A-Z0-9]{2,12}$")]
     symbol: String,
-    #[schema(pattern = r"^(?=[0-9.]*[1-9])([0-9]+\.?[0-9]*|\.[0-9]+)$", max_length = 64)]
+    #[schema(value_type = crate::text_schemas::JoyAmount)]
     amount: String,
 }
 

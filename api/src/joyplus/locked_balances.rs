@@ -119,7 +119,7 @@ pub struct CreateLock {
     address: String,
     #[schema(pattern = r"^[A-Z0-9]{2,12}$")]
     symbol: String,
-    #[schema(pattern = r"^(?=[0-9.]*[1-9])([0-9]+\.?[0-9]*|\.[0-9]+)$", max_length = 64)]
+    #[schema(value_type = crate::text_schemas::JoyAmount)]
     amount: String,
     /// UNIX milliseconds, in the future and within ten years.
     #[serde(deserialize_with = "crate::json_integers::i64")]

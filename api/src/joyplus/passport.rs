@@ -22,10 +22,7 @@ const CODE_LIFETIME_SECONDS: i64 = 60;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[schema(as = PassportRegistration)]
 pub struct RegisterRequest {
-    #[schema(
-        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f\ufeff]+@[^@\s\x00-\x1f\x7f-\x9f\ufeff]*\.[^@\s\x00-\x1f\x7f-\x9f\ufeff]*$",
-        max_length = 254
-    )]
+    #[schema(value_type = crate::text_schemas::Email)]
     email: String,
     #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     username: String,

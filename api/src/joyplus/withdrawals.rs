@@ -28,7 +28,7 @@ pub struct WithdrawJoy {
     from: String,
     #[schema(pattern = r"^0x([0-9a-f]{40}|[0-9A-F]{40})$")]
     to: String,
-    #[schema(pattern = r"^(?=[0-9.]*[1-9])([0-9]+\.?[0-9]*|\.[0-9]+)$", max_length = 64)]
+    #[schema(value_type = crate::text_schemas::JoyAmount)]
     value: String,
 }
 

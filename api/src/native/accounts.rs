@@ -22,7 +22,7 @@ const DEFAULT_PAGE_SIZE: i64 = 100;
 const MAX_PAGE_SIZE: i64 = 1_000;
 /// Joined with `assets` for the scale: amounts are shown at exactly the asset's decimals.
 
-#[utoipa::path(post, path = "/v1/accounts", tag = "native", params(("Idempotency-Key" = Option<String>, Header, description = "Optional: 1 to 255 visible ASCII characters; the same key and body replay the first answer", pattern = r"^[!-~]{1,255}$")), request_body = CreateAccountRequest, security(("admin_bearer" = [])), responses((status = 201, description = "Created; `Idempotency-Replayed: true` when it repeats the first answer to the key", body = AccountView), (status = 200, description = "Success", body = AccountView), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(post, path = "/v1/accounts", tag = "native", params(("Idempotency-Key" = Option<crate::text_schemas::IdempotencyKey>, Header, description = "Optional: 1 to 255 visible ASCII characters; the same key and body replay the first answer")), request_body = CreateAccountRequest, security(("admin_bearer" = [])), responses((status = 201, description = "Created; `Idempotency-Replayed: true` when it repeats the first answer to the key", body = AccountView), (status = 200, description = "Success", body = AccountView), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn create(
     State(state): State<NativeState>,
     headers: HeaderMap,
@@ -74,7 +74,7 @@ pub struct ShowQuery {
     at: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/accounts/{id}", tag = "native", params(ShowQuery, ("id" = String, Path, description = "The account id", pattern = r"^[A-Za-z0-9._:-]{1,128}$")), security(("admin_bearer" = [])), responses((status = 200, description = "Success", body = AccountShown), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
+#[utoipa::path(get, path = "/v1/accounts/{id}", tag = "native", params(ShowQuery, ("id" = crate::text_schemas::AccountId, Path, description = "The account id")), security(("admin_bearer" = [])), responses((status = 200, description = "Success", body = AccountShown), (status = 400, description = "Invalid request: `{\"error\":{\"code\",\"message\"}}`"), (status = 401, description = "Missing or wrong admin key"), (status = 404, description = "Not found"), (status = 409, description = "Conflict, e.g. an Idempotency-Key reused with another body"), (status = 422, description = "Refused by the ledger, e.g. insufficient funds")))]
 pub async fn show(
     State(state): State<NativeState>,
     Path(id): Path<String>,

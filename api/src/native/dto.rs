@@ -27,9 +27,9 @@ pub struct CreateAccountRequest {
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MovementRequest {
-    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,128}$")]
+    #[schema(value_type = crate::text_schemas::AccountId)]
     pub account: String,
-    #[schema(pattern = r"^[0-9]*[1-9][0-9]*(\.[0-9]+)?$|^[0-9]+\.[0-9]*[1-9][0-9]*$", max_length = 64)]
+    #[schema(value_type = crate::text_schemas::NativeAmount)]
     pub amount: String,
     #[schema(max_length = 128)]
     pub reference: Option<String>,
@@ -38,11 +38,11 @@ pub struct MovementRequest {
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferRequest {
-    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,128}$")]
+    #[schema(value_type = crate::text_schemas::AccountId)]
     pub from: String,
-    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,128}$")]
+    #[schema(value_type = crate::text_schemas::AccountId)]
     pub to: String,
-    #[schema(pattern = r"^[0-9]*[1-9][0-9]*(\.[0-9]+)?$|^[0-9]+\.[0-9]*[1-9][0-9]*$", max_length = 64)]
+    #[schema(value_type = crate::text_schemas::NativeAmount)]
     pub amount: String,
     #[schema(max_length = 512)]
     pub memo: Option<String>,
@@ -51,9 +51,9 @@ pub struct TransferRequest {
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldRequest {
-    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,128}$")]
+    #[schema(value_type = crate::text_schemas::AccountId)]
     pub account: String,
-    #[schema(pattern = r"^[0-9]*[1-9][0-9]*(\.[0-9]+)?$|^[0-9]+\.[0-9]*[1-9][0-9]*$", max_length = 64)]
+    #[schema(value_type = crate::text_schemas::NativeAmount)]
     pub amount: String,
     /// RFC 3339; absent for a hold that lasts until released or captured.
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -64,7 +64,7 @@ pub struct HoldRequest {
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaptureRequest {
-    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,128}$")]
+    #[schema(value_type = crate::text_schemas::AccountId)]
     pub to: String,
     #[schema(max_length = 512)]
     pub memo: Option<String>,
