@@ -79,6 +79,8 @@ async fn main() {
     }
     drop(server.stdin.take());
     let _ = server.wait();
+    // A durable cluster holds hundreds of megabytes; a run leaves none of it behind.
+    let _ = std::fs::remove_dir_all(&root);
 }
 
 async fn prepare(service: &Service, http: &reqwest::Client, base: &str) {

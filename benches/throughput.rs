@@ -227,6 +227,8 @@ async fn main() {
     // Closing its stdin stops the cluster; wait so it leaves no zombie.
     drop(server.stdin.take());
     let _ = server.wait();
+    // A durable cluster holds hundreds of megabytes; a run leaves none of it behind.
+    let _ = std::fs::remove_dir_all(&root);
 }
 
 /// Loads pg_stat_statements at the cluster's start (the bench's private cluster only).
