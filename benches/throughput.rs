@@ -219,7 +219,7 @@ async fn main() {
             cost.wal_syncs as f64 / ours.operations.max(1) as f64,
             cost.wal_sync_ms
         );
-        println!("log pages read (per transfer):");
+        println!("log pages read, and batches projected in their append (per transfer):");
         for (series, count) in &cost.log_reads {
             println!("  {:>7.2}  {series}", count / ours.operations.max(1) as f64);
         }
@@ -296,12 +296,13 @@ async fn copy_events(client: &tokio_postgres::Client) -> f64 {
     started.elapsed().as_secs_f64()
 }
 
-/// The service's counters of pages read from the log, by label set.
+/// The service's counters of pages read from the log and of batches projected in their own
+/// append (or why not), by series.
 async fn log_reads(http: &reqwest::Client, base: &str) -> std::collections::BTreeMap<String, f64> {
     let text = http.get(format!("{base}/metrics")).bearer_auth(ADMIN_KEY).send().await.unwrap().text().await.unwrap();
     text.lines()
-        .filter_map(|line| line.strip_prefix("ledger_log_reads_total"))
-        .filter_map(|rest| {
+        .filter_map(|line| {
+            let rest = line.strip_prefix("ledger_log_reads_total").or_else(|| line.strip_prefix("ledger_inline_"))?;
             let (labels, count) = rest.rsplit_once(' ')?;
             Some((labels.to_string(), count.parse().ok()?))
         })

@@ -103,8 +103,9 @@ impl Service {
         }
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut engine = ProjectionEngine::new(pools.reads.clone(), shutdown_rx);
-        let bus = CommandBus::new(pools.events.clone(), pools.reads.clone(), engine.wakers());
-        engine.spawn(ProjectionPass::default());
+        let (pass, inline) = ProjectionPass::shared();
+        let bus = CommandBus::new(pools.events.clone(), pools.reads.clone(), engine.wakers(), Some(inline));
+        engine.spawn(pass);
         engine.spawn(TransferCompletion::new(bus.clone()));
         engine.spawn(projections::chain::ChainSealer);
         let network = LocalNetwork { confirm_delay: config.gradido_confirm_delay };

@@ -12,7 +12,7 @@ use cqrs_es::{Aggregate, AggregateError};
 use deadpool_postgres::Pool;
 use domain::asset::Asset;
 use domain::{AssetCode, Command, DomainError, Scale};
-use projections::Wakers;
+use projections::{InlineProjection, Wakers};
 use store::append::find_operations;
 use store::{CachedEventStore, Operation, StoredEvent};
 
@@ -58,13 +58,18 @@ struct BusInner {
     events: sqlx::PgPool,
     pool: Pool,
     wakers: Wakers,
+    /// How appends project their own batches when the projection pass would be next.
+    inline: Option<InlineProjection>,
     /// One `Aggregates<A>` per aggregate type, made on first use.
     by_type: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
 impl CommandBus {
-    pub fn new(events: sqlx::PgPool, reads: Pool, wakers: Wakers) -> Self {
-        Self { inner: Arc::new(BusInner { events, pool: reads, wakers, by_type: Mutex::new(HashMap::new()) }) }
+    /// `inline`: the projection pass's handle, so that a batch the pass would apply next is
+    /// applied in its append's own transaction (`None`: the pass applies every batch).
+    pub fn new(events: sqlx::PgPool, reads: Pool, wakers: Wakers, inline: Option<InlineProjection>) -> Self {
+        let by_type = Mutex::new(HashMap::new());
+        Self { inner: Arc::new(BusInner { events, pool: reads, wakers, inline, by_type }) }
     }
 
     fn aggregates<A>(&self) -> Arc<Aggregates<A>>
@@ -75,7 +80,8 @@ impl CommandBus {
         let mut by_type = self.inner.by_type.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = by_type.entry(TypeId::of::<A>()).or_insert_with(|| {
             let store = CachedEventStore::<A>::new(self.inner.events.clone());
-            let committer = Committer::spawn(self.inner.pool.clone(), self.inner.wakers.clone());
+            let committer =
+                Committer::spawn(self.inner.pool.clone(), self.inner.wakers.clone(), self.inner.inline.clone());
             Arc::new(Aggregates { committer, store })
         });
         entry.clone().downcast::<Aggregates<A>>().expect("entries are keyed by their type")

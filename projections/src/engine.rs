@@ -16,6 +16,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::connection::DedicatedConnection;
 use crate::error::ProjectionError;
+use crate::inline::{GateState, InlineGate};
 use store::log::{read_after, StoredEvent, MAX_BATCH_EVENTS};
 use store::Checkpoint;
 
@@ -77,6 +78,56 @@ pub trait EventHandler: Send + Sync + 'static {
         to: Checkpoint,
     ) -> impl Future<Output = Result<(), ProjectionError>> + Send {
         save_checkpoint(tx, self.name(), from, to)
+    }
+
+    /// The gate through which appends may apply their own batches in this handler's stead
+    /// (the projection pass's; `crate::inline`).
+    fn gate(&self) -> Option<&InlineGate> {
+        None
+    }
+}
+
+/// A shared handler runs as itself (the projection pass is shared with the appends).
+impl<H: EventHandler> EventHandler for Arc<H> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+
+    fn handle_batch(
+        &self,
+        tx: &Transaction<'_>,
+        events: &[StoredEvent],
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send {
+        (**self).handle_batch(tx, events)
+    }
+
+    fn wants(&self, batch: &[StoredEvent]) -> bool {
+        (**self).wants(batch)
+    }
+
+    fn min_batch_interval(&self) -> Duration {
+        (**self).min_batch_interval()
+    }
+
+    fn published_names(&self) -> Vec<&'static str> {
+        (**self).published_names()
+    }
+
+    fn load_position(&self, client: &Object) -> impl Future<Output = Result<Checkpoint, ProjectionError>> + Send {
+        (**self).load_position(client)
+    }
+
+    fn save_position(
+        &self,
+        tx: &Transaction<'_>,
+        from: Checkpoint,
+        to: Checkpoint,
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send {
+        (**self).save_position(tx, from, to)
+    }
+
+    fn gate(&self) -> Option<&InlineGate> {
+        (**self).gate()
     }
 }
 
@@ -177,6 +228,14 @@ impl Wakers {
         notifies.iter().for_each(|notify| notify.notify_one());
     }
 
+    /// Wakes every handler but `skip` (one that has seen the events already).
+    pub fn wake_all_except(&self, skip: Option<&Arc<Notify>>) {
+        match skip {
+            Some(skip) => self.wake_others(skip),
+            None => self.wake_all(),
+        }
+    }
+
     /// Wakes every handler but the one that owns `me`.
     fn wake_others(&self, me: &Arc<Notify>) {
         let notifies = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -196,6 +255,10 @@ impl ProjectionEngine {
     pub fn spawn<H: EventHandler>(&mut self, handler: H) {
         let wake = Arc::new(Notify::new());
         let (progress_tx, progress_rx) = watch::channel(Checkpoint::START);
+        let progress_tx = Arc::new(progress_tx);
+        if let Some(gate) = handler.gate() {
+            gate.attach(progress_tx.clone(), wake.clone());
+        }
         let ready = Arc::new(AtomicBool::new(false));
         for name in handler.published_names() {
             let progress = HandlerProgress { checkpoint: progress_rx.clone(), ready: ready.clone() };
@@ -228,7 +291,7 @@ impl ProjectionEngine {
 struct Runner {
     pool: Pool,
     wake: Arc<Notify>,
-    progress: watch::Sender<Checkpoint>,
+    progress: Arc<watch::Sender<Checkpoint>>,
     ready: Arc<AtomicBool>,
     shutdown: watch::Receiver<bool>,
     all_wakers: Wakers,
@@ -254,6 +317,10 @@ impl Runner {
     async fn lead_or_stand_by<H: EventHandler>(&mut self, handler: &H) -> Result<(), ProjectionError> {
         // A session lock must live on a connection of its own: one that returns to a pool
         // would keep the lock after this task let go of it.
+        let gate = handler.gate();
+        if let Some(gate) = gate {
+            gate.set(GateState::Closed).await;
+        }
         let mut client = DedicatedConnection::for_projections(&self.pool).await?;
         if !try_lock_projector(&*client, handler.name()).await? {
             self.progress.send_replace(handler.load_position(&client).await?);
@@ -265,12 +332,34 @@ impl Runner {
         // Loaded under the lock: no other leader moves it from here on.
         let mut position = Position::saved_at(handler.load_position(&client).await?);
         self.progress.send_replace(position.reached);
+        if let Some(gate) = gate {
+            gate.set(GateState::Open(position.saved)).await;
+        }
         self.ready.store(true, Ordering::Relaxed);
         while !*self.shutdown.borrow() {
-            match apply_next_batch(&mut client, handler, &mut position, None, MAX_BATCH_EVENTS).await? {
+            // The pass's turn at the gate lasts one page: appends of this process may
+            // project their own batches in between, and the pass then continues after them.
+            let mut turn = match gate {
+                Some(gate) => Some(gate.turn().await),
+                None => None,
+            };
+            match turn.as_deref().copied() {
+                Some(GateState::Open(moved)) if moved > position.saved => position = Position::saved_at(moved),
+                Some(GateState::Broken) => return Err(ProjectionError::ProjectorBusy(handler.name().to_string())),
+                _ => {}
+            }
+            let applied = apply_next_batch(&mut client, handler, &mut position, None, MAX_BATCH_EVENTS).await;
+            if let Some(turn) = turn.as_deref_mut() {
+                *turn = match applied {
+                    Ok(_) if position.unsaved_events == 0 => GateState::Open(position.saved),
+                    _ => GateState::Closed,
+                };
+            }
+            match applied? {
                 Some(read) => {
                     let committed = position.unsaved_events == 0;
                     self.progress.send_replace(position.reached);
+                    drop(turn);
                     // A committed batch ended a transaction that held other readers' fence.
                     if committed {
                         self.all_wakers.wake_others(&self.wake);
@@ -286,6 +375,7 @@ impl Runner {
                     }
                 }
                 None => {
+                    drop(turn);
                     if position.unsaved_events > 0 {
                         save_skipped(&mut client, handler, &mut position).await?;
                     }

@@ -5,6 +5,7 @@ pub mod chain;
 mod connection;
 pub mod engine;
 mod error;
+pub mod inline;
 pub mod pass;
 pub mod read_models;
 pub mod rebuild;
@@ -12,4 +13,5 @@ pub mod registry;
 
 pub use engine::{EventHandler, EventProjector, PerEvent, ProjectionEngine, ProjectionStatus, Wakers};
 pub use error::ProjectionError;
+pub use inline::{InlineProjection, InlineTurn};
 pub use store::{Checkpoint, StoredEvent};

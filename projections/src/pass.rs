@@ -9,12 +9,13 @@
 //! twice, and after the first page past the newest they move as one.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use deadpool_postgres::{GenericClient, Object, Transaction};
 
 use crate::engine::EventHandler;
 use crate::error::ProjectionError;
+use crate::inline::{InlineGate, InlineProjection};
 use crate::registry::{ReadModelProjector, ALL};
 use store::{Checkpoint, StoredEvent};
 
@@ -22,11 +23,17 @@ pub struct ProjectionPass {
     models: Vec<ReadModelProjector>,
     /// Each read model's saved checkpoint, as of the last load or save.
     positions: Mutex<HashMap<&'static str, Checkpoint>>,
+    /// Turns between this pass and the appends that project their own batch.
+    gate: InlineGate,
 }
 
 impl Default for ProjectionPass {
     fn default() -> Self {
-        Self { models: ALL.iter().map(ReadModelProjector::of).collect(), positions: Mutex::new(HashMap::new()) }
+        Self {
+            models: ALL.iter().map(ReadModelProjector::of).collect(),
+            positions: Mutex::new(HashMap::new()),
+            gate: InlineGate::default(),
+        }
     }
 }
 
@@ -40,6 +47,23 @@ impl ProjectionPass {
 
     fn positions(&self) -> HashMap<&'static str, Checkpoint> {
         self.positions.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// A pass for the engine to run, and the handle appends project their batches through.
+    pub fn shared() -> (Arc<Self>, InlineProjection) {
+        let pass = Arc::new(Self::default());
+        let inline = InlineProjection::of(pass.clone());
+        (pass, inline)
+    }
+
+    pub(crate) fn inline_gate(&self) -> &InlineGate {
+        &self.gate
+    }
+
+    /// Whether every read model was last saved at `checkpoint`.
+    pub(crate) fn is_saved_at(&self, checkpoint: Checkpoint) -> bool {
+        let positions = self.positions();
+        self.model_names().iter().all(|name| saved(&positions, name) == checkpoint)
     }
 }
 
@@ -57,6 +81,10 @@ impl EventHandler for ProjectionPass {
         let mut names = self.model_names();
         names.push(Self::NAME);
         names
+    }
+
+    fn gate(&self) -> Option<&InlineGate> {
+        Some(&self.gate)
     }
 
     async fn handle_batch(&self, tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<(), ProjectionError> {

@@ -59,6 +59,12 @@ struct ReadLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InlineLabels {
+    /// `projected`, or why the batch was left to the projection pass.
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SignInLabels {
     dialect: &'static str,
     outcome: &'static str,
@@ -74,6 +80,7 @@ struct Metrics {
     append_seconds: Family<AggregateLabels, Histogram>,
     batch_decisions: Family<AggregateLabels, Histogram>,
     log_reads: Family<ReadLabels, Counter>,
+    inline_projections: Family<InlineLabels, Counter>,
     checkpoint_position: Family<ProjectorLabels, Gauge>,
     lag_events: Family<ProjectorLabels, Gauge>,
     head_position: Gauge,
@@ -125,6 +132,12 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     );
     let log_reads = Family::<ReadLabels, Counter>::default();
     registry.register("log_reads", "Pages read from the event log, by reader and result", log_reads.clone());
+    let inline_projections = Family::<InlineLabels, Counter>::default();
+    registry.register(
+        "inline_projections",
+        "Appended batches whose read models were applied in the append's own transaction, or why not",
+        inline_projections.clone(),
+    );
     let checkpoint_position = Family::<ProjectorLabels, Gauge>::default();
     registry.register(
         "projector_checkpoint_position",
@@ -149,6 +162,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         append_seconds,
         batch_decisions,
         log_reads,
+        inline_projections,
         checkpoint_position,
         lag_events,
         head_position,
@@ -188,6 +202,11 @@ pub fn batch_committed(aggregate: &str, decisions: usize) {
 /// Counts one page read from the log by `reader`.
 pub fn log_read(reader: &'static str, result: &'static str) {
     METRICS.log_reads.get_or_create(&ReadLabels { reader, result }).inc();
+}
+
+/// Counts one appended batch by whether its read models were applied in its own transaction.
+pub fn inline_projection(result: &'static str) {
+    METRICS.inline_projections.get_or_create(&InlineLabels { result }).inc();
 }
 
 /// Counts and times one HTTP request by its route pattern.

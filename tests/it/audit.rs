@@ -87,6 +87,28 @@ async fn the_audit_passes_on_an_untouched_history() {
 }
 
 #[tokio::test]
+async fn the_database_hashes_multibyte_text_and_missing_fields_as_the_audit_does() {
+    let app = app_with_history().await;
+    let reference = json!({"account": "alice", "amount": "0.1", "reference": "Zahlung für Café ☕ 𝄞"});
+    let reply = app.post("/v1/deposits", reference, Some("unicode-deposit")).await;
+    assert!(reply.status.is_success(), "{}", reply.body);
+    wait_until_sealed(&app).await;
+    let (passed, output) = ledger(&["audit"], &app);
+    assert!(passed, "{output}");
+    // A NULL field contributes nothing, as the first definition's string_agg skipped it.
+    let sql = app.sql().await;
+    let row = sql
+        .query_one(
+            "SELECT event_content_hash('a', NULL, 1, 'b', '1', '{}', '{}', '2026-12-01T00:00:00Z') \
+                  = sha256(convert_to('15:ledger-event-v1;1:a;1:1;1:b;1:1;2:{};2:{};27:2026-12-01T00:00:00.000000Z;', 'UTF8'))",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(row.get::<_, bool>(0));
+}
+
+#[tokio::test]
 async fn editing_one_stored_event_with_sql_is_pinpointed() {
     let app = app_with_history().await;
     let position = alice_deposit_position(&app).await;

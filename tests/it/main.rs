@@ -16,6 +16,7 @@ mod gradido_clients;
 mod group_commit;
 mod holds;
 mod hostile_input;
+mod inline_projection;
 mod invariants;
 mod joyplus;
 mod lightning;

@@ -23,7 +23,7 @@ use cqrs_es::Aggregate;
 use deadpool_postgres::Pool;
 use domain::{Command, DomainError};
 use lru::LruCache;
-use projections::Wakers;
+use projections::{InlineProjection, Wakers};
 use store::append::{append, find_operations, last_sequences, load_streams, AppendError, MAX_APPEND_EVENTS};
 use store::{NewEvent, Operation, StoredEvent};
 use tokio::sync::{mpsc, oneshot};
@@ -121,10 +121,10 @@ where
     A::Command: Command,
 {
     /// Starts the committer task; it ends when the last `Committer` handle is dropped.
-    pub fn spawn(pool: Pool, wakers: Wakers) -> Self {
+    pub fn spawn(pool: Pool, wakers: Wakers, inline: Option<InlineProjection>) -> Self {
         let (queue, jobs) = mpsc::channel(MAX_QUEUED_DECISIONS);
         let capacity = NonZeroUsize::new(MAX_CACHED_AGGREGATES).expect("capacity is positive");
-        let task = Task::<A> { pool, wakers, cache: LruCache::new(capacity) };
+        let task = Task::<A> { pool, wakers, inline, cache: LruCache::new(capacity) };
         tokio::spawn(task.run(jobs));
         Self { queue }
     }
@@ -152,6 +152,9 @@ enum Verdict {
 enum AttemptError {
     /// Another append took a sequence or operation id first: decide again on fresh state.
     Conflict,
+    /// Applying the batch to the read models in its own transaction failed, so nothing was
+    /// appended; the batch is appended again for the projection pass to apply.
+    ProjectionFailed,
     Failed(AppError),
 }
 
@@ -164,6 +167,7 @@ impl<E: Into<AppError>> From<E> for AttemptError {
 struct Task<A: Aggregate> {
     pool: Pool,
     wakers: Wakers,
+    inline: Option<InlineProjection>,
     /// Each aggregate as of its last durable event.
     cache: LruCache<String, Stream<A>>,
 }
@@ -210,12 +214,16 @@ where
         loop {
             match self.attempt(jobs).await {
                 Ok(verdicts) => return verdicts,
-                Err(AttemptError::Conflict) if attempt < MAX_BATCH_ATTEMPTS => attempt += 1,
+                // After a failed projection the next attempt finds the gate broken and
+                // appends without projecting.
+                Err(AttemptError::Conflict | AttemptError::ProjectionFailed) if attempt < MAX_BATCH_ATTEMPTS => {
+                    attempt += 1
+                }
                 Err(AttemptError::Failed(error)) if jobs.len() == 1 => return vec![Verdict::Answered(Err(error))],
                 Err(AttemptError::Failed(error)) if error_is_shared(&error) => {
                     return jobs.iter().map(|_| Verdict::Answered(Err(copy_of(&error)))).collect();
                 }
-                Err(AttemptError::Conflict) if jobs.len() == 1 => {
+                Err(AttemptError::Conflict | AttemptError::ProjectionFailed) if jobs.len() == 1 => {
                     warn!(aggregate = A::TYPE, "giving up after {MAX_BATCH_ATTEMPTS} conflicts");
                     return vec![Verdict::Answered(Err(AppError::Contention))];
                 }
@@ -278,20 +286,19 @@ where
             return Err(AttemptError::Conflict);
         }
         let started = Instant::now();
-        let stored = match append(&client, &appended).await {
-            Ok(stored) => stored,
+        let (stored, projected) = match self.append(client, &appended).await {
+            Ok(appended) => appended,
+            Err(AttemptError::ProjectionFailed) => return Err(AttemptError::ProjectionFailed),
             Err(error) => {
                 batch.keys().for_each(|id| drop(self.cache.pop(id)));
-                return Err(match error {
-                    AppendError::Conflict => AttemptError::Conflict,
-                    AppendError::Store(error) => AttemptError::Failed(error.into()),
-                });
+                return Err(error);
             }
         };
         if !stored.is_empty() {
             store::metrics::append_finished(A::TYPE, started.elapsed());
             store::metrics::batch_committed(A::TYPE, jobs.len());
-            self.wakers.wake_all();
+            let pass_wake = self.inline.as_ref().filter(|_| projected).and_then(InlineProjection::pass_wake);
+            self.wakers.wake_all_except(pass_wake.as_ref());
         }
         for (id, stream) in batch {
             self.cache.put(id, stream);
@@ -311,6 +318,42 @@ where
                 other => other,
             })
             .collect())
+    }
+
+    /// Appends `events` in one commit. When the projection pass would apply them next, they
+    /// are applied to the read models in the same transaction (`projections::inline`), and
+    /// the second result is `true`.
+    async fn append(
+        &self,
+        mut client: deadpool_postgres::Object,
+        events: &[NewEvent],
+    ) -> Result<(Vec<StoredEvent>, bool), AttemptError> {
+        let turn = match &self.inline {
+            Some(inline) if !events.is_empty() => inline.try_turn(),
+            _ => None,
+        };
+        let Some(turn) = turn else {
+            return Ok((append(&client, events).await.map_err(from_append)?, false));
+        };
+        let tx = client.transaction().await?;
+        let stored = append(&tx, events).await.map_err(from_append)?;
+        let last = match turn.project(&tx, &stored).await {
+            Ok(last) => last,
+            Err(error) => {
+                warn!(aggregate = A::TYPE, %error, "projecting a batch in its append failed; appending it alone");
+                turn.failed();
+                return Err(AttemptError::ProjectionFailed);
+            }
+        };
+        if let Err(error) = tx.commit().await {
+            turn.failed();
+            return Err(from_append(error.into()));
+        }
+        match last {
+            Some(last) => turn.committed(last),
+            None => drop(turn),
+        }
+        Ok((stored, last.is_some()))
     }
 
     /// The batch's aggregates: cached ones as they are, the rest loaded in one statement.
@@ -361,6 +404,13 @@ where
             let cached = self.cache.peek(id).map_or(0, |stream| stream.sequence);
             latest.get(id).copied().unwrap_or(0) == cached
         }))
+    }
+}
+
+fn from_append(error: AppendError) -> AttemptError {
+    match error {
+        AppendError::Conflict => AttemptError::Conflict,
+        AppendError::Store(error) => AttemptError::Failed(error.into()),
     }
 }
 

@@ -1,0 +1,134 @@
+//! A batch the projection pass would apply next is applied in its append's own transaction
+//! (ADR 21): events, read models and checkpoints in one commit. When that projection fails,
+//! the batch is appended alone and the pass applies it, so the write still succeeds once.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::{assert_read_models_equal_replay, assert_sequences_contiguous, eventually, TestApp};
+
+/// Attempts before a test gives up on finding the pass idle: background work (the chain
+/// sealer, expiry sweeps) may hold an older transaction open at the moment of an append.
+const MAX_TRANSFER_ATTEMPTS: usize = 20;
+
+/// Whether the transfer's credit, the receiver's balance row and the balances checkpoint
+/// were all written by one transaction. `xmin` is the 32-bit id of the row's writer.
+async fn projected_in_its_append(app: &TestApp, transfer_id: &str, receiver: &str) -> bool {
+    let row = app
+        .sql()
+        .await
+        .query_one(
+            "SELECT (SELECT (tx_id::text::bigint % 4294967296)::text FROM events \
+                     WHERE metadata ->> 'operation_id' = 'receive:' || $1) AS appended, \
+                    (SELECT xmin::text FROM balances WHERE account_id = $2) AS balance, \
+                    (SELECT xmin::text FROM projector_checkpoints WHERE projector = 'balances') AS checkpoint",
+            &[&transfer_id, &receiver],
+        )
+        .await
+        .unwrap();
+    let appended: Option<String> = row.get("appended");
+    assert!(appended.is_some(), "the transfer {transfer_id} credited {receiver}");
+    appended == row.get::<_, Option<String>>("balance") && appended == row.get::<_, Option<String>>("checkpoint")
+}
+
+/// Waits until every event is sealed, so the chain sealer holds no transaction open.
+async fn wait_until_quiet(app: &TestApp) {
+    let sql = app.sql().await;
+    eventually(10, "every event is sealed", || async {
+        let row = sql
+            .query_one("SELECT (SELECT count(*) FROM events) = (SELECT count(*) FROM event_chain)", &[])
+            .await
+            .unwrap();
+        row.get::<_, bool>(0)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_and_its_read_models_commit_in_one_transaction_when_the_pass_is_idle() {
+    let app = TestApp::spawn().await;
+    app.open_account("payer", "BTC").await;
+    app.open_account("payee", "BTC").await;
+    app.deposit("payer", "100").await;
+    let mut projected = false;
+    for attempt in 0..MAX_TRANSFER_ATTEMPTS {
+        wait_until_quiet(&app).await;
+        let key = format!("inline-{attempt}");
+        let reply = app.post("/v1/transfers", json!({"from": "payer", "to": "payee", "amount": "1"}), Some(&key)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        if projected_in_its_append(&app, &uuid_of(&reply.body), "payee").await {
+            projected = true;
+            break;
+        }
+    }
+    assert!(projected, "no transfer was projected in its own append in {MAX_TRANSFER_ATTEMPTS} attempts");
+    let metrics = app.get("/metrics").await.body.to_string();
+    assert!(metrics.contains("ledger_inline_projections_total{result=\\\"projected\\\"}"), "{metrics}");
+    assert_read_models_equal_replay(&app.database).await;
+}
+
+fn uuid_of(body: &serde_json::Value) -> String {
+    body["id"].as_str().expect("the transfer's id").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_projection_that_fails_inside_the_append_leaves_the_batch_to_the_pass_and_the_write_succeeds_once() {
+    let app = TestApp::spawn().await;
+    app.open_account("payer", "BTC").await;
+    app.open_account("payee", "BTC").await;
+    app.deposit("payer", "100").await;
+    wait_until_quiet(&app).await;
+
+    // The next write to the balances table fails, once: a sequence is not rolled back with
+    // the transaction that advanced it.
+    app.sql()
+        .await
+        .batch_execute(
+            "CREATE SEQUENCE fail_once; \
+             CREATE FUNCTION fail_first_balance_write() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN IF nextval('fail_once') = 1 THEN RAISE EXCEPTION 'injected read-model failure'; END IF; \
+                   RETURN NEW; END $$; \
+             CREATE TRIGGER fail_first_balance_write BEFORE INSERT OR UPDATE ON balances \
+                 FOR EACH ROW EXECUTE FUNCTION fail_first_balance_write();",
+        )
+        .await
+        .unwrap();
+
+    let reply =
+        app.post("/v1/transfers", json!({"from": "payer", "to": "payee", "amount": "7"}), Some("fails-once")).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    assert_eq!(reply.body["status"], "completed");
+    let sql = app.sql().await;
+    let fired: i64 = sql.query_one("SELECT last_value FROM fail_once", &[]).await.unwrap().get(0);
+    assert!(fired >= 2, "the injected failure fired, then the pass wrote the balances");
+    let sent: i64 = sql
+        .query_one("SELECT count(*) FROM events WHERE event_type = 'TransferSent' AND aggregate_id = 'payer'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(sent, 1, "the transfer was appended once");
+    assert_eq!(app.balance("payee").await, "7.00000000");
+    assert_eq!(app.balance("payer").await, "93.00000000");
+
+    // The gate recovers: later transfers are projected in their own append again.
+    let mut projected = false;
+    for attempt in 0..MAX_TRANSFER_ATTEMPTS {
+        wait_until_quiet(&app).await;
+        let reply = app
+            .post(
+                "/v1/transfers",
+                json!({"from": "payer", "to": "payee", "amount": "1"}),
+                Some(&format!("later-{attempt}")),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        if projected_in_its_append(&app, &uuid_of(&reply.body), "payee").await {
+            projected = true;
+            break;
+        }
+    }
+    assert!(projected, "appends project their own batches again after a failure");
+    sql.batch_execute("DROP TRIGGER fail_first_balance_write ON balances").await.unwrap();
+    assert_sequences_contiguous(&sql).await;
+    assert_read_models_equal_replay(&app.database).await;
+}
