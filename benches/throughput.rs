@@ -76,11 +76,73 @@ struct Run {
     p50_ms: f64,
     p99_ms: f64,
     p999_ms: f64,
+    cpu: CpuUse,
 }
 
 impl Run {
     fn per_second(&self) -> f64 {
         self.operations as f64 / self.seconds
+    }
+
+    /// CPU time per operation, in µs: the whole machine's, and this process's (the server
+    /// and the load generator; the rest is PostgreSQL).
+    fn cpu_us_per_operation(&self) -> (f64, f64) {
+        let operations = self.operations.max(1) as f64;
+        (self.cpu.machine_s * 1e6 / operations, self.cpu.process_s * 1e6 / operations)
+    }
+}
+
+/// Kernel clock ticks per second in `/proc` (USER_HZ, 100 on Linux).
+const PROC_TICKS_PER_SECOND: f64 = 100.0;
+
+/// CPU seconds spent during a run: by every core of the machine, and by this process.
+#[derive(Clone, Copy, Default)]
+struct CpuUse {
+    machine_s: f64,
+    process_s: f64,
+    cores: usize,
+    elapsed_s: f64,
+}
+
+impl CpuUse {
+    fn busy_share(&self) -> f64 {
+        self.machine_s / (self.elapsed_s * self.cores.max(1) as f64)
+    }
+}
+
+struct CpuClock {
+    machine_ticks: f64,
+    process_ticks: f64,
+    at: Instant,
+}
+
+impl CpuClock {
+    fn now() -> Self {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let fields: Vec<f64> =
+            stat.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|n| n.parse().ok()).collect();
+        // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+        let machine_ticks = fields.iter().sum::<f64>() - fields.get(3).unwrap_or(&0.0) - fields.get(4).unwrap_or(&0.0);
+        let own = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+        let after_name: Vec<f64> = own
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        let process_ticks = after_name.get(11).unwrap_or(&0.0) + after_name.get(12).unwrap_or(&0.0);
+        Self { machine_ticks, process_ticks, at: Instant::now() }
+    }
+
+    fn since(&self) -> CpuUse {
+        let now = Self::now();
+        CpuUse {
+            machine_s: (now.machine_ticks - self.machine_ticks) / PROC_TICKS_PER_SECOND,
+            process_s: (now.process_ticks - self.process_ticks) / PROC_TICKS_PER_SECOND,
+            cores: std::thread::available_parallelism().map_or(1, |cores| cores.get()),
+            elapsed_s: self.at.elapsed().as_secs_f64(),
+        }
     }
 }
 
@@ -195,6 +257,26 @@ async fn main() {
             baseline.per_second(),
             ours.per_second() / baseline.per_second(),
             baseline.p99_ms,
+        );
+    }
+    println!();
+    println!("CPU per transfer, µs of all cores (bench process = server + load generator; the rest is PostgreSQL):");
+    println!(
+        "{:>7} | {:>10} | {:>13} | {:>10} | {:>8} | {:>13} | {:>8}",
+        "clients", "ours total", "ours process", "ours busy", "raw total", "raw process", "raw busy"
+    );
+    for (load, ours, _, baseline) in &rows {
+        let (ours_total, ours_process) = ours.cpu_us_per_operation();
+        let (raw_total, raw_process) = baseline.cpu_us_per_operation();
+        println!(
+            "{:>7} | {:>10.0} | {:>13.0} | {:>9.0}% | {:>8.0} | {:>13.0} | {:>7.0}%",
+            load.label(),
+            ours_total,
+            ours_process,
+            ours.cpu.busy_share() * 100.0,
+            raw_total,
+            raw_process,
+            baseline.cpu.busy_share() * 100.0
         );
     }
     println!();
@@ -329,6 +411,7 @@ async fn post(
 async fn run_http(http: &reqwest::Client, base: &str, load: Load) -> Run {
     let deadline = Instant::now() + Duration::from_secs(seconds_per_run());
     let started = Instant::now();
+    let cpu = CpuClock::now();
     let label = load.label().replace(' ', "-");
     let workers = (0..load.clients()).map(|client| {
         let (http, base, label) = (http.clone(), base.to_string(), label.clone());
@@ -352,12 +435,13 @@ async fn run_http(http: &reqwest::Client, base: &str, load: Load) -> Run {
     for worker in workers.collect::<Vec<_>>() {
         latencies.extend(worker.await.unwrap());
     }
-    summarise(latencies, started.elapsed())
+    summarise(latencies, started.elapsed(), cpu.since())
 }
 
 async fn run_sql(target: &store::DatabaseTarget, load: Load) -> Run {
     let deadline = Instant::now() + Duration::from_secs(seconds_per_run());
     let started = Instant::now();
+    let cpu = CpuClock::now();
     let workers = (0..load.clients()).map(|client| {
         let target = target.clone();
         tokio::spawn(async move {
@@ -394,10 +478,10 @@ async fn run_sql(target: &store::DatabaseTarget, load: Load) -> Run {
     for worker in workers.collect::<Vec<_>>() {
         latencies.extend(worker.await.unwrap());
     }
-    summarise(latencies, started.elapsed())
+    summarise(latencies, started.elapsed(), cpu.since())
 }
 
-fn summarise(mut latencies: Vec<Duration>, elapsed: Duration) -> Run {
+fn summarise(mut latencies: Vec<Duration>, elapsed: Duration, cpu: CpuUse) -> Run {
     latencies.sort();
     let percentile = |p: f64| {
         let index =
@@ -410,6 +494,7 @@ fn summarise(mut latencies: Vec<Duration>, elapsed: Duration) -> Run {
         p50_ms: percentile(0.50),
         p99_ms: percentile(0.99),
         p999_ms: percentile(0.999),
+        cpu,
     }
 }
 

@@ -12,10 +12,11 @@
 //! Then events, read models and checkpoints commit together, with one WAL flush, and the
 //! request needs no second durable commit before it is answered. Whenever either condition
 //! fails, or the pass is busy, the append commits its events alone and the pass projects
-//! them, as before. The pass and the appends of this process take turns through one gate;
+//! them, as before. The pass and the appends of this process take turns through one gate, page by batch;
 //! another process's pass moving the checkpoints makes the checkpoint update come up short,
 //! and the batch is appended again without projecting.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use deadpool_postgres::Transaction;
@@ -41,6 +42,8 @@ pub(crate) enum GateState {
 /// The turn-taking between the projection pass and the appends of this process.
 pub struct InlineGate {
     state: Arc<Mutex<GateState>>,
+    /// Whether this process's pass leads: only then is a turn worth waiting for.
+    leading: AtomicBool,
     /// The pass's published progress and wake-up, set when the engine spawns it.
     runner: OnceLock<RunnerHandles>,
 }
@@ -52,7 +55,11 @@ struct RunnerHandles {
 
 impl Default for InlineGate {
     fn default() -> Self {
-        Self { state: Arc::new(Mutex::new(GateState::Closed)), runner: OnceLock::new() }
+        Self {
+            state: Arc::new(Mutex::new(GateState::Closed)),
+            leading: AtomicBool::new(false),
+            runner: OnceLock::new(),
+        }
     }
 }
 
@@ -67,8 +74,11 @@ impl InlineGate {
         self.state.clone().lock_owned().await
     }
 
+    /// Sets the state as the pass starts to lead (`Open`) or stops (`Closed`).
     pub(crate) async fn set(&self, state: GateState) {
-        *self.state.lock().await = state;
+        let mut guard = self.state.lock().await;
+        *guard = state;
+        self.leading.store(matches!(state, GateState::Open(_)), Ordering::Relaxed);
     }
 }
 
@@ -83,14 +93,17 @@ impl InlineProjection {
         Self { pass }
     }
 
-    /// The turn to project the next batch, if the pass is idle and at one checkpoint. Never
-    /// waits: when the pass is busy, the append commits alone and the pass follows.
-    pub fn try_turn(&self) -> Option<InlineTurn> {
+    /// The turn to project the next batch, once the pass has finished the page it is on.
+    /// Waiting for that page is what keeps the two from forming a pipeline: an append that
+    /// committed alone wakes the pass, whose page would make the next append commit alone.
+    /// `None` when this process's pass does not lead or is not at one checkpoint.
+    pub async fn turn(&self) -> Option<InlineTurn> {
         let gate = self.pass.inline_gate();
-        let Ok(guard) = gate.state.clone().try_lock_owned() else {
-            store::metrics::inline_projection("pass_busy");
+        if !gate.leading.load(Ordering::Relaxed) {
+            store::metrics::inline_projection("pass_not_leading");
             return None;
-        };
+        }
+        let guard = gate.state.clone().lock_owned().await;
         let GateState::Open(frontier) = *guard else {
             store::metrics::inline_projection("pass_not_leading");
             return None;

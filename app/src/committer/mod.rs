@@ -329,7 +329,7 @@ where
         events: &[NewEvent],
     ) -> Result<(Vec<StoredEvent>, bool), AttemptError> {
         let turn = match &self.inline {
-            Some(inline) if !events.is_empty() => inline.try_turn(),
+            Some(inline) if !events.is_empty() => inline.turn().await,
             _ => None,
         };
         let Some(turn) = turn else {
