@@ -129,27 +129,11 @@ pub struct InlineTurn {
 }
 
 impl InlineTurn {
-    /// Inside the append's transaction, after its INSERT: applies `events` (the batch, as
-    /// stored) to every read model and moves the checkpoints to the last of them, if nothing
-    /// can come before them. `Ok(None)` when something can; then nothing was written.
-    pub async fn project(
-        &self,
-        tx: &Transaction<'_>,
-        events: &[StoredEvent],
-    ) -> Result<Option<Checkpoint>, ProjectionError> {
-        let mut events = events.to_vec();
-        events.sort_by_key(StoredEvent::checkpoint);
-        let Some(last) = events.last().map(StoredEvent::checkpoint) else { return Ok(None) };
-        if !self.is_next(tx).await? {
-            return Ok(None);
-        }
-        self.pass.handle_batch(tx, &events).await?;
-        self.pass.save_position(tx, self.frontier, last).await?;
-        Ok(Some(last))
-    }
-
-    /// Whether the append's events are the next the pass would read.
-    async fn is_next(&self, tx: &Transaction<'_>) -> Result<bool, ProjectionError> {
+    /// Whether the append's events, in this transaction, are the next the pass would read.
+    /// It may run before or after the INSERT (they are sent together): it assigns the
+    /// transaction its id if the INSERT has not, and the answer holds either way, since no
+    /// transaction can later take a smaller id.
+    pub async fn is_next(&self, tx: &Transaction<'_>) -> Result<bool, ProjectionError> {
         let statement = tx
             .prepare_cached(
                 "SELECT pg_snapshot_xmin(pg_current_snapshot()) = pg_current_xact_id(), before.tx, before.position \
@@ -172,6 +156,21 @@ impl InlineTurn {
             return Ok(false);
         }
         Ok(true)
+    }
+
+    /// Inside the append's transaction, once `is_next` said so: applies `events` (the
+    /// batch, as stored) to every read model and moves the checkpoints to the last of them.
+    /// The read models' statements and the checkpoint update go out together.
+    pub async fn apply(&self, tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<Checkpoint, ProjectionError> {
+        let mut events = events.to_vec();
+        events.sort_by_key(StoredEvent::checkpoint);
+        let last = events.last().map(StoredEvent::checkpoint).expect("an append projects at least one event");
+        // `handle_batch` reads the pass's saved positions when first polled, before the
+        // checkpoint update below can record the new ones.
+        let models = self.pass.handle_batch(tx, &events);
+        let checkpoints = self.pass.save_position(tx, self.frontier, last);
+        tokio::try_join!(models, checkpoints)?;
+        Ok(last)
     }
 
     /// The append committed with its projection: the pass continues after `last`, and

@@ -336,8 +336,16 @@ where
             return Ok((append(&client, events).await.map_err(from_append)?, false));
         };
         let tx = client.transaction().await?;
-        let stored = append(&tx, events).await.map_err(from_append)?;
-        let last = match turn.project(&tx, &stored).await {
+        // One round trip for the INSERT and the check, one for the read models and the
+        // checkpoints, one for the commit.
+        let (stored, is_next) = tokio::join!(append(&tx, events), turn.is_next(&tx));
+        let stored = stored.map_err(from_append)?;
+        let projected = match is_next {
+            Ok(true) => turn.apply(&tx, &stored).await.map(Some),
+            Ok(false) => Ok(None),
+            Err(error) => Err(error),
+        };
+        let last = match projected {
             Ok(last) => last,
             Err(error) => {
                 warn!(aggregate = A::TYPE, %error, "projecting a batch in its append failed; appending it alone");
