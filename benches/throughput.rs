@@ -86,9 +86,9 @@ impl Run {
 
     /// CPU time per operation, in µs: the whole machine's, and this process's (the server
     /// and the load generator; the rest is PostgreSQL).
-    fn cpu_us_per_operation(&self) -> (f64, f64) {
-        let operations = self.operations.max(1) as f64;
-        (self.cpu.machine_s * 1e6 / operations, self.cpu.process_s * 1e6 / operations)
+    fn cpu_us_per_operation(&self) -> (f64, f64, f64) {
+        let per_operation = |seconds: f64| seconds * 1e6 / self.operations.max(1) as f64;
+        (per_operation(self.cpu.machine_s), per_operation(self.cpu.process_s), per_operation(self.cpu.postgres_s))
     }
 }
 
@@ -100,6 +100,7 @@ const PROC_TICKS_PER_SECOND: f64 = 100.0;
 struct CpuUse {
     machine_s: f64,
     process_s: f64,
+    postgres_s: f64,
     cores: usize,
     elapsed_s: f64,
 }
@@ -113,26 +114,49 @@ impl CpuUse {
 struct CpuClock {
     machine_ticks: f64,
     process_ticks: f64,
+    postgres_ticks: f64,
     at: Instant,
+}
+
+/// CPU ticks used so far by every live `postgres` process (backends and background workers;
+/// a backend that exited during the run is not counted).
+fn postgres_ticks() -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0.0 };
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_str().is_some_and(|name| name.bytes().all(|byte| byte.is_ascii_digit())))
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
+        .filter(|stat| stat.contains("(postgres)"))
+        .map(|stat| cpu_ticks_of(&stat))
+        .sum()
+}
+
+/// utime + stime of one `/proc/<pid>/stat` line: the 14th and 15th fields, counted from
+/// the pid, so the 12th and 13th after the parenthesised command name (which may hold
+/// spaces).
+fn cpu_ticks_of(stat: &str) -> f64 {
+    let after_name: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+    let field = |index: usize| after_name.get(index).and_then(|value| value.parse::<f64>().ok()).unwrap_or(0.0);
+    field(11) + field(12)
 }
 
 impl CpuClock {
     fn now() -> Self {
         let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-        let fields: Vec<f64> =
-            stat.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|n| n.parse().ok()).collect();
-        // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
-        let machine_ticks = fields.iter().sum::<f64>() - fields.get(3).unwrap_or(&0.0) - fields.get(4).unwrap_or(&0.0);
-        let own = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-        // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
-        let after_name: Vec<f64> = own
-            .rsplit_once(')')
-            .map_or("", |(_, rest)| rest)
+        // user nice system idle iowait irq softirq steal (guest time is already in user):
+        // busy is all of them but idle and iowait.
+        let fields: Vec<f64> = stat
+            .lines()
+            .next()
+            .unwrap_or("")
             .split_whitespace()
+            .skip(1)
+            .take(8)
             .filter_map(|n| n.parse().ok())
             .collect();
-        let process_ticks = after_name.get(11).unwrap_or(&0.0) + after_name.get(12).unwrap_or(&0.0);
-        Self { machine_ticks, process_ticks, at: Instant::now() }
+        let machine_ticks = fields.iter().sum::<f64>() - fields.get(3).unwrap_or(&0.0) - fields.get(4).unwrap_or(&0.0);
+        let process_ticks = cpu_ticks_of(&std::fs::read_to_string("/proc/self/stat").unwrap_or_default());
+        Self { machine_ticks, process_ticks, postgres_ticks: postgres_ticks(), at: Instant::now() }
     }
 
     fn since(&self) -> CpuUse {
@@ -140,6 +164,7 @@ impl CpuClock {
         CpuUse {
             machine_s: (now.machine_ticks - self.machine_ticks) / PROC_TICKS_PER_SECOND,
             process_s: (now.process_ticks - self.process_ticks) / PROC_TICKS_PER_SECOND,
+            postgres_s: (now.postgres_ticks - self.postgres_ticks) / PROC_TICKS_PER_SECOND,
             cores: std::thread::available_parallelism().map_or(1, |cores| cores.get()),
             elapsed_s: self.at.elapsed().as_secs_f64(),
         }
@@ -260,22 +285,27 @@ async fn main() {
         );
     }
     println!();
-    println!("CPU per transfer, µs of all cores (bench process = server + load generator; the rest is PostgreSQL):");
     println!(
-        "{:>7} | {:>10} | {:>13} | {:>10} | {:>8} | {:>13} | {:>8}",
-        "clients", "ours total", "ours process", "ours busy", "raw total", "raw process", "raw busy"
+        "CPU per transfer, µs summed over all cores: machine, the bench process (server and load generator), \
+         PostgreSQL's processes; busy share of all cores"
+    );
+    println!(
+        "{:>7} | {:>8} {:>8} {:>8} {:>6} | {:>8} {:>8} {:>8} {:>6}",
+        "clients", "ours", "process", "postgres", "busy", "raw", "process", "postgres", "busy"
     );
     for (load, ours, _, baseline) in &rows {
-        let (ours_total, ours_process) = ours.cpu_us_per_operation();
-        let (raw_total, raw_process) = baseline.cpu_us_per_operation();
+        let (ours_total, ours_process, ours_postgres) = ours.cpu_us_per_operation();
+        let (raw_total, raw_process, raw_postgres) = baseline.cpu_us_per_operation();
         println!(
-            "{:>7} | {:>10.0} | {:>13.0} | {:>9.0}% | {:>8.0} | {:>13.0} | {:>7.0}%",
+            "{:>7} | {:>8.0} {:>8.0} {:>8.0} {:>5.0}% | {:>8.0} {:>8.0} {:>8.0} {:>5.0}%",
             load.label(),
             ours_total,
             ours_process,
+            ours_postgres,
             ours.cpu.busy_share() * 100.0,
             raw_total,
             raw_process,
+            raw_postgres,
             baseline.cpu.busy_share() * 100.0
         );
     }

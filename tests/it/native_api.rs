@@ -213,6 +213,28 @@ async fn a_retry_with_the_same_key_and_body_replays_the_original_and_appends_not
 }
 
 #[tokio::test]
+async fn a_retry_that_would_now_be_refused_still_replays_the_original_success() {
+    let app = TestApp::spawn().await;
+    app.open_account("alice", "BTC").await;
+    app.open_account("bob", "BTC").await;
+    app.deposit("alice", "2").await;
+    let transfer = json!({"from": "alice", "to": "bob", "amount": "2"});
+    let sent = app.post("/v1/transfers", transfer.clone(), Some("all-of-it")).await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.body);
+    // Decided again, the retry would overdraw alice; it is the same operation, so it is
+    // answered with its first result, and a different body under the key is still refused.
+    let resent = app.post("/v1/transfers", transfer, Some("all-of-it")).await;
+    assert_eq!(resent.status, StatusCode::CREATED, "{}", resent.body);
+    assert!(resent.replayed);
+    assert_eq!(resent.body, sent.body);
+    let changed =
+        app.post("/v1/transfers", json!({"from": "alice", "to": "bob", "amount": "3"}), Some("all-of-it")).await;
+    assert_eq!(changed.status, StatusCode::CONFLICT, "{}", changed.body);
+    assert_eq!(changed.body["error"]["code"], "idempotency_key_reused");
+    assert_eq!(app.balance("bob").await, "2.00000000");
+}
+
+#[tokio::test]
 async fn the_same_key_with_a_different_body_is_rejected() {
     let app = TestApp::spawn().await;
     app.open_account("alice", "BTC").await;

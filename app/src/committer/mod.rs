@@ -212,7 +212,9 @@ where
     async fn decide_and_append(&mut self, jobs: &[Job<A>]) -> Vec<Verdict> {
         let mut attempt = 1;
         loop {
-            match self.attempt(jobs).await {
+            // The first attempt lets the unique index find retried operations (a retry that
+            // appends conflicts on it); later ones look them up before deciding.
+            match self.attempt(jobs, attempt > 1).await {
                 Ok(verdicts) => return verdicts,
                 // After a failed projection the next attempt finds the gate broken and
                 // appends without projecting.
@@ -240,10 +242,13 @@ where
         }
     }
 
-    async fn attempt(&mut self, jobs: &[Job<A>]) -> Result<Vec<Verdict>, AttemptError> {
+    /// One attempt at the batch. With `look_up_first`, the operations that may have run are
+    /// looked up before deciding; without, only those of refused and no-op decisions are,
+    /// after deciding (those append nothing, so the unique index cannot tell).
+    async fn attempt(&mut self, jobs: &[Job<A>], look_up_first: bool) -> Result<Vec<Verdict>, AttemptError> {
         let client = self.pool.get().await?;
         let (mut batch, from_cache) = self.load(&client, jobs).await?;
-        let earlier = earlier_runs(&client, jobs).await?;
+        let earlier = if look_up_first { earlier_runs(&client, jobs.iter()).await? } else { HashMap::new() };
 
         let mut verdicts = Vec::with_capacity(jobs.len());
         let mut appended: Vec<NewEvent> = Vec::new();
@@ -284,6 +289,9 @@ where
         if refused_any && !from_cache.is_empty() && !self.is_current(&client, &from_cache).await? {
             from_cache.iter().for_each(|id| drop(self.cache.pop(id)));
             return Err(AttemptError::Conflict);
+        }
+        if refused_any && !look_up_first {
+            replay_refused_retries(&client, jobs, &mut verdicts, &owners).await?;
         }
         let started = Instant::now();
         let (stored, projected) = match self.append(client, &appended).await {
@@ -422,13 +430,35 @@ fn from_append(error: AppendError) -> AttemptError {
     }
 }
 
-/// The earlier appends of the batch's operations that may have run before.
-async fn earlier_runs<A: Aggregate + 'static>(
+/// A refused or no-op decision of a retried operation answers with the operation's first
+/// result, if it ran before. Such a decision appended nothing, so the others' are unchanged.
+async fn replay_refused_retries<A: Aggregate + 'static>(
     client: &deadpool_postgres::Object,
     jobs: &[Job<A>],
+    verdicts: &mut [Verdict],
+    owners: &[usize],
+) -> Result<(), AttemptError> {
+    let appended_nothing = |index: usize| match verdicts[index] {
+        Verdict::Answered(Err(_)) => true,
+        Verdict::Decided => !owners.contains(&index),
+        _ => false,
+    };
+    let candidates: Vec<usize> = (0..jobs.len()).filter(|index| appended_nothing(*index)).collect();
+    let earlier = earlier_runs(client, candidates.iter().map(|index| &jobs[*index])).await?;
+    for index in candidates {
+        if let Some(existing) = earlier.get(&jobs[index].decision.operation().id) {
+            verdicts[index] = Verdict::Answered(replay(existing.clone(), jobs[index].decision.operation()));
+        }
+    }
+    Ok(())
+}
+
+/// The earlier appends of the batch's operations that may have run before.
+async fn earlier_runs<'a, A: Aggregate + 'static>(
+    client: &deadpool_postgres::Object,
+    jobs: impl Iterator<Item = &'a Job<A>>,
 ) -> Result<HashMap<String, StoredEvent>, AttemptError> {
     let retried: Vec<String> = jobs
-        .iter()
         .map(|job| job.decision.operation())
         .filter(|operation| operation.may_have_run())
         .map(|operation| operation.id.clone())
