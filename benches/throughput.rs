@@ -501,14 +501,21 @@ async fn run_sql(target: &store::DatabaseTarget, load: Load) -> Run {
                 tx.commit().await.unwrap();
                 latencies.push(sent.elapsed());
             }
-            latencies
+            (latencies, sql)
         })
     });
     let mut latencies = Vec::new();
+    // The connections stay open until the CPU is read: a backend that has exited is not
+    // counted.
+    let mut connections = Vec::new();
     for worker in workers.collect::<Vec<_>>() {
-        latencies.extend(worker.await.unwrap());
+        let (worker_latencies, sql) = worker.await.unwrap();
+        latencies.extend(worker_latencies);
+        connections.push(sql);
     }
-    summarise(latencies, started.elapsed(), cpu.since())
+    let cpu = cpu.since();
+    drop(connections);
+    summarise(latencies, started.elapsed(), cpu)
 }
 
 fn summarise(mut latencies: Vec<Duration>, elapsed: Duration, cpu: CpuUse) -> Run {
