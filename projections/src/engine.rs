@@ -345,7 +345,7 @@ impl Runner {
             };
             match turn.as_deref().copied() {
                 Some(GateState::Open(moved)) if moved > position.saved => position = Position::saved_at(moved),
-                Some(GateState::Broken) => return Err(ProjectionError::ProjectorBusy(handler.name().to_string())),
+                Some(GateState::Broken) => return Err(ProjectionError::CheckpointsUnknown(handler.name().to_string())),
                 _ => {}
             }
             let applied = apply_next_batch(&mut client, handler, &mut position, None, MAX_BATCH_EVENTS).await;
