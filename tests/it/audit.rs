@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::common::{eventually, TestApp};
+use crate::common::{wait_until_sealed, TestApp};
 use serde_json::json;
 
 const LEDGER: &str = env!("CARGO_BIN_EXE_ledger");
@@ -34,18 +34,6 @@ async fn app_with_history() -> TestApp {
     assert!(reply.status.is_success(), "{}", reply.body);
     wait_until_sealed(&app).await;
     app
-}
-
-async fn wait_until_sealed(app: &TestApp) {
-    let sql = app.sql().await;
-    eventually(10, "every event is sealed in the chain", || async {
-        let row = sql
-            .query_one("SELECT (SELECT count(*) FROM events) = (SELECT count(*) FROM event_chain)", &[])
-            .await
-            .unwrap();
-        row.get::<_, bool>(0)
-    })
-    .await;
 }
 
 /// The position of alice's first deposit.

@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::{assert_read_models_equal_replay, assert_sequences_contiguous, eventually, TestApp};
+use crate::common::{assert_read_models_equal_replay, assert_sequences_contiguous, wait_until_sealed, TestApp};
 
 /// Attempts before a test gives up on finding the pass idle: background work (the chain
 /// sealer, expiry sweeps) may hold an older transaction open at the moment of an append.
@@ -31,17 +31,19 @@ async fn projected_in_its_append(app: &TestApp, transfer_id: &str, receiver: &st
     appended == row.get::<_, Option<String>>("balance") && appended == row.get::<_, Option<String>>("checkpoint")
 }
 
-/// Waits until every event is sealed, so the chain sealer holds no transaction open.
-async fn wait_until_quiet(app: &TestApp) {
-    let sql = app.sql().await;
-    eventually(10, "every event is sealed", || async {
-        let row = sql
-            .query_one("SELECT (SELECT count(*) FROM events) = (SELECT count(*) FROM event_chain)", &[])
-            .await
-            .unwrap();
-        row.get::<_, bool>(0)
-    })
-    .await;
+/// Sends transfers of 1 from `payer` to `payee` (keys `<prefix>-<n>`), each once the chain
+/// sealer is idle, until one is projected in its own append. Whether one was.
+async fn transfer_until_projected_in_its_append(app: &TestApp, prefix: &str) -> bool {
+    for attempt in 0..MAX_TRANSFER_ATTEMPTS {
+        wait_until_sealed(app).await;
+        let body = json!({"from": "payer", "to": "payee", "amount": "1"});
+        let reply = app.post("/v1/transfers", body, Some(&format!("{prefix}-{attempt}"))).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        if projected_in_its_append(app, &uuid_of(&reply.body), "payee").await {
+            return true;
+        }
+    }
+    false
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -50,17 +52,7 @@ async fn a_transfer_and_its_read_models_commit_in_one_transaction_when_the_pass_
     app.open_account("payer", "BTC").await;
     app.open_account("payee", "BTC").await;
     app.deposit("payer", "100").await;
-    let mut projected = false;
-    for attempt in 0..MAX_TRANSFER_ATTEMPTS {
-        wait_until_quiet(&app).await;
-        let key = format!("inline-{attempt}");
-        let reply = app.post("/v1/transfers", json!({"from": "payer", "to": "payee", "amount": "1"}), Some(&key)).await;
-        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-        if projected_in_its_append(&app, &uuid_of(&reply.body), "payee").await {
-            projected = true;
-            break;
-        }
-    }
+    let projected = transfer_until_projected_in_its_append(&app, "inline").await;
     assert!(projected, "no transfer was projected in its own append in {MAX_TRANSFER_ATTEMPTS} attempts");
     let metrics = app.get("/metrics").await.body.to_string();
     assert!(metrics.contains("ledger_inline_projections_total{result=\\\"projected\\\"}"), "{metrics}");
@@ -77,7 +69,7 @@ async fn a_projection_that_fails_inside_the_append_leaves_the_batch_to_the_pass_
     app.open_account("payer", "BTC").await;
     app.open_account("payee", "BTC").await;
     app.deposit("payer", "100").await;
-    wait_until_quiet(&app).await;
+    wait_until_sealed(&app).await;
 
     // The next write to the balances table fails, once: a sequence is not rolled back with
     // the transaction that advanced it.
@@ -111,22 +103,7 @@ async fn a_projection_that_fails_inside_the_append_leaves_the_batch_to_the_pass_
     assert_eq!(app.balance("payer").await, "93.00000000");
 
     // The gate recovers: later transfers are projected in their own append again.
-    let mut projected = false;
-    for attempt in 0..MAX_TRANSFER_ATTEMPTS {
-        wait_until_quiet(&app).await;
-        let reply = app
-            .post(
-                "/v1/transfers",
-                json!({"from": "payer", "to": "payee", "amount": "1"}),
-                Some(&format!("later-{attempt}")),
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-        if projected_in_its_append(&app, &uuid_of(&reply.body), "payee").await {
-            projected = true;
-            break;
-        }
-    }
+    let projected = transfer_until_projected_in_its_append(&app, "later").await;
     assert!(projected, "appends project their own batches again after a failure");
     sql.batch_execute("DROP TRIGGER fail_first_balance_write ON balances").await.unwrap();
     assert_sequences_contiguous(&sql).await;

@@ -299,3 +299,16 @@ pub async fn gradido_session(app: &TestApp, name: &str) -> i64 {
 /// Held by the tests that hash many passwords and by the one that times hashing: argon2 runs
 /// on a bounded pool, so a flood of hashing in a parallel test skews the timing.
 pub static PASSWORD_HASHING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Waits until the chain sealer has sealed every event (and so holds no transaction open).
+pub async fn wait_until_sealed(app: &TestApp) {
+    let sql = app.sql().await;
+    eventually(10, "every event is sealed in the chain", || async {
+        let row = sql
+            .query_one("SELECT (SELECT count(*) FROM events) = (SELECT count(*) FROM event_chain)", &[])
+            .await
+            .unwrap();
+        row.get::<_, bool>(0)
+    })
+    .await;
+}
