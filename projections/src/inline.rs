@@ -11,11 +11,12 @@
 //!
 //! Then events, read models and checkpoints commit together, with one WAL flush, and the
 //! request needs no second durable commit before it is answered. Whenever either condition
-//! fails, or the pass is busy, the append commits its events alone and the pass projects
-//! them, as before. The pass and the appends of this process take turns through one gate, page by batch;
-//! another process's pass moving the checkpoints makes the checkpoint update come up short,
-//! and the batch is appended again without projecting.
+//! fails, the append commits its events alone and the pass projects them, as before. The
+//! pass and the appends of this process take turns through one gate, a page or a batch at
+//! a time; another process's pass moving the checkpoints makes the checkpoint update come
+//! up short, and the batch is appended again without projecting.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -103,10 +104,17 @@ impl InlineProjection {
             store::metrics::inline_projection("pass_not_leading");
             return None;
         }
-        let guard = gate.state.clone().lock_owned().await;
-        let GateState::Open(frontier) = *guard else {
-            store::metrics::inline_projection("pass_not_leading");
-            return None;
+        let guard = gate.turn().await;
+        let frontier = match *guard {
+            GateState::Open(frontier) => frontier,
+            GateState::Closed => {
+                store::metrics::inline_projection("pass_not_leading");
+                return None;
+            }
+            GateState::Broken => {
+                store::metrics::inline_projection("pass_reloading");
+                return None;
+            }
         };
         if !self.pass.is_saved_at(frontier) {
             store::metrics::inline_projection("pass_not_aligned");
@@ -162,8 +170,15 @@ impl InlineTurn {
     /// batch, as stored) to every read model and moves the checkpoints to the last of them.
     /// The read models' statements and the checkpoint update go out together.
     pub async fn apply(&self, tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<Checkpoint, ProjectionError> {
-        let mut events = events.to_vec();
-        events.sort_by_key(StoredEvent::checkpoint);
+        // An INSERT returns its rows in position order; the pass needs them so, and a copy
+        // is made only if they are not.
+        let events = if events.is_sorted_by_key(StoredEvent::checkpoint) {
+            Cow::Borrowed(events)
+        } else {
+            let mut sorted = events.to_vec();
+            sorted.sort_by_key(StoredEvent::checkpoint);
+            Cow::Owned(sorted)
+        };
         let last = events.last().map(StoredEvent::checkpoint).expect("an append projects at least one event");
         // `handle_batch` reads the pass's saved positions when first polled, before the
         // checkpoint update below can record the new ones.
