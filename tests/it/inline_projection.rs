@@ -46,12 +46,18 @@ async fn transfer_until_projected_in_its_append(app: &TestApp, prefix: &str) -> 
     false
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_transfer_and_its_read_models_commit_in_one_transaction_when_the_pass_is_idle() {
+/// A server with `payer` (holding 100) and `payee`, both BTC accounts.
+async fn app_with_payer_and_payee() -> TestApp {
     let app = TestApp::spawn().await;
     app.open_account("payer", "BTC").await;
     app.open_account("payee", "BTC").await;
     app.deposit("payer", "100").await;
+    app
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_and_its_read_models_commit_in_one_transaction_when_the_pass_is_idle() {
+    let app = app_with_payer_and_payee().await;
     let projected = transfer_until_projected_in_its_append(&app, "inline").await;
     assert!(projected, "no transfer was projected in its own append in {MAX_TRANSFER_ATTEMPTS} attempts");
     let metrics = app.get("/metrics").await.body.to_string();
@@ -65,10 +71,7 @@ fn uuid_of(body: &serde_json::Value) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_projection_that_fails_inside_the_append_leaves_the_batch_to_the_pass_and_the_write_succeeds_once() {
-    let app = TestApp::spawn().await;
-    app.open_account("payer", "BTC").await;
-    app.open_account("payee", "BTC").await;
-    app.deposit("payer", "100").await;
+    let app = app_with_payer_and_payee().await;
     wait_until_sealed(&app).await;
 
     // The next write to the balances table fails, once: a sequence is not rolled back with
