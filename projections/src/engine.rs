@@ -345,7 +345,12 @@ impl Runner {
             };
             match turn.as_deref().copied() {
                 Some(GateState::Open(moved)) if moved > position.saved => position = Position::saved_at(moved),
-                Some(GateState::Broken) => return Err(ProjectionError::CheckpointsUnknown(handler.name().to_string())),
+                // An append's projection failed after the in-memory checkpoints moved: the
+                // saved ones are the truth, read again under the turn.
+                Some(GateState::Broken) => {
+                    warn!(projector = handler.name(), "reloading checkpoints after an append's projection failed");
+                    position = Position::saved_at(handler.load_position(&client).await?);
+                }
                 _ => {}
             }
             let applied = apply_next_batch(&mut client, handler, &mut position, None, MAX_BATCH_EVENTS).await;

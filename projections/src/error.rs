@@ -15,8 +15,6 @@ pub enum ProjectionError {
     CommandFailed { position: i64, reason: String },
     #[error("another process holds projector {0}; stop the server first")]
     ProjectorBusy(String),
-    #[error("an append's projection of its own batch failed; projector {0} reloads its checkpoints")]
-    CheckpointsUnknown(String),
     #[error("event {position} moves more money than a balance can hold")]
     Overflow { position: i64 },
 }
