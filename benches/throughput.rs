@@ -70,6 +70,13 @@ impl Load {
 
 const LOADS: [Load; 4] = [Load::Spread(1), Load::Spread(8), Load::Spread(32), Load::Hot(32)];
 
+/// The loads to run: all, or those `LEDGER_BENCH_LOADS` names by label (`1,8,32,32 hot`).
+fn loads() -> Vec<Load> {
+    let Ok(wanted) = std::env::var("LEDGER_BENCH_LOADS") else { return LOADS.to_vec() };
+    let wanted: Vec<&str> = wanted.split(',').map(str::trim).collect();
+    LOADS.into_iter().filter(|load| wanted.contains(&load.label().as_str())).collect()
+}
+
 struct Run {
     operations: u64,
     seconds: f64,
@@ -186,6 +193,10 @@ struct Cost {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
     let root = std::path::PathBuf::from(format!("/tmp/ledger-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let postgres = EmbeddedPostgres::prepare(&root, Durability::Durable).await.expect("prepare cluster");
@@ -223,7 +234,7 @@ async fn main() {
         .unwrap();
 
     let mut rows = Vec::new();
-    for load in LOADS {
+    for load in loads() {
         let before = counters(&stats).await;
         let reads_before = log_reads(&http, &base).await;
         stats.batch_execute("SELECT pg_stat_statements_reset()").await.unwrap();
