@@ -219,13 +219,13 @@ async fn an_unknown_user_costs_the_same_time_as_a_wrong_password() {
             times.push(started.elapsed());
         }
     }
-    known.sort();
-    unknown.sort();
-    let (known, unknown) = (known[ROUNDS / 2].as_secs_f64(), unknown[ROUNDS / 2].as_secs_f64());
+    // Other tests' load only ever adds time, so each path's fastest answer is the closest to
+    // its own cost (medians failed on a loaded machine, at 3x). An answer without a password
+    // check would take a small fraction of the time (about 0.05).
+    let fastest = |times: &[std::time::Duration]| times.iter().min().expect("rounds were run").as_secs_f64();
+    let (known, unknown) = (fastest(&known), fastest(&unknown));
     let ratio = unknown / known;
-    // An answer without a password check would take a small fraction of the time (about
-    // 0.05); the bounds leave room for a loaded machine.
-    assert!((0.4..=2.5).contains(&ratio), "median unknown {unknown:.4}s vs known {known:.4}s");
+    assert!((0.4..=2.5).contains(&ratio), "fastest unknown {unknown:.4}s vs known {known:.4}s");
 }
 
 #[tokio::test]
