@@ -438,9 +438,11 @@ async fn replay_refused_retries<A: Aggregate + 'static>(
     verdicts: &mut [Verdict],
     owners: &[usize],
 ) -> Result<(), AttemptError> {
+    // Up to MAX_BATCH_DECISIONS jobs and three events each: a set, not a scan per job.
+    let appending: HashSet<usize> = owners.iter().copied().collect();
     let appended_nothing = |index: usize| match verdicts[index] {
         Verdict::Answered(Err(_)) => true,
-        Verdict::Decided => !owners.contains(&index),
+        Verdict::Decided => !appending.contains(&index),
         _ => false,
     };
     let candidates: Vec<usize> = (0..jobs.len()).filter(|index| appended_nothing(*index)).collect();
