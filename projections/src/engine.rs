@@ -17,6 +17,8 @@ use tracing::{debug, error, info, warn};
 use crate::connection::DedicatedConnection;
 use crate::error::ProjectionError;
 use crate::inline::{GateState, InlineGate};
+use crate::read_models::Projector;
+use crate::writes::Writes;
 use store::log::{read_after, StoredEvent, MAX_BATCH_EVENTS};
 use store::Checkpoint;
 
@@ -135,12 +137,13 @@ impl<H: EventHandler> EventHandler for Arc<H> {
 /// anyway, which bounds what a restart reads again.
 pub const MAX_UNSAVED_EVENTS: usize = 50_000;
 
-/// A read model applied one event at a time; `PerEvent` makes it an `EventHandler`.
+/// A read model applied one event at a time; `PerEvent` makes it a `Projector`.
 pub trait EventProjector: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn handle(
         &self,
-        tx: &Transaction<'_>,
+        client: &impl GenericClient,
+        writes: &mut Writes,
         event: &StoredEvent,
     ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
 }
@@ -148,14 +151,19 @@ pub trait EventProjector: Send + Sync + 'static {
 /// Runs an `EventProjector` over each event of a batch in order.
 pub struct PerEvent<P>(pub P);
 
-impl<P: EventProjector> EventHandler for PerEvent<P> {
+impl<P: EventProjector> Projector for PerEvent<P> {
     fn name(&self) -> &'static str {
         self.0.name()
     }
 
-    async fn handle_batch(&self, tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+    async fn project(
+        &self,
+        client: &impl GenericClient,
+        events: &[StoredEvent],
+        writes: &mut Writes,
+    ) -> Result<(), ProjectionError> {
         for event in events {
-            self.0.handle(tx, event).await?;
+            self.0.handle(client, writes, event).await?;
         }
         Ok(())
     }

@@ -15,6 +15,8 @@ pub enum ProjectionError {
     CommandFailed { position: i64, reason: String },
     #[error("another process holds projector {0}; stop the server first")]
     ProjectorBusy(String),
+    #[error("a read-model statement's parameters: {0}")]
+    Encoding(String),
     #[error("event {position} moves more money than a balance can hold")]
     Overflow { position: i64 },
 }

@@ -20,10 +20,11 @@ use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use deadpool_postgres::Transaction;
+use std::future::Future;
+
+use deadpool_postgres::GenericClient;
 use tokio::sync::{watch, Mutex, Notify, OwnedMutexGuard};
 
-use crate::engine::EventHandler;
 use crate::error::ProjectionError;
 use crate::pass::ProjectionPass;
 use store::{Checkpoint, StoredEvent};
@@ -141,7 +142,7 @@ impl InlineTurn {
     /// It may run before or after the INSERT (they are sent together): it assigns the
     /// transaction its id if the INSERT has not, and the answer holds either way, since no
     /// transaction can later take a smaller id.
-    pub async fn is_next(&self, tx: &Transaction<'_>) -> Result<bool, ProjectionError> {
+    pub async fn is_next(&self, tx: &impl GenericClient) -> Result<bool, ProjectionError> {
         let statement = tx
             .prepare_cached(
                 "SELECT pg_snapshot_xmin(pg_current_snapshot()) = pg_current_xact_id(), before.tx, before.position \
@@ -167,9 +168,18 @@ impl InlineTurn {
     }
 
     /// Inside the append's transaction, once `is_next` said so: applies `events` (the
-    /// batch, as stored) to every read model and moves the checkpoints to the last of them.
-    /// The read models' statements and the checkpoint update go out together.
-    pub async fn apply(&self, tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<Checkpoint, ProjectionError> {
+    /// batch, as stored) to every read model, moves the checkpoints to the last of them and
+    /// sends `commit`, all in one flight (`Writes::send_then`). The outer error: nothing
+    /// was committed; the inner result is the COMMIT's.
+    pub async fn apply_then<F>(
+        &self,
+        client: &impl GenericClient,
+        events: &[StoredEvent],
+        commit: F,
+    ) -> Result<Result<Checkpoint, tokio_postgres::Error>, ProjectionError>
+    where
+        F: Future<Output = Result<(), tokio_postgres::Error>> + Send,
+    {
         // An INSERT returns its rows in position order; the pass needs them so, and a copy
         // is made only if they are not.
         let events = if events.is_sorted_by_key(StoredEvent::checkpoint) {
@@ -180,12 +190,15 @@ impl InlineTurn {
             Cow::Owned(sorted)
         };
         let last = events.last().map(StoredEvent::checkpoint).expect("an append projects at least one event");
-        // `handle_batch` reads the pass's saved positions when first polled, before the
-        // checkpoint update below can record the new ones.
-        let models = self.pass.handle_batch(tx, &events);
-        let checkpoints = self.pass.save_position(tx, self.frontier, last);
-        tokio::try_join!(models, checkpoints)?;
-        Ok(last)
+        let mut writes = self.pass.project(client, &events).await?;
+        let moved = self.pass.move_checkpoints(client, last, &mut writes).await?;
+        let committed = writes.send_then(client, commit).await.map_err(crate::pass::moved_elsewhere)?;
+        if committed.is_ok() {
+            if let Some(moved) = moved {
+                self.pass.checkpoints_saved(moved);
+            }
+        }
+        Ok(committed.map(|()| last))
     }
 
     /// The append committed with its projection: the pass continues after `last`, and

@@ -10,8 +10,10 @@ pub mod pass;
 pub mod read_models;
 pub mod rebuild;
 pub mod registry;
+pub mod writes;
 
 pub use engine::{EventHandler, EventProjector, PerEvent, ProjectionEngine, ProjectionStatus, Wakers};
 pub use error::ProjectionError;
 pub use inline::{InlineProjection, InlineTurn};
 pub use store::{Checkpoint, StoredEvent};
+pub use writes::Writes;

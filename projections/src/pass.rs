@@ -16,7 +16,9 @@ use deadpool_postgres::{GenericClient, Object, Transaction};
 use crate::engine::EventHandler;
 use crate::error::ProjectionError;
 use crate::inline::{InlineGate, InlineProjection};
+use crate::read_models::Projector;
 use crate::registry::{ReadModelProjector, ALL};
+use crate::writes::Writes;
 use store::{Checkpoint, StoredEvent};
 
 pub struct ProjectionPass {
@@ -42,7 +44,7 @@ impl ProjectionPass {
     pub const NAME: &'static str = "read_models";
 
     fn model_names(&self) -> Vec<&'static str> {
-        self.models.iter().map(EventHandler::name).collect()
+        self.models.iter().map(Projector::name).collect()
     }
 
     fn positions(&self) -> HashMap<&'static str, Checkpoint> {
@@ -87,18 +89,11 @@ impl EventHandler for ProjectionPass {
         Some(&self.gate)
     }
 
-    /// The read models write disjoint tables and never read each other's, so their
-    /// statements are sent together on the one connection (pipelined): a page costs one
-    /// round trip to PostgreSQL, not one per read model.
+    /// The read models write disjoint tables and never read each other's, so all their
+    /// writes go out together: a page costs one round trip to PostgreSQL, not one per read
+    /// model or per statement.
     async fn handle_batch(&self, tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<(), ProjectionError> {
-        let positions = self.positions();
-        let pending = self.models.iter().filter_map(|model| {
-            let saved = saved(&positions, model.name());
-            let first_new = events.partition_point(|event| event.checkpoint() <= saved);
-            (first_new < events.len()).then(|| model.handle_batch(tx, &events[first_new..]))
-        });
-        futures::future::try_join_all(pending).await?;
-        Ok(())
+        self.project(tx, events).await?.send(tx).await
     }
 
     async fn load_position(&self, client: &Object) -> Result<Checkpoint, ProjectionError> {
@@ -132,6 +127,45 @@ impl EventHandler for ProjectionPass {
         _from: Checkpoint,
         to: Checkpoint,
     ) -> Result<(), ProjectionError> {
+        let mut writes = Writes::default();
+        let Some(moved) = self.move_checkpoints(tx, to, &mut writes).await? else { return Ok(()) };
+        writes.send(tx).await.map_err(moved_elsewhere)?;
+        // Taken as saved now; if the commit fails, the runner loads the positions again.
+        self.checkpoints_saved(moved);
+        Ok(())
+    }
+}
+
+impl ProjectionPass {
+    /// The writes that apply `events` to every read model, each from after its own
+    /// checkpoint.
+    pub(crate) async fn project(
+        &self,
+        client: &impl GenericClient,
+        events: &[StoredEvent],
+    ) -> Result<Writes, ProjectionError> {
+        let positions = self.positions();
+        let mut writes = Writes::default();
+        for model in &self.models {
+            let saved = saved(&positions, Projector::name(model));
+            let first_new = events.partition_point(|event| event.checkpoint() <= saved);
+            if first_new < events.len() {
+                model.project(client, &events[first_new..], &mut writes).await?;
+            }
+        }
+        Ok(writes)
+    }
+
+    /// Adds the statement that moves every read model behind `to` to it, and returns what
+    /// to record once it has committed (`None`: every read model is there already). Each row
+    /// moves only from where this pass last saw it; a row another process moved fails the
+    /// statement (`ledger_require`), so the check can travel with the COMMIT.
+    pub(crate) async fn move_checkpoints(
+        &self,
+        client: &impl GenericClient,
+        to: Checkpoint,
+        writes: &mut Writes,
+    ) -> Result<Option<MovedCheckpoints>, ProjectionError> {
         let positions = self.positions();
         let (behind, from): (Vec<&'static str>, Vec<Checkpoint>) = self
             .model_names()
@@ -140,33 +174,55 @@ impl EventHandler for ProjectionPass {
             .filter(|(_, from)| *from < to)
             .unzip();
         if behind.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let saved_tx: Vec<i64> = from.iter().map(|checkpoint| checkpoint.tx_id).collect();
         let saved_position: Vec<i64> = from.iter().map(|checkpoint| checkpoint.position).collect();
-        // Each row moves only from where this pass last saw it: a row another process moved
-        // makes the count short, and the batch is refused.
-        let statement = tx
-            .prepare_cached(
-                "UPDATE projector_checkpoints c SET last_tx_id = $2, last_position = $3, updated_at = now() \
-                 FROM unnest($1::text[], $4::int8[], $5::int8[]) AS saved (projector, tx_id, position) \
-                 WHERE c.projector = saved.projector AND c.last_tx_id = saved.tx_id \
-                   AND c.last_position = saved.position",
+        let expected = behind.len() as i64;
+        writes
+            .push(
+                client,
+                "WITH moved AS ( \
+                   UPDATE projector_checkpoints c SET last_tx_id = $2, last_position = $3, updated_at = now() \
+                   FROM unnest($1::text[], $4::int8[], $5::int8[]) AS saved (projector, tx_id, position) \
+                   WHERE c.projector = saved.projector AND c.last_tx_id = saved.tx_id \
+                     AND c.last_position = saved.position RETURNING 1) \
+                 SELECT ledger_require(count(*) = $6, 'a read model''s checkpoint was moved by another process') \
+                 FROM moved",
+                &[&behind, &to.tx_id, &to.position, &saved_tx, &saved_position, &expected],
             )
             .await?;
-        let moved = tx.execute(&statement, &[&behind, &to.tx_id, &to.position, &saved_tx, &saved_position]).await?;
-        if moved != behind.len() as u64 {
-            tracing::warn!(projector = Self::NAME, "a read model's checkpoint moved by another process");
-            return Err(ProjectionError::ProjectorBusy(Self::NAME.to_string()));
-        }
-        // Taken as saved now; if the commit fails, the runner loads the positions again.
+        Ok(Some(MovedCheckpoints { names: behind, to }))
+    }
+
+    /// Records checkpoints moved by a statement of `move_checkpoints` that has committed.
+    pub(crate) fn checkpoints_saved(&self, moved: MovedCheckpoints) {
         let mut saved = self.positions.lock().unwrap_or_else(PoisonError::into_inner);
-        for name in behind {
-            saved.insert(name, to);
+        for name in moved.names {
+            saved.insert(name, moved.to);
         }
-        Ok(())
     }
 }
+
+/// Read models whose checkpoints a pending statement moves, and where to.
+pub(crate) struct MovedCheckpoints {
+    names: Vec<&'static str>,
+    to: Checkpoint,
+}
+
+/// The checkpoint statement's own failure, named; any other error as it is.
+pub(crate) fn moved_elsewhere(error: ProjectionError) -> ProjectionError {
+    match &error {
+        ProjectionError::Database(db) if db.code().map(|code| code.code()) == Some(REQUIRED_CONDITION_FAILED) => {
+            tracing::warn!(projector = ProjectionPass::NAME, "a read model's checkpoint moved by another process");
+            ProjectionError::ProjectorBusy(ProjectionPass::NAME.to_string())
+        }
+        _ => error,
+    }
+}
+
+/// The SQLSTATE `ledger_require` raises (migration 0013).
+const REQUIRED_CONDITION_FAILED: &str = "LE001";
 
 #[cfg(test)]
 mod tests {

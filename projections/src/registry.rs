@@ -4,12 +4,16 @@
 
 use std::sync::LazyLock;
 
+use deadpool_postgres::{GenericClient, Transaction};
+
 use crate::engine::{EventHandler, PerEvent};
 use crate::error::ProjectionError;
 use crate::read_models::{
     AssetsProjector, BalancesProjector, ChannelsProjector, GradidoTransactionsProjector, GroupsProjector,
-    HoldsProjector, JoyPlusProjector, PostingsProjector, QuickpayContactsProjector, UsersProjector,
+    HoldsProjector, JoyPlusProjector, PostingsProjector, Projector, QuickpayContactsProjector, UsersProjector,
 };
+use crate::writes::Writes;
+use store::StoredEvent;
 
 /// A read model's table and the key that orders its rows (for rebuild comparisons).
 pub struct ReadTable {
@@ -128,7 +132,7 @@ impl ReadModelProjector {
     }
 }
 
-impl EventHandler for ReadModelProjector {
+impl Projector for ReadModelProjector {
     fn name(&self) -> &'static str {
         match self {
             Self::Balances(projector) => projector.name(),
@@ -144,23 +148,37 @@ impl EventHandler for ReadModelProjector {
         }
     }
 
-    async fn handle_batch(
+    async fn project(
         &self,
-        tx: &deadpool_postgres::Transaction<'_>,
-        events: &[crate::StoredEvent],
+        client: &impl GenericClient,
+        events: &[StoredEvent],
+        writes: &mut Writes,
     ) -> Result<(), ProjectionError> {
         match self {
-            Self::Balances(projector) => projector.handle_batch(tx, events).await,
-            Self::Postings(projector) => projector.handle_batch(tx, events).await,
-            Self::Holds(projector) => projector.handle_batch(tx, events).await,
-            Self::Assets(projector) => projector.handle_batch(tx, events).await,
-            Self::Users(projector) => projector.handle_batch(tx, events).await,
-            Self::Groups(projector) => projector.handle_batch(tx, events).await,
-            Self::GradidoTransactions(projector) => projector.handle_batch(tx, events).await,
-            Self::QuickpayContacts(projector) => projector.handle_batch(tx, events).await,
-            Self::Channels(projector) => projector.handle_batch(tx, events).await,
-            Self::JoyPlus(projector) => projector.handle_batch(tx, events).await,
+            Self::Balances(projector) => projector.project(client, events, writes).await,
+            Self::Postings(projector) => projector.project(client, events, writes).await,
+            Self::Holds(projector) => projector.project(client, events, writes).await,
+            Self::Assets(projector) => projector.project(client, events, writes).await,
+            Self::Users(projector) => projector.project(client, events, writes).await,
+            Self::Groups(projector) => projector.project(client, events, writes).await,
+            Self::GradidoTransactions(projector) => projector.project(client, events, writes).await,
+            Self::QuickpayContacts(projector) => projector.project(client, events, writes).await,
+            Self::Channels(projector) => projector.project(client, events, writes).await,
+            Self::JoyPlus(projector) => projector.project(client, events, writes).await,
         }
+    }
+}
+
+/// One read model run on its own (`ledger replay` compares them one at a time).
+impl EventHandler for ReadModelProjector {
+    fn name(&self) -> &'static str {
+        Projector::name(self)
+    }
+
+    async fn handle_batch(&self, tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+        let mut writes = Writes::default();
+        self.project(tx, events, &mut writes).await?;
+        writes.send(tx).await
     }
 }
 
@@ -171,7 +189,7 @@ mod tests {
     #[test]
     fn every_registered_read_model_has_a_projector_of_that_name() {
         for model in ALL {
-            assert_eq!(ReadModelProjector::of(model).name(), model.name);
+            assert_eq!(Projector::name(&ReadModelProjector::of(model)), model.name);
         }
         assert!(ReadModelProjector::named("no_such_read_model").is_none());
     }

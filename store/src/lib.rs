@@ -11,6 +11,7 @@ mod error;
 pub mod log;
 pub mod metrics;
 pub mod operation;
+pub mod pipelined;
 pub mod upcast;
 
 pub use aggregate_store::CachedEventStore;
@@ -20,3 +21,4 @@ pub use connect::{connect, migrate, DatabaseTarget, Pools};
 pub use error::StoreError;
 pub use log::StoredEvent;
 pub use operation::{ids, Operation, Origin};
+pub use pipelined::PipelinedTransaction;

@@ -25,7 +25,7 @@ use domain::{Command, DomainError};
 use lru::LruCache;
 use projections::{InlineProjection, Wakers};
 use store::append::{append, find_operations, last_sequences, load_streams, AppendError, MAX_APPEND_EVENTS};
-use store::{NewEvent, Operation, StoredEvent};
+use store::{NewEvent, Operation, PipelinedTransaction, StoredEvent};
 use tokio::sync::{mpsc, oneshot};
 use tracing::warn;
 
@@ -333,7 +333,7 @@ where
     /// the second result is `true`.
     async fn append(
         &self,
-        mut client: deadpool_postgres::Object,
+        client: deadpool_postgres::Object,
         events: &[NewEvent],
     ) -> Result<(Vec<StoredEvent>, bool), AttemptError> {
         let turn = match &self.inline {
@@ -343,33 +343,59 @@ where
         let Some(turn) = turn else {
             return Ok((append(&client, events).await.map_err(from_append)?, false));
         };
-        let tx = client.transaction().await?;
-        // One round trip for the INSERT and the check, one for the read models and the
-        // checkpoints, one for the commit.
-        let (stored, is_next) = tokio::join!(append(&tx, events), turn.is_next(&tx));
-        let stored = stored.map_err(from_append)?;
-        let projected = match is_next {
-            Ok(true) => turn.apply(&tx, &stored).await.map(Some),
-            Ok(false) => Ok(None),
-            Err(error) => Err(error),
-        };
-        let last = match projected {
-            Ok(last) => last,
+        // Two round trips: BEGIN, the INSERT and the check; then the read models, the
+        // checkpoints and the COMMIT (ADR 22).
+        let tx = PipelinedTransaction::new(client);
+        let opened = tokio::try_join!(
+            biased;
+            async { tx.begin().await.map_err(AttemptError::from) },
+            async { append(tx.client(), events).await.map_err(from_append) },
+            async {
+                turn.is_next(tx.client()).await.map_err(|error| {
+                    warn!(aggregate = A::TYPE, %error, "checking whether a batch is next failed; appending it alone");
+                    AttemptError::ProjectionFailed
+                })
+            },
+        );
+        let (_, stored, is_next) = match opened {
+            Ok(opened) => opened,
             Err(error) => {
-                warn!(aggregate = A::TYPE, %error, "projecting a batch in its append failed; appending it alone");
-                turn.failed();
-                return Err(AttemptError::ProjectionFailed);
+                tx.roll_back().await;
+                match error {
+                    AttemptError::ProjectionFailed => turn.failed(),
+                    _ => drop(turn),
+                }
+                return Err(error);
             }
         };
-        if let Err(error) = tx.commit().await {
-            turn.failed();
-            return Err(from_append(error.into()));
+        if !is_next {
+            if let Err(error) = tx.commit().await {
+                tx.roll_back().await;
+                turn.failed();
+                return Err(from_append(error.into()));
+            }
+            tx.committed();
+            drop(turn);
+            return Ok((stored, false));
         }
-        match last {
-            Some(last) => turn.committed(last),
-            None => drop(turn),
+        match turn.apply_then(tx.client(), &stored, tx.commit()).await {
+            Ok(Ok(last)) => {
+                tx.committed();
+                turn.committed(last);
+                Ok((stored, true))
+            }
+            Ok(Err(error)) => {
+                tx.roll_back().await;
+                turn.failed();
+                Err(from_append(error.into()))
+            }
+            Err(error) => {
+                warn!(aggregate = A::TYPE, %error, "projecting a batch in its append failed; appending it alone");
+                tx.roll_back().await;
+                turn.failed();
+                Err(AttemptError::ProjectionFailed)
+            }
         }
-        Ok((stored, last.is_some()))
     }
 
     /// The batch's aggregates: cached ones as they are, the rest loaded in one statement.

@@ -1,9 +1,9 @@
-use deadpool_postgres::{GenericClient, Transaction};
+use deadpool_postgres::GenericClient;
 use domain::asset::AssetEvent;
 
-use super::execute;
 use crate::engine::EventProjector;
 use crate::error::ProjectionError;
+use crate::writes::Writes;
 use store::StoredEvent;
 
 /// `assets`: every asset and its fixed scale.
@@ -18,7 +18,12 @@ impl EventProjector for AssetsProjector {
         Self::NAME
     }
 
-    async fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn handle(
+        &self,
+        tx: &impl GenericClient,
+        writes: &mut Writes,
+        event: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
         if event.aggregate_type != "asset" {
             return Ok(());
         }
@@ -26,13 +31,14 @@ impl EventProjector for AssetsProjector {
             return Ok(());
         };
         let scale = i32::try_from(scale.decimals()).expect("scales are at most 18");
-        execute(
-            tx,
-            "INSERT INTO assets (code, scale, last_tx_id, last_position, defined_at) \
+        writes
+            .push(
+                tx,
+                "INSERT INTO assets (code, scale, last_tx_id, last_position, defined_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            &[&code.as_str(), &scale, &event.tx_id, &event.position, &event.recorded_at],
-        )
-        .await?;
+                &[&code.as_str(), &scale, &event.tx_id, &event.position, &event.recorded_at],
+            )
+            .await?;
         Ok(())
     }
 }

@@ -1,14 +1,15 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::{GenericClient, Transaction};
+use deadpool_postgres::GenericClient;
 use domain::account::{locked_change, postings, AccountEvent};
 use domain::system_account::parse_system_account;
 use rust_decimal::Decimal;
 
-use super::{at_scale, execute, AccountAssets};
-use crate::engine::EventHandler;
+use super::Projector;
+use super::{at_scale, AccountAssets};
 use crate::error::ProjectionError;
+use crate::writes::Writes;
 use store::StoredEvent;
 
 /// `balances`: one row per account with amount, locked and available. A batch becomes two
@@ -46,12 +47,17 @@ struct Opened {
     at: Vec<DateTime<Utc>>,
 }
 
-impl EventHandler for BalancesProjector {
+impl Projector for BalancesProjector {
     fn name(&self) -> &'static str {
         Self::NAME
     }
 
-    async fn handle_batch(&self, tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+    async fn project(
+        &self,
+        tx: &impl GenericClient,
+        events: &[StoredEvent],
+        writes: &mut Writes,
+    ) -> Result<(), ProjectionError> {
         let mut opened = Opened::default();
         let mut changes: BTreeMap<String, Change> = BTreeMap::new();
         for event in events.iter().filter(|event| event.aggregate_type == "account") {
@@ -96,7 +102,7 @@ impl EventHandler for BalancesProjector {
             }
         }
         if !opened.account_id.is_empty() {
-            execute(
+            writes.push(
                 tx,
                 "INSERT INTO balances (account_id, asset, is_system, owner, purpose, amount, locked, \
                                        last_tx_id, last_position, updated_at) \
@@ -121,7 +127,7 @@ impl EventHandler for BalancesProjector {
         let tx_ids: Vec<i64> = changes.iter().map(|change| change.last_tx_id).collect();
         let positions: Vec<i64> = changes.iter().map(|change| change.last_position).collect();
         let updated: Vec<DateTime<Utc>> = changes.iter().map(|change| change.updated_at).collect();
-        execute(
+        writes.push(
             tx,
             "INSERT INTO balances AS b (account_id, asset, is_system, amount, locked, last_tx_id, last_position, updated_at) \
              SELECT * FROM unnest($1::text[], $2::text[], $3::bool[], $4::text[]::numeric[], $5::text[]::numeric[], $6::int8[], \

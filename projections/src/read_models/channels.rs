@@ -1,11 +1,12 @@
-use deadpool_postgres::{GenericClient, Transaction};
+use deadpool_postgres::GenericClient;
 use domain::lightning::ChannelEvent;
 use domain::Scale;
 use rust_decimal::Decimal;
 
-use super::{at_scale, execute};
+use super::at_scale;
 use crate::engine::EventProjector;
 use crate::error::ProjectionError;
+use crate::writes::Writes;
 use store::StoredEvent;
 
 /// `channels`: each Lightning channel, its state, capacity and balance.
@@ -25,7 +26,12 @@ impl EventProjector for ChannelsProjector {
         Self::NAME
     }
 
-    async fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn handle(
+        &self,
+        tx: &impl GenericClient,
+        writes: &mut Writes,
+        event: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
         if event.aggregate_type != "channel" {
             return Ok(());
         }
@@ -34,7 +40,7 @@ impl EventProjector for ChannelsProjector {
         let state_height = i64::try_from(decoded.height()).unwrap_or(i64::MAX);
         match decoded {
             ChannelEvent::ChannelOpened { owner, remote_node, capacity_sat, .. } => {
-                execute(
+                writes.push(
                     tx,
                     "INSERT INTO channels (channelpoint, owner, remote_node, state, capacity, balance, last_tx_id, last_position, updated_at, state_height) \
                      VALUES ($1, $2, $3, $4, $5::text::numeric, $5::text::numeric, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
@@ -43,7 +49,7 @@ impl EventProjector for ChannelsProjector {
                 .await?;
             }
             ChannelEvent::ChannelClosed { returned_sat, .. } => {
-                execute(
+                writes.push(
                     tx,
                     "UPDATE channels SET state = $2, balance = $3::text::numeric, last_tx_id = $4, last_position = $5, updated_at = $6, state_height = $7 \
                      WHERE channelpoint = $1 AND (last_tx_id, last_position) < ($4, $5)",
@@ -52,7 +58,7 @@ impl EventProjector for ChannelsProjector {
                 .await?;
             }
             _ => {
-                execute(
+                writes.push(
                     tx,
                     "UPDATE channels SET state = $2, last_tx_id = $3, last_position = $4, updated_at = $5, state_height = $6 \
                      WHERE channelpoint = $1 AND (last_tx_id, last_position) < ($3, $4)",

@@ -1,11 +1,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
-use deadpool_postgres::{GenericClient, Transaction};
+use deadpool_postgres::GenericClient;
 use domain::gradido::{GradidoKind, TransactionEvent};
 use rust_decimal::Decimal;
 
-use super::{at_scale, execute};
+use super::at_scale;
 use crate::engine::EventProjector;
 use crate::error::ProjectionError;
+use crate::writes::Writes;
 use store::StoredEvent;
 
 /// `gradido_transactions`: each Gradido transaction and its status; the pending and
@@ -21,7 +22,12 @@ impl EventProjector for GradidoTransactionsProjector {
         Self::NAME
     }
 
-    async fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn handle(
+        &self,
+        tx: &impl GenericClient,
+        writes: &mut Writes,
+        event: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
         if event.aggregate_type != "gradido_transaction" {
             return Ok(());
         }
@@ -47,7 +53,7 @@ impl EventProjector for GradidoTransactionsProjector {
                 GradidoKind::Creation => "creation",
             };
             let scale = domain::Scale::new(4).expect("GDD has 4 decimals");
-            execute(
+            writes.push(
                 tx,
                 "INSERT INTO gradido_transactions (transaction_id, kind, initiator, recipient, from_account, to_account, \
                     amount, target_date, memo, status, last_tx_id, last_position, created_at, updated_at) \
@@ -71,7 +77,7 @@ impl EventProjector for GradidoTransactionsProjector {
             .await?;
             return Ok(());
         }
-        execute(
+        writes.push(
             tx,
             "UPDATE gradido_transactions SET status = $2, reason = coalesce($3, reason), last_tx_id = $4, last_position = $5, \
                     updated_at = $6 \

@@ -1,9 +1,9 @@
-use deadpool_postgres::Transaction;
+use deadpool_postgres::GenericClient;
 use domain::gradido::GroupEvent;
 
-use super::execute;
 use crate::engine::EventProjector;
 use crate::error::ProjectionError;
+use crate::writes::Writes;
 use store::StoredEvent;
 
 /// `groups`: Gradido groups by alias, numbered 1, 2, ... in the order they were created
@@ -19,18 +19,24 @@ impl EventProjector for GroupsProjector {
         Self::NAME
     }
 
-    async fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn handle(
+        &self,
+        tx: &impl GenericClient,
+        writes: &mut Writes,
+        event: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
         if event.aggregate_type != "group" {
             return Ok(());
         }
         let GroupEvent::GroupCreated { alias, name, description } = event.decode()?;
-        execute(
-            tx,
-            "INSERT INTO groups (alias, name, description, last_tx_id, last_position, created_at, group_id) \
+        writes
+            .push(
+                tx,
+                "INSERT INTO groups (alias, name, description, last_tx_id, last_position, created_at, group_id) \
              SELECT $1, $2, $3, $4, $5, $6, coalesce(max(group_id), 0) + 1 FROM groups ON CONFLICT DO NOTHING",
-            &[&alias, &name, &description, &event.tx_id, &event.position, &event.recorded_at],
-        )
-        .await?;
+                &[&alias, &name, &description, &event.tx_id, &event.position, &event.recorded_at],
+            )
+            .await?;
         Ok(())
     }
 }

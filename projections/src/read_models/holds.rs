@@ -1,11 +1,11 @@
 use chrono::{DateTime, Utc};
-use deadpool_postgres::{GenericClient, Transaction};
+use deadpool_postgres::GenericClient;
 use domain::account::AccountEvent;
 use rust_decimal::Decimal;
 
-use super::execute;
 use crate::engine::EventProjector;
 use crate::error::ProjectionError;
+use crate::writes::Writes;
 use store::StoredEvent;
 
 /// `holds`: every hold with its expiry and what became of it.
@@ -20,30 +20,36 @@ impl EventProjector for HoldsProjector {
         Self::NAME
     }
 
-    async fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn handle(
+        &self,
+        tx: &impl GenericClient,
+        writes: &mut Writes,
+        event: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
         let holds_only = matches!(event.event_type.as_str(), "FundsHeld" | "HoldReleased" | "HoldCaptured");
         if event.aggregate_type != "account" || !holds_only {
             return Ok(());
         }
         let (hold_id, status) = match event.decode()? {
             AccountEvent::FundsHeld { hold_id, amount, expires_at, memo } => {
-                execute(
-                    tx,
-                    "INSERT INTO holds (account_id, hold_id, amount, expires_at, memo, status, \
+                writes
+                    .push(
+                        tx,
+                        "INSERT INTO holds (account_id, hold_id, amount, expires_at, memo, status, \
                                         last_tx_id, last_position, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8) ON CONFLICT DO NOTHING",
-                    &[
-                        &event.aggregate_id,
-                        &hold_id,
-                        &amount.value(),
-                        &expires_at,
-                        &memo,
-                        &event.tx_id,
-                        &event.position,
-                        &event.recorded_at,
-                    ],
-                )
-                .await?;
+                        &[
+                            &event.aggregate_id,
+                            &hold_id,
+                            &amount.value(),
+                            &expires_at,
+                            &memo,
+                            &event.tx_id,
+                            &event.position,
+                            &event.recorded_at,
+                        ],
+                    )
+                    .await?;
                 return Ok(());
             }
             AccountEvent::HoldReleased { hold_id, expired: true, .. } => (hold_id, "expired"),
@@ -51,13 +57,14 @@ impl EventProjector for HoldsProjector {
             AccountEvent::HoldCaptured { hold_id, .. } => (hold_id, "captured"),
             _ => return Ok(()),
         };
-        execute(
-            tx,
-            "UPDATE holds SET status = $3, last_tx_id = $4, last_position = $5, updated_at = $6 \
+        writes
+            .push(
+                tx,
+                "UPDATE holds SET status = $3, last_tx_id = $4, last_position = $5, updated_at = $6 \
              WHERE account_id = $1 AND hold_id = $2 AND (last_tx_id, last_position) < ($4, $5)",
-            &[&event.aggregate_id, &hold_id, &status, &event.tx_id, &event.position, &event.recorded_at],
-        )
-        .await?;
+                &[&event.aggregate_id, &hold_id, &status, &event.tx_id, &event.position, &event.recorded_at],
+            )
+            .await?;
         Ok(())
     }
 }

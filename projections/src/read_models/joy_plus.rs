@@ -1,11 +1,12 @@
-use deadpool_postgres::Transaction;
+use deadpool_postgres::GenericClient;
 use domain::account::AccountEvent;
 use domain::asset::AssetEvent;
 use domain::joyplus::{ApiKeyEvent, JoyWalletEvent};
 
-use super::{at_scale, execute, AccountAssets};
+use super::{at_scale, AccountAssets};
 use crate::engine::EventProjector;
 use crate::error::ProjectionError;
+use crate::writes::Writes;
 use store::StoredEvent;
 
 mod queries;
@@ -24,9 +25,14 @@ pub struct JoyPlusProjector {
 impl JoyPlusProjector {
     pub const NAME: &'static str = "joy_plus";
 
-    async fn wallet(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn wallet(
+        &self,
+        tx: &impl GenericClient,
+        writes: &mut Writes,
+        event: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
         let JoyWalletEvent::JoyWalletCreated { profile, address } = event.decode()?;
-        execute(
+        writes.push(
             tx,
             "INSERT INTO joy_wallets (wallet_id, user_id, open_id, email, first_name, last_name, mobile, address, address_lower, \
                                       last_tx_id, last_position, created_at) \
@@ -49,10 +55,15 @@ impl JoyPlusProjector {
         Ok(())
     }
 
-    async fn api_key(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn api_key(
+        &self,
+        tx: &impl GenericClient,
+        writes: &mut Writes,
+        event: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
         let (sql, value) = match event.decode()? {
             ApiKeyEvent::ApiKeyIssued { key_sha256, .. } => {
-                execute(
+                writes.push(
                     tx,
                     "INSERT INTO joy_api_keys (email, key_sha256, scopes, last_tx_id, last_position, issued_at) \
                      VALUES ($1, $2, '{}', $3, $4, $5) \
@@ -73,16 +84,21 @@ impl JoyPlusProjector {
         let sql = format!(
             "{sql}, last_tx_id = $3, last_position = $4 WHERE email = $1 AND (last_tx_id, last_position) < ($3, $4)"
         );
-        execute(tx, &sql, &[&event.aggregate_id, &value, &event.tx_id, &event.position]).await?;
+        writes.push(tx, &sql, &[&event.aggregate_id, &value, &event.tx_id, &event.position]).await?;
         Ok(())
     }
 
-    async fn asset(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn asset(
+        &self,
+        tx: &impl GenericClient,
+        writes: &mut Writes,
+        event: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
         let AssetEvent::AssetListed { code, scale, listing } = event.decode()? else {
             return Ok(());
         };
         let decimals = i32::try_from(scale.decimals()).unwrap_or(i32::MAX);
-        execute(
+        writes.push(
             tx,
             "INSERT INTO joy_assets (asset_id, code, name, decimals, contract_address, usd_price, icon_url, last_tx_id, last_position, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6::text::numeric, $7, $8, $1, $9) ON CONFLICT DO NOTHING",
@@ -102,7 +118,12 @@ impl JoyPlusProjector {
         Ok(())
     }
 
-    async fn account(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn account(
+        &self,
+        tx: &impl GenericClient,
+        writes: &mut Writes,
+        event: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
         // Transfers, the bulk of the log, are none of this read model's business.
         let relevant = matches!(
             event.event_type.as_str(),
@@ -121,7 +142,7 @@ impl JoyPlusProjector {
             AccountEvent::AccountOpened { account_id, asset, owner: Some(owner), purpose: Some(purpose), .. }
                 if purpose == JOY_PLUS_PURPOSE =>
             {
-                execute(
+                writes.push(
                     tx,
                     "INSERT INTO joy_balances (balance_id, account_id, user_id, asset, last_tx_id, last_position, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $1, $6) ON CONFLICT DO NOTHING",
@@ -131,7 +152,7 @@ impl JoyPlusProjector {
             }
             AccountEvent::FundsHeld { hold_id, amount, expires_at, .. } => {
                 let (_, scale) = self.account_assets.of(tx, event).await?;
-                execute(
+                writes.push(
                     tx,
                     "INSERT INTO joy_locked_balances (locked_balance_id, balance_id, account_id, hold_id, amount, expires_at, processed, \
                                                       last_tx_id, last_position, created_at) \
@@ -142,19 +163,22 @@ impl JoyPlusProjector {
                 .await?;
             }
             AccountEvent::HoldReleased { hold_id, .. } | AccountEvent::HoldCaptured { hold_id, .. } => {
-                execute(
-                    tx,
-                    "UPDATE joy_locked_balances SET processed = 1, last_tx_id = $3, last_position = $4 \
+                writes
+                    .push(
+                        tx,
+                        "UPDATE joy_locked_balances SET processed = 1, last_tx_id = $3, last_position = $4 \
                      WHERE account_id = $1 AND hold_id = $2 AND (last_tx_id, last_position) < ($3, $4)",
-                    &[&event.aggregate_id, &hold_id, &event.tx_id, &event.position],
-                )
-                .await?;
+                        &[&event.aggregate_id, &hold_id, &event.tx_id, &event.position],
+                    )
+                    .await?;
             }
             AccountEvent::ChainDepositCredited { amount, txid, from_address, to_address } => {
-                self.chain_transfer(tx, event, "deposit", amount.value(), &txid, &from_address, &to_address).await?;
+                self.chain_transfer(tx, writes, event, "deposit", amount.value(), &txid, &from_address, &to_address)
+                    .await?;
             }
             AccountEvent::ChainWithdrawalDebited { amount, txid, from_address, to_address } => {
-                self.chain_transfer(tx, event, "withdraw", amount.value(), &txid, &from_address, &to_address).await?;
+                self.chain_transfer(tx, writes, event, "withdraw", amount.value(), &txid, &from_address, &to_address)
+                    .await?;
             }
             _ => {}
         }
@@ -164,7 +188,8 @@ impl JoyPlusProjector {
     #[allow(clippy::too_many_arguments)]
     async fn chain_transfer(
         &self,
-        tx: &Transaction<'_>,
+        tx: &impl GenericClient,
+        writes: &mut Writes,
         event: &StoredEvent,
         direction: &str,
         amount: rust_decimal::Decimal,
@@ -173,7 +198,7 @@ impl JoyPlusProjector {
         to_address: &str,
     ) -> Result<(), ProjectionError> {
         let (_, scale) = self.account_assets.of(tx, event).await?;
-        execute(
+        writes.push(
             tx,
             "INSERT INTO joy_chain_transfers (transfer_id, direction, txid, from_address, to_address, asset, amount, balance_id, account_id, \
                                               last_tx_id, last_position, created_at) \
@@ -201,12 +226,17 @@ impl EventProjector for JoyPlusProjector {
         Self::NAME
     }
 
-    async fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn handle(
+        &self,
+        tx: &impl GenericClient,
+        writes: &mut Writes,
+        event: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
         match event.aggregate_type.as_str() {
-            "joy_wallet" => self.wallet(tx, event).await,
-            "api_key" => self.api_key(tx, event).await,
-            "asset" => self.asset(tx, event).await,
-            "account" => self.account(tx, event).await,
+            "joy_wallet" => self.wallet(tx, writes, event).await,
+            "api_key" => self.api_key(tx, writes, event).await,
+            "asset" => self.asset(tx, writes, event).await,
+            "account" => self.account(tx, writes, event).await,
             _ => Ok(()),
         }
     }

@@ -27,22 +27,29 @@ pub use users::UsersProjector;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use deadpool_postgres::{GenericClient, Transaction};
+use std::future::Future;
+
+use deadpool_postgres::GenericClient;
 use domain::{AssetCode, Scale};
 use rust_decimal::Decimal;
-use tokio_postgres::types::ToSql;
 
 use crate::error::ProjectionError;
+use crate::writes::Writes;
 use store::StoredEvent;
 
-/// Runs one statement, prepared once per connection.
-pub(crate) async fn execute(
-    tx: &Transaction<'_>,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<u64, ProjectionError> {
-    let statement = tx.prepare_cached(sql).await?;
-    Ok(tx.execute(&statement, params).await?)
+/// A read model: the writes that apply a page of events to its tables. It decides from
+/// the events alone, so a page's writes never wait for one another and go out together
+/// (`crate::writes`); a lookup it needs (an account's asset) reads through `client`.
+pub trait Projector: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+
+    /// Adds the writes that apply `events`, in log order, to `writes`.
+    fn project(
+        &self,
+        client: &impl GenericClient,
+        events: &[StoredEvent],
+        writes: &mut Writes,
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
 }
 
 /// Money as exact text at the asset's scale. rust_decimal's binary encoding drops the scale
@@ -68,7 +75,7 @@ pub struct AccountAssets {
 impl AccountAssets {
     pub(crate) async fn of(
         &self,
-        tx: &Transaction<'_>,
+        tx: &impl GenericClient,
         event: &StoredEvent,
     ) -> Result<(AssetCode, Scale), ProjectionError> {
         let known = self.known.lock().unwrap_or_else(PoisonError::into_inner).get(&event.aggregate_id).cloned();

@@ -1,10 +1,11 @@
 use chrono::{DateTime, Utc};
-use deadpool_postgres::{GenericClient, Transaction};
+use deadpool_postgres::GenericClient;
 use domain::account::{moves_money, postings, AccountEvent};
 
-use super::{at_scale, execute, AccountAssets};
-use crate::engine::EventHandler;
+use super::Projector;
+use super::{at_scale, AccountAssets};
 use crate::error::ProjectionError;
+use crate::writes::Writes;
 use rust_decimal::Decimal;
 use store::{Checkpoint, StoredEvent};
 
@@ -53,12 +54,17 @@ struct Legs {
     recorded_at: Vec<DateTime<Utc>>,
 }
 
-impl EventHandler for PostingsProjector {
+impl Projector for PostingsProjector {
     fn name(&self) -> &'static str {
         Self::NAME
     }
 
-    async fn handle_batch(&self, tx: &Transaction<'_>, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+    async fn project(
+        &self,
+        tx: &impl GenericClient,
+        events: &[StoredEvent],
+        writes: &mut Writes,
+    ) -> Result<(), ProjectionError> {
         let mut legs = Legs::default();
         for event in events.iter().filter(|event| event.aggregate_type == "account") {
             let account_event: AccountEvent = event.decode()?;
@@ -83,27 +89,28 @@ impl EventHandler for PostingsProjector {
         if legs.position.is_empty() {
             return Ok(());
         }
-        execute(
-            tx,
-            "INSERT INTO postings (global_position, leg, tx_id, account_id, asset, amount, event_type, \
+        writes
+            .push(
+                tx,
+                "INSERT INTO postings (global_position, leg, tx_id, account_id, asset, amount, event_type, \
                                    aggregate_id, sequence, reference, recorded_at) \
              SELECT * FROM unnest($1::int8[], $2::int2[], $3::int8[], $4::text[], $5::text[], $6::text[]::numeric[], \
                                   $7::text[], $8::text[], $9::int8[], $10::text[], $11::timestamptz[])",
-            &[
-                &legs.position,
-                &legs.leg,
-                &legs.tx_id,
-                &legs.account_id,
-                &legs.asset,
-                &legs.amount,
-                &legs.event_type,
-                &legs.aggregate_id,
-                &legs.sequence,
-                &legs.reference,
-                &legs.recorded_at,
-            ],
-        )
-        .await?;
+                &[
+                    &legs.position,
+                    &legs.leg,
+                    &legs.tx_id,
+                    &legs.account_id,
+                    &legs.asset,
+                    &legs.amount,
+                    &legs.event_type,
+                    &legs.aggregate_id,
+                    &legs.sequence,
+                    &legs.reference,
+                    &legs.recorded_at,
+                ],
+            )
+            .await?;
         Ok(())
     }
 }

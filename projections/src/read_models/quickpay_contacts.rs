@@ -1,9 +1,9 @@
-use deadpool_postgres::{GenericClient, Transaction};
+use deadpool_postgres::GenericClient;
 use domain::lightning::AddressBookEvent;
 
-use super::execute;
 use crate::engine::EventProjector;
 use crate::error::ProjectionError;
+use crate::writes::Writes;
 use store::StoredEvent;
 
 /// `quickpay_contacts`: each user's quickpay address book.
@@ -18,12 +18,17 @@ impl EventProjector for QuickpayContactsProjector {
         Self::NAME
     }
 
-    async fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn handle(
+        &self,
+        tx: &impl GenericClient,
+        writes: &mut Writes,
+        event: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
         if event.aggregate_type != "address_book" {
             return Ok(());
         }
         let AddressBookEvent::ContactSaved { alias, contact } = event.decode()?;
-        execute(
+        writes.push(
             tx,
             "INSERT INTO quickpay_contacts AS c \
                  (owner, alias, payee_user, node_id, server, channel_server, last_tx_id, last_position, updated_at) \

@@ -1,10 +1,10 @@
 use chrono::{DateTime, Utc};
-use deadpool_postgres::{GenericClient, Transaction};
+use deadpool_postgres::GenericClient;
 use domain::user::{Role, UserEvent};
 
-use super::execute;
 use crate::engine::EventProjector;
 use crate::error::ProjectionError;
+use crate::writes::Writes;
 use store::StoredEvent;
 
 /// `users`: every user as the dialects' logins look them up.
@@ -19,32 +19,38 @@ impl EventProjector for UsersProjector {
         Self::NAME
     }
 
-    async fn handle(&self, tx: &Transaction<'_>, event: &StoredEvent) -> Result<(), ProjectionError> {
+    async fn handle(
+        &self,
+        tx: &impl GenericClient,
+        writes: &mut Writes,
+        event: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
         if event.aggregate_type != "user" {
             return Ok(());
         }
         let (column, value): (&str, Box<dyn tokio_postgres::types::ToSql + Sync + Send>) = match event.decode()? {
             UserEvent::UserRegistered { user_id, email, username, first_name, last_name, password_hash, role } => {
                 let role = role.map(|Role::Admin| "admin");
-                execute(
-                    tx,
-                    "INSERT INTO users (user_id, email, username, first_name, last_name, role, password_hash, \
+                writes
+                    .push(
+                        tx,
+                        "INSERT INTO users (user_id, email, username, first_name, last_name, role, password_hash, \
                                         last_tx_id, last_position, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
-                    &[
-                        &user_id,
-                        &email,
-                        &username,
-                        &first_name,
-                        &last_name,
-                        &role,
-                        &password_hash,
-                        &event.tx_id,
-                        &event.position,
-                        &event.recorded_at,
-                    ],
-                )
-                .await?;
+                        &[
+                            &user_id,
+                            &email,
+                            &username,
+                            &first_name,
+                            &last_name,
+                            &role,
+                            &password_hash,
+                            &event.tx_id,
+                            &event.position,
+                            &event.recorded_at,
+                        ],
+                    )
+                    .await?;
                 return Ok(());
             }
             UserEvent::UserKeyAssigned { public_hex } => ("public_hex", Box::new(public_hex)),
@@ -55,24 +61,25 @@ impl EventProjector for UsersProjector {
             UserEvent::UserMobileChanged { mobile } => ("mobile", Box::new(mobile)),
             UserEvent::UserPasswordChanged { password_hash } => ("password_hash", Box::new(password_hash)),
             UserEvent::UserProfileUpdated { changes } => {
-                execute(
-                    tx,
-                    "UPDATE users SET first_name = coalesce($2, first_name), last_name = coalesce($3, last_name), \
+                writes
+                    .push(
+                        tx,
+                        "UPDATE users SET first_name = coalesce($2, first_name), last_name = coalesce($3, last_name), \
                             username = coalesce($4, username), description = coalesce($5, description), \
                             language = coalesce($6, language), last_tx_id = $7, last_position = $8 \
                      WHERE user_id = $1 AND (last_tx_id, last_position) < ($7, $8)",
-                    &[
-                        &event.aggregate_id,
-                        &changes.first_name,
-                        &changes.last_name,
-                        &changes.username,
-                        &changes.description,
-                        &changes.language,
-                        &event.tx_id,
-                        &event.position,
-                    ],
-                )
-                .await?;
+                        &[
+                            &event.aggregate_id,
+                            &changes.first_name,
+                            &changes.last_name,
+                            &changes.username,
+                            &changes.description,
+                            &changes.language,
+                            &event.tx_id,
+                            &event.position,
+                        ],
+                    )
+                    .await?;
                 return Ok(());
             }
         };
@@ -80,7 +87,7 @@ impl EventProjector for UsersProjector {
             "UPDATE users SET {column} = $2, last_tx_id = $3, last_position = $4 \
              WHERE user_id = $1 AND (last_tx_id, last_position) < ($3, $4)"
         );
-        execute(tx, &sql, &[&event.aggregate_id, &*value, &event.tx_id, &event.position]).await?;
+        writes.push(tx, &sql, &[&event.aggregate_id, &*value, &event.tx_id, &event.position]).await?;
         Ok(())
     }
 }

@@ -1,0 +1,177 @@
+//! A page's read-model writes, collected first and sent together.
+//!
+//! Read models decide what to write from the events alone, so a page's statements never
+//! depend on each other's results. Collecting them before sending lets them go to
+//! PostgreSQL in one flight, and lets the append put its COMMIT in that same flight
+//! (ADR 22): the COMMIT is only sent once every write has been sent before it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+
+use bytes::{Bytes, BytesMut};
+use deadpool_postgres::GenericClient;
+use futures::future::{maybe_done, MaybeDone};
+use tokio_postgres::types::{to_sql_checked, Format, IsNull, ToSql, Type};
+use tokio_postgres::Statement;
+
+use crate::error::ProjectionError;
+
+/// Statements, in the order they must run, with their parameters already encoded.
+#[derive(Default)]
+pub struct Writes {
+    statements: Vec<Write>,
+}
+
+struct Write {
+    statement: Statement,
+    params: Vec<Encoded>,
+}
+
+/// A parameter encoded when its write was collected, so the write owns it: the read
+/// models build parameters as borrowed locals.
+#[derive(Debug)]
+struct Encoded {
+    bytes: Option<Bytes>,
+    format: Format,
+}
+
+impl ToSql for Encoded {
+    fn to_sql(&self, _ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match &self.bytes {
+            Some(bytes) => {
+                out.extend_from_slice(bytes);
+                Ok(IsNull::No)
+            }
+            None => Ok(IsNull::Yes),
+        }
+    }
+
+    /// Checked against the statement's type when it was encoded.
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+
+    fn encode_format(&self, _ty: &Type) -> Format {
+        self.format
+    }
+
+    to_sql_checked!();
+}
+
+impl Writes {
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.statements.len()
+    }
+
+    /// Adds `sql` with `params` (prepared once per connection through `client`).
+    pub async fn push(
+        &mut self,
+        client: &impl GenericClient,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<(), ProjectionError> {
+        let statement = client.prepare_cached(sql).await?;
+        let types = statement.params();
+        if types.len() != params.len() {
+            return Err(ProjectionError::Encoding(format!(
+                "{} parameters for a statement of {}: {sql}",
+                params.len(),
+                types.len()
+            )));
+        }
+        let mut encoded = Vec::with_capacity(params.len());
+        for (param, ty) in params.iter().zip(types) {
+            let mut buffer = BytesMut::new();
+            let is_null = param
+                .to_sql_checked(ty, &mut buffer)
+                .map_err(|error| ProjectionError::Encoding(format!("{error}: {sql}")))?;
+            let bytes = matches!(is_null, IsNull::No).then(|| buffer.freeze());
+            encoded.push(Encoded { bytes, format: param.encode_format(ty) });
+        }
+        self.statements.push(Write { statement, params: encoded });
+        Ok(())
+    }
+
+    /// Appends `other`'s writes after these.
+    pub fn extend(&mut self, other: Writes) {
+        self.statements.extend(other.statements);
+    }
+
+    /// Sends every write in one flight, in order, and waits for all of them.
+    pub async fn send(&self, client: &impl GenericClient) -> Result<(), ProjectionError> {
+        let mut flight = self.flight(client);
+        let sent = send_each(&mut flight).await;
+        outcome(&mut flight, sent).await
+    }
+
+    /// Sends every write and then `commit` in one flight. `commit` is sent only after every
+    /// write was sent (tokio-postgres sends a request when its future is first polled) and
+    /// only if none failed on the way out. A write that fails on the server aborts the
+    /// transaction, so the COMMIT behind it rolls back: the outer error means nothing was
+    /// committed; the inner result is the COMMIT's own.
+    pub async fn send_then<F>(
+        &self,
+        client: &impl GenericClient,
+        commit: F,
+    ) -> Result<Result<(), tokio_postgres::Error>, ProjectionError>
+    where
+        F: Future<Output = Result<(), tokio_postgres::Error>> + Send,
+    {
+        let mut flight = self.flight(client);
+        let sent = send_each(&mut flight).await;
+        if sent < flight.len() {
+            outcome(&mut flight, sent).await?;
+        }
+        let (writes, committed) = tokio::join!(biased; outcome(&mut flight, sent), commit);
+        writes?;
+        Ok(committed)
+    }
+
+    fn flight<'a>(&'a self, client: &'a impl GenericClient) -> Vec<MaybeDone<PendingWrite<'a>>> {
+        self.statements
+            .iter()
+            .map(|write| {
+                let params: Vec<&(dyn ToSql + Sync)> =
+                    write.params.iter().map(|param| param as &(dyn ToSql + Sync)).collect();
+                let future: PendingWrite<'a> = Box::pin(async move { client.execute(&write.statement, &params).await });
+                maybe_done(future)
+            })
+            .collect()
+    }
+}
+
+type PendingWrite<'a> = Pin<Box<dyn Future<Output = Result<u64, tokio_postgres::Error>> + Send + 'a>>;
+
+/// Polls each write once, in order, which sends it; returns how many went out. Stops at a
+/// write that failed before it could be sent (the connection is gone), so nothing after it
+/// goes out.
+async fn send_each(flight: &mut [MaybeDone<PendingWrite<'_>>]) -> usize {
+    futures::future::poll_fn(|cx| {
+        for (index, write) in flight.iter_mut().enumerate() {
+            let _ = Pin::new(&mut *write).poll(cx);
+            if let MaybeDone::Done(Err(_)) = write {
+                return Poll::Ready(index);
+            }
+        }
+        Poll::Ready(flight.len())
+    })
+    .await
+}
+
+/// Waits for the `sent` writes; the first error in order, counting the one that could not
+/// be sent.
+async fn outcome(flight: &mut [MaybeDone<PendingWrite<'_>>], sent: usize) -> Result<(), ProjectionError> {
+    let (sent_writes, rest) = flight.split_at_mut(sent);
+    futures::future::join_all(sent_writes.iter_mut()).await;
+    for write in sent_writes.iter_mut().chain(rest.iter_mut().take(1)) {
+        if let Some(Err(error)) = Pin::new(write).take_output() {
+            return Err(error.into());
+        }
+    }
+    Ok(())
+}
