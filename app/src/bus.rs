@@ -57,6 +57,8 @@ pub struct CommandBus {
 struct BusInner {
     events: sqlx::PgPool,
     pool: Pool,
+    /// Where each committer opens its own connections.
+    target: store::DatabaseTarget,
     wakers: Wakers,
     /// How appends project their own batches when the projection pass would be next.
     inline: Option<InlineProjection>,
@@ -67,9 +69,15 @@ struct BusInner {
 impl CommandBus {
     /// `inline`: the projection pass's handle, so that a batch the pass would apply next is
     /// applied in its append's own transaction (`None`: the pass applies every batch).
-    pub fn new(events: sqlx::PgPool, reads: Pool, wakers: Wakers, inline: Option<InlineProjection>) -> Self {
+    pub fn new(
+        events: sqlx::PgPool,
+        reads: Pool,
+        target: store::DatabaseTarget,
+        wakers: Wakers,
+        inline: Option<InlineProjection>,
+    ) -> Self {
         let by_type = Mutex::new(HashMap::new());
-        Self { inner: Arc::new(BusInner { events, pool: reads, wakers, inline, by_type }) }
+        Self { inner: Arc::new(BusInner { events, pool: reads, target, wakers, inline, by_type }) }
     }
 
     fn aggregates<A>(&self) -> Arc<Aggregates<A>>
@@ -80,8 +88,7 @@ impl CommandBus {
         let mut by_type = self.inner.by_type.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = by_type.entry(TypeId::of::<A>()).or_insert_with(|| {
             let store = CachedEventStore::<A>::new(self.inner.events.clone());
-            let committer =
-                Committer::spawn(self.inner.pool.clone(), self.inner.wakers.clone(), self.inner.inline.clone());
+            let committer = Committer::spawn(&self.inner.target, self.inner.wakers.clone(), self.inner.inline.clone());
             Arc::new(Aggregates { committer, store })
         });
         entry.clone().downcast::<Aggregates<A>>().expect("entries are keyed by their type")

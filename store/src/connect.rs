@@ -103,6 +103,23 @@ pub async fn connect(target: &DatabaseTarget) -> Result<Pools, StoreError> {
     Ok(Pools { events, reads })
 }
 
+/// A pool of its own for one committer: its connections are made, and their I/O runs, on
+/// the runtime that first asks for them (the committer's thread).
+pub fn committer_pool(target: &DatabaseTarget) -> Result<Pool, StoreError> {
+    let manager = Manager::from_config(
+        target.postgres_config()?,
+        NoTls,
+        ManagerConfig { recycling_method: RecyclingMethod::Fast },
+    );
+    Pool::builder(manager)
+        .max_size(COMMITTER_POOL_CONNECTIONS)
+        .build()
+        .map_err(|error| StoreError::Config(format!("committer pool: {error}")))
+}
+
+/// A committer uses one connection at a time; one more covers a connection being replaced.
+const COMMITTER_POOL_CONNECTIONS: usize = 2;
+
 /// Applies the numbered migrations in `migrations/` that are not applied yet. Safe to run
 /// from several processes at once (sqlx serialises them with an advisory lock).
 pub async fn migrate(events: &sqlx::PgPool) -> Result<(), StoreError> {
