@@ -24,5 +24,6 @@ mod lightning_client;
 mod native_api;
 mod openapi;
 mod operations;
+mod pipelined_writes;
 mod quick_start;
 mod transfer_completion;
