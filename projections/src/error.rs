@@ -17,6 +17,8 @@ pub enum ProjectionError {
     ProjectorBusy(String),
     #[error("a read-model statement's parameters: {0}")]
     Encoding(String),
+    #[error("a read-model write could not be sent; nothing after it was")]
+    Unsent,
     #[error("event {position} moves more money than a balance can hold")]
     Overflow { position: i64 },
 }

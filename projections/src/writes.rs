@@ -60,14 +60,6 @@ impl ToSql for Encoded {
 }
 
 impl Writes {
-    pub fn is_empty(&self) -> bool {
-        self.statements.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.statements.len()
-    }
-
     /// Adds `sql` with `params` (prepared once per connection through `client`).
     pub async fn push(
         &mut self,
@@ -97,11 +89,6 @@ impl Writes {
         Ok(())
     }
 
-    /// Appends `other`'s writes after these.
-    pub fn extend(&mut self, other: Writes) {
-        self.statements.extend(other.statements);
-    }
-
     /// Sends every write in one flight, in order, and waits for all of them.
     pub async fn send(&self, client: &impl GenericClient) -> Result<(), ProjectionError> {
         let mut flight = self.flight(client);
@@ -125,7 +112,9 @@ impl Writes {
         let mut flight = self.flight(client);
         let sent = send_each(&mut flight).await;
         if sent < flight.len() {
-            outcome(&mut flight, sent).await?;
+            // Never falls through to the COMMIT: the write at `sent` failed on the way out.
+            let error = outcome(&mut flight, sent).await.err();
+            return Err(error.unwrap_or(ProjectionError::Unsent));
         }
         let (writes, committed) = tokio::join!(biased; outcome(&mut flight, sent), commit);
         writes?;

@@ -27,22 +27,58 @@ async fn commits_of(app: &TestApp, event_type: &str, aggregate_id: &str) -> (i64
     (row.get(0), row.get(1))
 }
 
-// A current-thread runtime: every submission below is queued before the committer runs, so
-// they are decided as one batch.
+/// Holds the events table against inserts while `queue` runs, so that the committer's
+/// batch in progress (started before) waits in its INSERT and every decision `queue`
+/// submits is queued behind it; they then make the next batch together.
+async fn batched_behind_a_blocked_append<T>(
+    app: &TestApp,
+    blocked: impl std::future::Future<Output = ()> + Send + 'static,
+    queue: impl std::future::Future<Output = T>,
+) -> T {
+    let lock = app.sql().await;
+    lock.batch_execute("BEGIN; LOCK TABLE events IN EXCLUSIVE MODE").await.unwrap();
+    let blocked = tokio::spawn(blocked);
+    eventually(10, "an append waits for the lock on events", || async {
+        let waiting: i64 = lock
+            .query_one("SELECT count(*) FROM pg_locks WHERE relation = 'events'::regclass AND NOT granted", &[])
+            .await
+            .unwrap()
+            .get(0);
+        waiting > 0
+    })
+    .await;
+    let release = async {
+        // Every submission is queued within its first poll; the sleep only makes sure.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        lock.batch_execute("COMMIT").await.unwrap();
+    };
+    let (queued, ()) = tokio::join!(queue, release);
+    blocked.await.unwrap();
+    queued
+}
+
 #[tokio::test]
 async fn a_refused_transfer_in_a_batch_appends_nothing_while_the_others_commit_together() {
     let app = TestApp::spawn().await;
     app.open_account("alice", "BTC").await;
     app.open_account("bob", "BTC").await;
+    app.open_account("carol", "BTC").await;
     app.deposit("alice", "5").await;
+    app.deposit("carol", "1").await;
     let bus = app.service().state.ledger.bus.clone();
+    let first = {
+        let bus = bus.clone();
+        async move {
+            transfers::send(&bus, "carol", "bob", Decimal::ONE, None, &Operation::fresh()).await.unwrap();
+        }
+    };
     let amounts = [1, 1, 100, 1, 1, 1].map(Decimal::from);
     let operations: Vec<Operation> = amounts.iter().map(|_| Operation::fresh()).collect();
     let sends = amounts
         .iter()
         .zip(&operations)
         .map(|(amount, operation)| transfers::send(&bus, "alice", "bob", *amount, None, operation));
-    let results = futures::future::join_all(sends).await;
+    let results = batched_behind_a_blocked_append(&app, first, futures::future::join_all(sends)).await;
 
     for (index, result) in results.iter().enumerate() {
         match (index, result) {
@@ -65,10 +101,24 @@ async fn a_refused_transfer_in_a_batch_appends_nothing_while_the_others_commit_t
         .get(0);
     assert_eq!(refused_events, 0, "the refused transfer appended nothing");
     assert_eq!(commits_of(&app, "TransferSent", "alice").await, (5, 1), "five debits in one commit");
-    assert_eq!(commits_of(&app, "TransferReceived", "bob").await, (5, 1), "their credits in the same commit");
+    let credits_with_the_debits: (i64, i64) = {
+        let row = app
+            .sql()
+            .await
+            .query_one(
+                "SELECT count(*), count(DISTINCT tx_id) FROM events \
+                 WHERE event_type = 'TransferReceived' AND aggregate_id = 'bob' AND tx_id IN ( \
+                   SELECT tx_id FROM events WHERE event_type = 'TransferSent' AND aggregate_id = 'alice')",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(credits_with_the_debits, (5, 1), "their credits in the same commit");
     // The bus does not wait for the read models (the HTTP layer does); give them a moment.
     eventually(10, "the read models show the batch", || async {
-        app.balance("alice").await == "0.00000000" && app.balance("bob").await == "5.00000000"
+        app.balance("alice").await == "0.00000000" && app.balance("bob").await == "6.00000000"
     })
     .await;
     assert_sequences_contiguous(&app.sql().await).await;
