@@ -189,6 +189,8 @@ struct Cost {
     top: Vec<(i64, f64, String)>,
     /// Pages read from the log during the run, by reader and result.
     log_reads: Vec<(String, f64)>,
+    /// Server-side mean of each stage of a transfer during the run: (stage, mean).
+    stages: Vec<(&'static str, f64)>,
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -246,6 +248,7 @@ async fn main() {
             .map(|(series, count)| (series.clone(), count - reads_before.get(series).copied().unwrap_or(0.0)))
             .filter(|(_, count)| *count > 0.0)
             .collect();
+        cost.stages = stage_means(&reads_before, &reads_after);
         let baseline = run_sql(&postgres.target_for("baseline"), load).await;
         rows.push((load, ours, cost, baseline));
     }
@@ -344,8 +347,12 @@ async fn main() {
         );
         println!("log pages read, and batches projected in their append (per transfer):");
         for (series, count) in &cost.log_reads {
-            println!("  {:>7.2}  {series}", count / ours.operations.max(1) as f64);
+            if !STAGES.iter().any(|(_, metric, _)| series.starts_with(metric)) {
+                println!("  {:>7.2}  {series}", count / ours.operations.max(1) as f64);
+            }
         }
+        let stages: Vec<String> = cost.stages.iter().map(|(stage, mean)| format!("{stage} {mean:.2}")).collect();
+        println!("server side, means: {}", stages.join(", "));
     }
     // Closing its stdin stops the cluster; wait so it leaves no zombie.
     drop(server.stdin.take());
@@ -402,6 +409,7 @@ async fn cost_since(
         wal_sync_ms: (sync_ms - sync_ms_before) / (syncs - syncs_before).max(1) as f64,
         top: all.into_iter().take(TOP_STATEMENTS).collect(),
         log_reads: Vec::new(),
+        stages: Vec::new(),
     }
 }
 
@@ -419,15 +427,50 @@ async fn copy_events(client: &tokio_postgres::Client) -> f64 {
     started.elapsed().as_secs_f64()
 }
 
-/// The service's counters of pages read from the log and of batches projected in their own
-/// append (or why not), by series.
+/// The server-side stages of a transfer: what the bench prints, the histogram (seconds are
+/// printed as ms) and its labels.
+const STAGES: [(&str, &str, &str); 4] = [
+    ("request ms", "ledger_http_request_duration_seconds", "{method=\"POST\",route=\"/v1/transfers\"}"),
+    ("queued for its batch ms", "ledger_committer_queue_wait_seconds", "{aggregate=\"account\"}"),
+    ("batch append ms", "ledger_event_append_duration_seconds", "{aggregate=\"account\"}"),
+    ("decisions per batch", "ledger_committer_batch_decisions", "{aggregate=\"account\"}"),
+];
+
+/// Each stage's mean between two readings of the service's counters.
+fn stage_means(
+    before: &std::collections::BTreeMap<String, f64>,
+    after: &std::collections::BTreeMap<String, f64>,
+) -> Vec<(&'static str, f64)> {
+    let delta =
+        |series: String| after.get(&series).copied().unwrap_or(0.0) - before.get(&series).copied().unwrap_or(0.0);
+    STAGES
+        .iter()
+        .map(|(stage, metric, labels)| {
+            let sum = delta(format!("{metric}_sum{labels}"));
+            let count = delta(format!("{metric}_count{labels}"));
+            let unit = if metric.ends_with("_seconds") { 1_000.0 } else { 1.0 };
+            (*stage, if count > 0.0 { sum / count * unit } else { 0.0 })
+        })
+        .collect()
+}
+
+/// The service's counters of pages read from the log, of batches projected in their own
+/// append (or why not), and the sums and counts of the stages of a transfer, by series.
 async fn log_reads(http: &reqwest::Client, base: &str) -> std::collections::BTreeMap<String, f64> {
     let text = http.get(format!("{base}/metrics")).bearer_auth(ADMIN_KEY).send().await.unwrap().text().await.unwrap();
     text.lines()
         .filter_map(|line| {
-            let rest = line.strip_prefix("ledger_log_reads_total").or_else(|| line.strip_prefix("ledger_inline_"))?;
-            let (labels, count) = rest.rsplit_once(' ')?;
-            Some((labels.to_string(), count.parse().ok()?))
+            let (series, count) = line.rsplit_once(' ')?;
+            let series = if let Some(rest) = series.strip_prefix("ledger_log_reads_total") {
+                rest.to_string()
+            } else if series.starts_with("ledger_inline_") {
+                series.strip_prefix("ledger_inline_")?.to_string()
+            } else if STAGES.iter().any(|(_, metric, _)| series.starts_with(metric)) {
+                series.to_string()
+            } else {
+                return None;
+            };
+            Some((series, count.parse().ok()?))
         })
         .collect()
 }

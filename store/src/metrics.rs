@@ -79,6 +79,7 @@ struct Metrics {
     request_seconds: Family<RouteLabels, Histogram>,
     append_seconds: Family<AggregateLabels, Histogram>,
     batch_decisions: Family<AggregateLabels, Histogram>,
+    queue_wait_seconds: Family<AggregateLabels, Histogram>,
     log_reads: Family<ReadLabels, Counter>,
     inline_projections: Family<InlineLabels, Counter>,
     checkpoint_position: Family<ProjectorLabels, Gauge>,
@@ -130,6 +131,13 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Decisions per committed batch, by aggregate type",
         batch_decisions.clone(),
     );
+    let queue_wait_seconds =
+        Family::<AggregateLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+    registry.register(
+        "committer_queue_wait_seconds",
+        "Time a decision waits for its batch to start (the batch before it committing), by aggregate type",
+        queue_wait_seconds.clone(),
+    );
     let log_reads = Family::<ReadLabels, Counter>::default();
     registry.register("log_reads", "Pages read from the event log, by reader and result", log_reads.clone());
     let inline_projections = Family::<InlineLabels, Counter>::default();
@@ -161,6 +169,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         request_seconds,
         append_seconds,
         batch_decisions,
+        queue_wait_seconds,
         log_reads,
         inline_projections,
         checkpoint_position,
@@ -197,6 +206,14 @@ pub fn batch_committed(aggregate: &str, decisions: usize) {
         .batch_decisions
         .get_or_create(&AggregateLabels { aggregate: aggregate.to_string() })
         .observe(decisions as f64);
+}
+
+/// Records how long one decision waited in its committer's queue.
+pub fn decision_dequeued(aggregate: &str, waited: Duration) {
+    METRICS
+        .queue_wait_seconds
+        .get_or_create(&AggregateLabels { aggregate: aggregate.to_string() })
+        .observe(waited.as_secs_f64());
 }
 
 /// Counts one page read from the log by `reader`.

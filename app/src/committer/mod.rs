@@ -102,6 +102,7 @@ where
 struct Job<A> {
     decision: Box<dyn Decision<A>>,
     reply: oneshot::Sender<Result<Committed, AppError>>,
+    queued_at: Instant,
 }
 
 /// The queue of one aggregate type's committer. Cheap to clone.
@@ -144,7 +145,7 @@ where
     /// future does not withdraw the decision: once queued, it is decided and committed.
     pub async fn submit(&self, decision: impl Decision<A>) -> Result<Committed, AppError> {
         let (reply, answer) = oneshot::channel();
-        let job = Job { decision: Box::new(decision), reply };
+        let job = Job { decision: Box::new(decision), reply, queued_at: Instant::now() };
         self.queue.send(job).await.map_err(|_| AppError::Unavailable("the committer has stopped".into()))?;
         answer.await.map_err(|_| AppError::Internal("the committer dropped a decision".into()))?
     }
@@ -196,6 +197,9 @@ where
                     Ok(job) => jobs.push(job),
                     Err(_) => break,
                 }
+            }
+            for job in &jobs {
+                store::metrics::decision_dequeued(A::TYPE, job.queued_at.elapsed());
             }
             self.commit(jobs).await;
         }
