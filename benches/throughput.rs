@@ -259,6 +259,10 @@ async fn main() {
     let started = Instant::now();
     projections::rebuild::rebuild_in_place(&reads, &|_, _| {}).await.expect("replay");
     let replay_seconds = started.elapsed().as_secs_f64();
+    // The rebuild (pages pipelined) must equal what each read model's own catch-up builds.
+    let comparisons = projections::rebuild::verify(&reads, &|_, _| {}).await.expect("verify");
+    let different: Vec<_> = comparisons.iter().filter(|table| !table.identical).collect();
+    assert!(different.is_empty(), "a rebuilt read model differs from its own replay: {different:?}");
     let copy_seconds = copy_events(&stats).await;
 
     println!();

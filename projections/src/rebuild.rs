@@ -83,7 +83,7 @@ pub async fn rebuild_in_place(pool: &Pool, progress: Progress<'_>) -> Result<u64
     client.batch_execute("SET synchronous_commit = off").await?;
     // One pass over the log applies every read model, as the server does.
     let reader = pool.get().await?;
-    catch_up(&mut client, &reader, ProjectionPass::default(), until, &mut |applied| {
+    rebuild_pass(&mut client, &reader, &ProjectionPass::default(), until, &mut |applied| {
         done += applied;
         progress(done, total.max(done));
     })
@@ -163,6 +163,49 @@ async fn compare_table(client: &impl GenericClient, table: &ReadTable) -> Result
         rebuilt_rows: rebuilt.get(0),
         identical: live.get::<_, String>(1) == rebuilt.get::<_, String>(1),
     })
+}
+
+/// The projection pass over the whole log, as a pipeline of three stages: while one page's
+/// writes and checkpoints go to PostgreSQL and commit on `client`, the next page is read on
+/// `reader` and its writes are collected. Replay costs the slowest stage, not their sum.
+/// Collecting the next page's writes before this one's checkpoints are saved gives the same
+/// writes: each read model takes the events after its own checkpoint, and every event of
+/// the next page is after this page's.
+async fn rebuild_pass(
+    client: &mut Object,
+    reader: &Object,
+    pass: &ProjectionPass,
+    until: Checkpoint,
+    on_applied: &mut (dyn FnMut(u64) + Send),
+) -> Result<(), ProjectionError> {
+    let start = pass.load_position(client).await?;
+    let read_page = |after: Checkpoint| read_after(reader, after, Some(until), MAX_REPLAY_BATCH_EVENTS);
+    let read_and_project = |after: Checkpoint| async move {
+        if after >= until {
+            return Ok::<_, ProjectionError>(None);
+        }
+        let page = read_page(after).await?;
+        let Some(last) = page.last().map(StoredEvent::checkpoint) else { return Ok(None) };
+        let writes = pass.project(reader, &page).await?;
+        Ok(Some((last, page.len(), writes)))
+    };
+    let mut next = read_and_project(start).await?;
+    while let Some((last, events, mut writes)) = next {
+        let apply = async {
+            let moved = pass.move_checkpoints(&*client, last, &mut writes).await?;
+            let tx = client.transaction().await?;
+            writes.send(&tx).await.map_err(crate::pass::moved_elsewhere)?;
+            tx.commit().await?;
+            Ok::<_, ProjectionError>(moved)
+        };
+        let (moved, following) = tokio::join!(apply, read_and_project(last));
+        if let Some(moved) = moved? {
+            pass.checkpoints_saved(moved);
+        }
+        on_applied(events as u64);
+        next = following?;
+    }
+    Ok(())
 }
 
 /// Applies batches until `until` is reached. The handler's checkpoint row (in whichever

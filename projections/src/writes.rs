@@ -23,8 +23,11 @@ pub struct Writes {
     statements: Vec<Write>,
 }
 
+/// The SQL, not a prepared statement: a statement belongs to the connection that prepared
+/// it, and writes may be collected on one connection and sent on another (a rebuild reads
+/// and collects on its reader while the previous page commits).
 struct Write {
-    statement: Statement,
+    sql: String,
     params: Vec<Encoded>,
 }
 
@@ -85,13 +88,14 @@ impl Writes {
             let bytes = matches!(is_null, IsNull::No).then(|| buffer.freeze());
             encoded.push(Encoded { bytes, format: param.encode_format(ty) });
         }
-        self.statements.push(Write { statement, params: encoded });
+        self.statements.push(Write { sql: sql.to_string(), params: encoded });
         Ok(())
     }
 
     /// Sends every write in one flight, in order, and waits for all of them.
     pub async fn send(&self, client: &impl GenericClient) -> Result<(), ProjectionError> {
-        let mut flight = self.flight(client);
+        let statements = self.prepare(client).await?;
+        let mut flight = self.flight(client, &statements);
         let sent = send_each(&mut flight).await;
         outcome(&mut flight, sent).await
     }
@@ -109,7 +113,8 @@ impl Writes {
     where
         F: Future<Output = Result<(), tokio_postgres::Error>> + Send,
     {
-        let mut flight = self.flight(client);
+        let statements = self.prepare(client).await?;
+        let mut flight = self.flight(client, &statements);
         let sent = send_each(&mut flight).await;
         if sent < flight.len() {
             // Never falls through to the COMMIT: the write at `sent` failed on the way out.
@@ -121,13 +126,25 @@ impl Writes {
         Ok(committed)
     }
 
-    fn flight<'a>(&'a self, client: &'a impl GenericClient) -> Vec<MaybeDone<PendingWrite<'a>>> {
+    /// Each write's statement on `client` (prepared once per connection; those already
+    /// prepared cost no round trip).
+    async fn prepare(&self, client: &impl GenericClient) -> Result<Vec<Statement>, ProjectionError> {
+        let prepared = self.statements.iter().map(|write| client.prepare_cached(&write.sql));
+        Ok(futures::future::try_join_all(prepared).await?)
+    }
+
+    fn flight<'a>(
+        &'a self,
+        client: &'a impl GenericClient,
+        statements: &'a [Statement],
+    ) -> Vec<MaybeDone<PendingWrite<'a>>> {
         self.statements
             .iter()
-            .map(|write| {
+            .zip(statements)
+            .map(|(write, statement)| {
                 let params: Vec<&(dyn ToSql + Sync)> =
                     write.params.iter().map(|param| param as &(dyn ToSql + Sync)).collect();
-                let future: PendingWrite<'a> = Box::pin(async move { client.execute(&write.statement, &params).await });
+                let future: PendingWrite<'a> = Box::pin(async move { client.execute(statement, &params).await });
                 maybe_done(future)
             })
             .collect()
