@@ -112,3 +112,42 @@ async fn a_projection_that_fails_inside_the_append_leaves_the_batch_to_the_pass_
     assert_sequences_contiguous(&sql).await;
     assert_read_models_equal_replay(&app.database).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_moved_by_another_process_fails_the_projection_in_the_append_and_the_write_succeeds_once() {
+    let app = app_with_payer_and_payee().await;
+    wait_until_sealed(&app).await;
+    let sql = app.sql().await;
+
+    // Another process moved the assets checkpoint: back by one event, which the assets read
+    // model ignores, so applying it again changes nothing. The pass still believes its own.
+    let moved = sql
+        .execute(
+            "UPDATE projector_checkpoints SET last_tx_id = before.tx, last_position = before.position \
+             FROM (SELECT tx_id::text::bigint AS tx, global_position AS position FROM events \
+                   ORDER BY tx_id DESC, global_position DESC OFFSET 1 LIMIT 1) AS before \
+             WHERE projector = 'assets'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved, 1);
+
+    let reply =
+        app.post("/v1/transfers", json!({"from": "payer", "to": "payee", "amount": "7"}), Some("moved-once")).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let sent: i64 = sql
+        .query_one("SELECT count(*) FROM events WHERE event_type = 'TransferSent' AND aggregate_id = 'payer'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(sent, 1, "the transfer was appended once");
+    assert_eq!(app.balance("payee").await, "7.00000000");
+    let metrics = app.get("/metrics").await.body.to_string();
+    assert!(metrics.contains("ledger_inline_projections_total{result=\\\"failed\\\"}"), "{metrics}");
+
+    let projected = transfer_until_projected_in_its_append(&app, "after-move").await;
+    assert!(projected, "appends project their own batches again once the pass has reloaded");
+    assert_sequences_contiguous(&sql).await;
+    assert_read_models_equal_replay(&app.database).await;
+}
