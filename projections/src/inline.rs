@@ -17,10 +17,9 @@
 //! up short, and the batch is appended again without projecting.
 
 use std::borrow::Cow;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-
-use std::future::Future;
 
 use deadpool_postgres::GenericClient;
 use tokio::sync::{watch, Mutex, Notify, OwnedMutexGuard};

@@ -91,30 +91,24 @@ pub async fn connect(target: &DatabaseTarget) -> Result<Pools, StoreError> {
         .connect_with(target.sqlx_options()?)
         .await
         .map_err(|error| StoreError::Connect(error.to_string()))?;
-    let manager = Manager::from_config(
-        target.postgres_config()?,
-        NoTls,
-        ManagerConfig { recycling_method: RecyclingMethod::Fast },
-    );
-    let reads = Pool::builder(manager)
-        .max_size(READ_POOL_CONNECTIONS)
-        .build()
-        .map_err(|error| StoreError::Config(format!("read pool: {error}")))?;
+    let reads = tokio_postgres_pool(target, READ_POOL_CONNECTIONS, "read pool")?;
     Ok(Pools { events, reads })
 }
 
 /// A pool of its own for one committer: its connections are made, and their I/O runs, on
 /// the runtime that first asks for them (the committer's thread).
 pub fn committer_pool(target: &DatabaseTarget) -> Result<Pool, StoreError> {
+    tokio_postgres_pool(target, COMMITTER_POOL_CONNECTIONS, "committer pool")
+}
+
+/// A deadpool of tokio-postgres connections to `target`; `name` labels a configuration error.
+fn tokio_postgres_pool(target: &DatabaseTarget, max_size: usize, name: &str) -> Result<Pool, StoreError> {
     let manager = Manager::from_config(
         target.postgres_config()?,
         NoTls,
         ManagerConfig { recycling_method: RecyclingMethod::Fast },
     );
-    Pool::builder(manager)
-        .max_size(COMMITTER_POOL_CONNECTIONS)
-        .build()
-        .map_err(|error| StoreError::Config(format!("committer pool: {error}")))
+    Pool::builder(manager).max_size(max_size).build().map_err(|error| StoreError::Config(format!("{name}: {error}")))
 }
 
 /// A committer uses one connection at a time; one more covers a connection being replaced.

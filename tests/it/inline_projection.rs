@@ -46,6 +46,14 @@ async fn transfer_until_projected_in_its_append(app: &TestApp, prefix: &str) -> 
     false
 }
 
+/// How many transfers `payer` has sent, as the log holds them.
+async fn debits_of_payer(sql: &tokio_postgres::Client) -> i64 {
+    sql.query_one("SELECT count(*) FROM events WHERE event_type = 'TransferSent' AND aggregate_id = 'payer'", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
 /// A server with `payer` (holding 100) and `payee`, both BTC accounts.
 async fn app_with_payer_and_payee() -> TestApp {
     let app = TestApp::spawn().await;
@@ -96,12 +104,7 @@ async fn a_projection_that_fails_inside_the_append_leaves_the_batch_to_the_pass_
     let sql = app.sql().await;
     let fired: i64 = sql.query_one("SELECT last_value FROM fail_once", &[]).await.unwrap().get(0);
     assert!(fired >= 2, "the injected failure fired, then the pass wrote the balances");
-    let sent: i64 = sql
-        .query_one("SELECT count(*) FROM events WHERE event_type = 'TransferSent' AND aggregate_id = 'payer'", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(sent, 1, "the transfer was appended once");
+    assert_eq!(debits_of_payer(&sql).await, 1, "the transfer was appended once");
     assert_eq!(app.balance("payee").await, "7.00000000");
     assert_eq!(app.balance("payer").await, "93.00000000");
 
@@ -136,12 +139,7 @@ async fn a_checkpoint_moved_by_another_process_fails_the_projection_in_the_appen
     let reply =
         app.post("/v1/transfers", json!({"from": "payer", "to": "payee", "amount": "7"}), Some("moved-once")).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-    let sent: i64 = sql
-        .query_one("SELECT count(*) FROM events WHERE event_type = 'TransferSent' AND aggregate_id = 'payer'", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(sent, 1, "the transfer was appended once");
+    assert_eq!(debits_of_payer(&sql).await, 1, "the transfer was appended once");
     assert_eq!(app.balance("payee").await, "7.00000000");
     let metrics = app.get("/metrics").await.body.to_string();
     assert!(metrics.contains("ledger_inline_projections_total{result=\\\"failed\\\"}"), "{metrics}");
