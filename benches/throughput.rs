@@ -193,6 +193,10 @@ struct Cost {
     stages: Vec<(&'static str, f64)>,
 }
 
+/// The server's own allocator (src/main.rs): the bench runs the server in this process.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let _ = tracing_subscriber::fmt()
