@@ -261,10 +261,14 @@ async fn main() {
     let reads = store::connect(&target).await.expect("pools").reads;
     let events: i64 = reads.get().await.unwrap().query_one("SELECT count(*) FROM events", &[]).await.unwrap().get(0);
     let started = Instant::now();
-    projections::rebuild::rebuild_in_place(&reads, &|_, _| {}).await.expect("replay");
+    projections::rebuild::rebuild_in_place(&reads, projections::rebuild::DEFAULT_PAGE_EVENTS, &|_, _| {})
+        .await
+        .expect("replay");
     let replay_seconds = started.elapsed().as_secs_f64();
     // The rebuild (pages pipelined) must equal what each read model's own catch-up builds.
-    let comparisons = projections::rebuild::verify(&reads, &|_, _| {}).await.expect("verify");
+    let comparisons = projections::rebuild::verify(&reads, projections::rebuild::DEFAULT_PAGE_EVENTS, &|_, _| {})
+        .await
+        .expect("verify");
     let different: Vec<_> = comparisons.iter().filter(|table| !table.identical).collect();
     assert!(different.is_empty(), "a rebuilt read model differs from its own replay: {different:?}");
     let copy_seconds = copy_events(&stats).await;

@@ -102,6 +102,10 @@ pub enum Command {
         /// Replace the live read tables instead of comparing (the server must be stopped).
         #[arg(long)]
         rebuild: bool,
+        /// Events read and applied at a time: smaller pages hold less in memory.
+        #[arg(long, default_value_t = projections::rebuild::DEFAULT_PAGE_EVENTS,
+              value_parser = clap::value_parser!(i64).range(1..=projections::rebuild::DEFAULT_PAGE_EVENTS))]
+        page_events: i64,
     },
     /// Verify the whole history: hashes and chain, sequences, conservation, no negative
     /// user balance ever, read models equal to a rebuild. Exits 1 naming the first bad event.
@@ -213,7 +217,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, AppError> {
             serve(&storage, listen, admin_key, options).await
         }
         Command::Migrate => migrate(&storage).await,
-        Command::Replay { rebuild } => replay(&storage, rebuild).await,
+        Command::Replay { rebuild, page_events } => replay(&storage, rebuild, page_events).await,
         Command::Audit => audit(&storage).await,
         Command::Export { after, output } => export(&storage, after, output).await,
         Command::VerifyExport { .. } => unreachable!("handled before storage is opened"),
@@ -517,7 +521,7 @@ fn verify_export(file: &std::path::Path) -> Result<std::process::ExitCode, AppEr
     }
 }
 
-async fn replay(storage: &Storage, rebuild: bool) -> Result<std::process::ExitCode, AppError> {
+async fn replay(storage: &Storage, rebuild: bool, page_events: i64) -> Result<std::process::ExitCode, AppError> {
     let pools = store::connect(&storage.target).await?;
     store::migrate(&pools.events).await?;
     let bar = progress_bar();
@@ -527,13 +531,13 @@ async fn replay(storage: &Storage, rebuild: bool) -> Result<std::process::ExitCo
     };
     if rebuild {
         bar.set_message("rebuilding read models");
-        let applied = projections::rebuild::rebuild_in_place(&pools.reads, &progress).await?;
+        let applied = projections::rebuild::rebuild_in_place(&pools.reads, page_events, &progress).await?;
         bar.finish_and_clear();
         println!("rebuilt every read model ({applied} event applications)");
         return Ok(std::process::ExitCode::SUCCESS);
     }
     bar.set_message("replaying into a scratch schema");
-    let comparisons = projections::rebuild::verify(&pools.reads, &progress).await?;
+    let comparisons = projections::rebuild::verify(&pools.reads, page_events, &progress).await?;
     bar.finish_and_clear();
     let mut all_identical = true;
     for comparison in &comparisons {

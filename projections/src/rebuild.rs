@@ -35,8 +35,22 @@ pub struct TableComparison {
 /// Called with (events applied so far, events to apply in all).
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 
-/// Rebuilds every read model in a scratch schema and compares it with the live tables.
-pub async fn verify(pool: &Pool, progress: Progress<'_>) -> Result<Vec<TableComparison>, ProjectionError> {
+/// Events a replay reads and applies at a time, unless told otherwise: the most a page holds.
+pub const DEFAULT_PAGE_EVENTS: i64 = MAX_REPLAY_BATCH_EVENTS;
+
+/// A page of at least one event and at most `MAX_REPLAY_BATCH_EVENTS`.
+fn page_size(page_events: i64) -> i64 {
+    page_events.clamp(1, MAX_REPLAY_BATCH_EVENTS)
+}
+
+/// Rebuilds every read model in a scratch schema, `page_events` events a page, and
+/// compares it with the live tables.
+pub async fn verify(
+    pool: &Pool,
+    page_events: i64,
+    progress: Progress<'_>,
+) -> Result<Vec<TableComparison>, ProjectionError> {
+    let page_events = page_size(page_events);
     let mut client = DedicatedConnection::for_projections(pool).await?;
     prepare_scratch_schema(&client).await?;
     let total = count_after(&*client, Checkpoint::START).await? as u64 * READ_MODELS.len() as u64;
@@ -45,7 +59,7 @@ pub async fn verify(pool: &Pool, progress: Progress<'_>) -> Result<Vec<TableComp
     let reader = pool.get().await?;
     for model in READ_MODELS {
         let (name, tables) = (model.name, model.tables);
-        let result = verify_one(&mut client, &reader, name, tables, &mut |applied| {
+        let result = verify_one(&mut client, &reader, name, tables, page_events, &mut |applied| {
             done += applied;
             progress(done, total.max(done));
         })
@@ -56,9 +70,10 @@ pub async fn verify(pool: &Pool, progress: Progress<'_>) -> Result<Vec<TableComp
     Ok(comparisons)
 }
 
-/// Empties every read table and replays it from the first event. Refuses while a server
-/// runs the projectors.
-pub async fn rebuild_in_place(pool: &Pool, progress: Progress<'_>) -> Result<u64, ProjectionError> {
+/// Empties every read table and replays it from the first event, `page_events` events a
+/// page. Refuses while a server runs the projectors.
+pub async fn rebuild_in_place(pool: &Pool, page_events: i64, progress: Progress<'_>) -> Result<u64, ProjectionError> {
+    let page_events = page_size(page_events);
     let mut client = DedicatedConnection::for_projections(pool).await?;
     let lock_names: Vec<&str> = READ_MODELS.iter().map(|model| model.name).chain([ProjectionPass::NAME]).collect();
     for name in &lock_names {
@@ -83,7 +98,7 @@ pub async fn rebuild_in_place(pool: &Pool, progress: Progress<'_>) -> Result<u64
     client.batch_execute("SET synchronous_commit = off").await?;
     // One pass over the log applies every read model, as the server does.
     let reader = pool.get().await?;
-    rebuild_pass(&mut client, &reader, &ProjectionPass::default(), until, &mut |applied| {
+    rebuild_pass(&mut client, &reader, &ProjectionPass::default(), until, page_events, &mut |applied| {
         done += applied;
         progress(done, total.max(done));
     })
@@ -117,13 +132,14 @@ async fn verify_one(
     reader: &Object,
     name: &'static str,
     tables: &'static [ReadTable],
+    page_events: i64,
     on_applied: &mut (dyn FnMut(u64) + Send),
 ) -> Result<Vec<TableComparison>, ProjectionError> {
     ensure_checkpoint_row(&*client, name).await?;
     for _ in 0..MAX_VERIFY_ROUNDS {
         let live = live_checkpoint(&*client, name).await?;
         let projector = ReadModelProjector::named(name).expect("listed in the registry");
-        catch_up(client, reader, projector, live, on_applied).await?;
+        catch_up(client, reader, projector, live, page_events, on_applied).await?;
         // One snapshot for the live checkpoint and the live rows, which the live projector
         // always commits together.
         let tx = client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).start().await?;
@@ -176,10 +192,11 @@ async fn rebuild_pass(
     reader: &Object,
     pass: &ProjectionPass,
     until: Checkpoint,
+    page_events: i64,
     on_applied: &mut (dyn FnMut(u64) + Send),
 ) -> Result<(), ProjectionError> {
     let start = pass.load_position(client).await?;
-    let read_page = |after: Checkpoint| read_after(reader, after, Some(until), MAX_REPLAY_BATCH_EVENTS);
+    let read_page = |after: Checkpoint| read_after(reader, after, Some(until), page_events);
     let read_and_project = |after: Checkpoint| async move {
         if after >= until {
             return Ok::<_, ProjectionError>(None);
@@ -217,10 +234,11 @@ async fn catch_up<H: EventHandler>(
     reader: &Object,
     handler: H,
     until: Checkpoint,
+    page_events: i64,
     on_applied: &mut (dyn FnMut(u64) + Send),
 ) -> Result<(), ProjectionError> {
     let mut position = Position::saved_at(handler.load_position(client).await?);
-    let read_page = |after: Checkpoint| read_after(reader, after, Some(until), MAX_REPLAY_BATCH_EVENTS);
+    let read_page = |after: Checkpoint| read_after(reader, after, Some(until), page_events);
     let mut page = if position.reached < until { read_page(position.reached).await? } else { Vec::new() };
     while let Some(last) = page.last().map(StoredEvent::checkpoint) {
         let read_ahead = async {

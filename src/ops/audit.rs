@@ -132,7 +132,7 @@ pub async fn audit(reads: &Pool, progress: Progress<'_>) -> Result<AuditReport, 
         let (asset, sum): (String, String) = (row.get(0), row.get(1));
         report.find("conservation", None, format!("balances of {asset} sum to {sum}, not zero"));
     }
-    for comparison in projections::rebuild::verify(reads, progress).await? {
+    for comparison in projections::rebuild::verify(reads, projections::rebuild::DEFAULT_PAGE_EVENTS, progress).await? {
         if !comparison.identical {
             report.find(
                 "read models",

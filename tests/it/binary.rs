@@ -344,6 +344,58 @@ async fn the_cli_works_with_and_without_a_server_running_on_the_same_database() 
     assert!(ok, "after a rebuild the read models are right again: {output}");
 }
 
+#[tokio::test]
+async fn a_rebuild_in_pages_of_a_few_events_equals_a_replay_in_one_page() {
+    let database = fresh_database().await;
+    let url = database.url();
+    let env = [("DATABASE_URL", url.as_str())];
+    let server = Server::start(&[], &env);
+    let http = client();
+    let accounts = ["pa", "pb", "pc"];
+    for account in accounts {
+        let (status, body) =
+            post(&http, &server.base_url, "/v1/accounts", json!({"id": account, "asset": "BTC"}), account)
+                .await
+                .unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let deposit = json!({"account": account, "amount": "10"});
+        let (status, _) =
+            post(&http, &server.base_url, "/v1/deposits", deposit, &format!("d-{account}")).await.unwrap();
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    for n in 0..20 {
+        let (from, to) = (accounts[n % 3], accounts[(n + 1) % 3]);
+        let body = json!({"from": from, "to": to, "amount": format!("0.{:02}", n + 1)});
+        let (status, reply) = post(&http, &server.base_url, "/v1/transfers", body, &format!("t-{n}")).await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{reply}");
+    }
+    assert!(server.terminate().success());
+    let sql = crate::common::connect(&database).await;
+    let events: i64 = sql.query_one("SELECT count(*) FROM events", &[]).await.unwrap().get(0);
+    assert!(events > 3 * 7, "the log spans several pages of seven: {events} events");
+    sql.batch_execute("UPDATE balances SET amount = 42 WHERE account_id = 'pa'").await.unwrap();
+
+    let (ok, output) = run_cli(&["replay", "--rebuild", "--page-events", "7"], &env);
+    assert!(ok, "{output}");
+    // The comparison replays each read model into a scratch schema in pages of up to 10,000.
+    let (ok, output) = run_cli(&["replay"], &env);
+    assert!(ok, "a rebuild in pages of seven equals one in a single page: {output}");
+    let (ok, output) = run_cli(&["replay", "--page-events", "3"], &env);
+    assert!(ok, "so does a comparison in pages of three: {output}");
+    let (ok, output) = run_cli(&["replay", "--page-events", "0"], &env);
+    assert!(!ok, "a page holds at least one event: {output}");
+    let balances: Vec<(String, Decimal)> = sql
+        .query("SELECT account_id, amount FROM balances WHERE NOT is_system ORDER BY account_id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    let total: Decimal = balances.iter().map(|(_, amount)| *amount).sum();
+    assert_eq!(total, Decimal::new(30, 0), "{balances:?}");
+    assert!(balances.iter().all(|(_, amount)| *amount != Decimal::new(42, 0)), "{balances:?}");
+}
+
 pub(crate) fn scratch_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(format!("/tmp/ledger-bin-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

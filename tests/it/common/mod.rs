@@ -238,7 +238,9 @@ pub async fn assert_sequences_contiguous(client: &tokio_postgres::Client) {
 /// Fails unless every read table equals a fresh rebuild from the events.
 pub async fn assert_read_models_equal_replay(database: &DatabaseTarget) {
     let pools = store::connect(database).await.expect("pools");
-    let comparisons = projections::rebuild::verify(&pools.reads, &|_, _| {}).await.expect("replay");
+    let comparisons = projections::rebuild::verify(&pools.reads, projections::rebuild::DEFAULT_PAGE_EVENTS, &|_, _| {})
+        .await
+        .expect("replay");
     for comparison in comparisons {
         assert!(comparison.identical, "{} differs from its rebuild: {comparison:?}", comparison.table);
     }
