@@ -104,7 +104,7 @@ pub enum Command {
         rebuild: bool,
         /// Events read and applied at a time: smaller pages hold less in memory.
         #[arg(long, default_value_t = projections::rebuild::DEFAULT_PAGE_EVENTS,
-              value_parser = clap::value_parser!(i64).range(1..=projections::rebuild::DEFAULT_PAGE_EVENTS))]
+              value_parser = clap::value_parser!(i64).range(1..=projections::rebuild::MAX_PAGE_EVENTS))]
         page_events: i64,
     },
     /// Verify the whole history: hashes and chain, sequences, conservation, no negative

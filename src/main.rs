@@ -1,4 +1,4 @@
-/// glibc's allocator spent about a tenth of the server's CPU under load (perf, ADR 23).
+/// glibc's allocator took about a quarter of the HTTP workers' CPU under load (perf, ADR 23).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -35,12 +35,14 @@ pub struct TableComparison {
 /// Called with (events applied so far, events to apply in all).
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 
-/// Events a replay reads and applies at a time, unless told otherwise: the most a page holds.
-pub const DEFAULT_PAGE_EVENTS: i64 = MAX_REPLAY_BATCH_EVENTS;
+/// The most events a replay page holds.
+pub const MAX_PAGE_EVENTS: i64 = MAX_REPLAY_BATCH_EVENTS;
+/// Events a replay reads and applies at a time, unless told otherwise.
+pub const DEFAULT_PAGE_EVENTS: i64 = MAX_PAGE_EVENTS;
 
-/// A page of at least one event and at most `MAX_REPLAY_BATCH_EVENTS`.
+/// A page of at least one event and at most `MAX_PAGE_EVENTS`.
 fn page_size(page_events: i64) -> i64 {
-    page_events.clamp(1, MAX_REPLAY_BATCH_EVENTS)
+    page_events.clamp(1, MAX_PAGE_EVENTS)
 }
 
 /// Rebuilds every read model in a scratch schema, `page_events` events a page, and
