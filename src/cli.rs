@@ -108,8 +108,16 @@ pub enum Command {
         page_events: i64,
     },
     /// Verify the whole history: hashes and chain, sequences, conservation, no negative
-    /// user balance ever, read models equal to a rebuild. Exits 1 naming the first bad event.
+    /// user balance ever, read models equal to a rebuild, snapshots equal to their events.
+    /// Exits 1 naming the first bad event.
     Audit,
+    /// Check every aggregate snapshot against the events (exit 1 if one differs).
+    Snapshots {
+        /// Delete every snapshot and take them again from the events (safe while a server
+        /// runs: a snapshot only caches what the events say).
+        #[arg(long)]
+        rebuild: bool,
+    },
     /// Write the sealed event history as NDJSON (with hashes and chain links).
     Export {
         /// Start after this event (a global position); 0 for the whole history.
@@ -219,6 +227,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, AppError> {
         Command::Migrate => migrate(&storage).await,
         Command::Replay { rebuild, page_events } => replay(&storage, rebuild, page_events).await,
         Command::Audit => audit(&storage).await,
+        Command::Snapshots { rebuild } => snapshots(&storage, rebuild).await,
         Command::Export { after, output } => export(&storage, after, output).await,
         Command::VerifyExport { .. } => unreachable!("handled before storage is opened"),
         Command::Admin {
@@ -456,13 +465,23 @@ async fn audit(storage: &Storage) -> Result<std::process::ExitCode, AppError> {
     };
     let report = crate::ops::audit::audit(&pools.reads, &progress).await?;
     bar.finish_and_clear();
-    println!("audit: {} events, {} sealed in the hash chain", report.events, report.sealed);
+    println!(
+        "audit: {} events, {} sealed in the hash chain, {} snapshots",
+        report.events, report.sealed, report.snapshots
+    );
     if let Some(head) = &report.head_chain_hash {
         println!("chain head: {head}");
     }
-    for check in
-        ["event hashes", "hash chain", "sequences", "money", "no negative balance", "conservation", "read models"]
-    {
+    for check in [
+        "event hashes",
+        "hash chain",
+        "sequences",
+        "money",
+        "no negative balance",
+        "conservation",
+        "read models",
+        "snapshots",
+    ] {
         match report.findings.iter().find(|finding| finding.check == check) {
             Some(finding) => println!("{check:<20} FAILED: {}", finding.detail),
             None => println!("{check:<20} ok"),
@@ -477,6 +496,45 @@ async fn audit(storage: &Storage) -> Result<std::process::ExitCode, AppError> {
         None => println!("audit FAILED"),
     }
     Ok(std::process::ExitCode::FAILURE)
+}
+
+async fn snapshots(storage: &Storage, rebuild: bool) -> Result<std::process::ExitCode, AppError> {
+    let pools = store::connect(&storage.target).await?;
+    store::migrate(&pools.events).await?;
+    let bar = progress_bar();
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    if rebuild {
+        bar.set_message("taking snapshots from the events");
+        let saved = app::snapshots::rebuild_all(&pools.reads, &progress).await?;
+        bar.finish_and_clear();
+        println!("snapshots: {saved} taken from the events");
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    bar.set_message("checking snapshots");
+    let checks = app::snapshots::check_all(&pools.reads, &progress).await?;
+    bar.finish_and_clear();
+    let checked: u64 = checks.iter().map(|check| check.checked).sum();
+    let other_version: u64 = checks.iter().map(|check| check.other_version).sum();
+    let bad: Vec<_> = checks.iter().flat_map(|check| &check.bad).collect();
+    for snapshot in &bad {
+        println!(
+            "BAD {} {} at sequence {}: {}",
+            snapshot.aggregate_type, snapshot.aggregate_id, snapshot.sequence, snapshot.problem
+        );
+    }
+    println!(
+        "snapshots: {checked} checked, {} bad, {other_version} at another state version (ignored by loads)",
+        bad.len()
+    );
+    if bad.is_empty() {
+        Ok(std::process::ExitCode::SUCCESS)
+    } else {
+        println!("run `ledger snapshots --rebuild` to take them again from the events");
+        Ok(std::process::ExitCode::FAILURE)
+    }
 }
 
 async fn export(storage: &Storage, after: i64, output: Option<PathBuf>) -> Result<std::process::ExitCode, AppError> {

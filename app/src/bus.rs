@@ -11,6 +11,7 @@ use crate::process_managers::transfer_completion::TransferStep;
 use cqrs_es::{Aggregate, AggregateError};
 use deadpool_postgres::Pool;
 use domain::asset::Asset;
+use domain::snapshot::Snapshotted;
 use domain::{AssetCode, Command, DomainError, Scale};
 use projections::{InlineProjection, Wakers};
 use store::append::find_operations;
@@ -82,12 +83,13 @@ impl CommandBus {
 
     fn aggregates<A>(&self) -> Arc<Aggregates<A>>
     where
-        A: Aggregate<Error = DomainError, Services = ()> + Clone + Send + Sync + 'static,
+        A: Aggregate<Error = DomainError, Services = ()> + Snapshotted + Clone + Send + Sync + 'static,
         A::Command: Command,
     {
         let mut by_type = self.inner.by_type.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = by_type.entry(TypeId::of::<A>()).or_insert_with(|| {
-            let store = CachedEventStore::<A>::new(self.inner.events.clone());
+            let store =
+                CachedEventStore::<A>::new(self.inner.events.clone(), self.inner.pool.clone(), A::STATE_VERSION);
             let committer = Committer::spawn(&self.inner.target, self.inner.wakers.clone(), self.inner.inline.clone());
             Arc::new(Aggregates { committer, store })
         });
@@ -115,7 +117,7 @@ impl CommandBus {
     /// committer; it appends all its events in one commit, or none.
     pub async fn submit<A>(&self, decision: impl Decision<A>) -> Result<Committed, AppError>
     where
-        A: Aggregate<Error = DomainError, Services = ()> + Clone + Send + Sync + 'static,
+        A: Aggregate<Error = DomainError, Services = ()> + Snapshotted + Clone + Send + Sync + 'static,
         A::Command: Command,
     {
         self.aggregates::<A>().committer.submit(decision).await
@@ -124,7 +126,7 @@ impl CommandBus {
     /// An aggregate's current state, for decisions that need another aggregate's facts.
     pub async fn load<A>(&self, aggregate_id: &str) -> Result<A, AppError>
     where
-        A: Aggregate<Error = DomainError, Services = ()> + Clone + Send + Sync + 'static,
+        A: Aggregate<Error = DomainError, Services = ()> + Snapshotted + Clone + Send + Sync + 'static,
         A::Command: Command,
     {
         let aggregates = self.aggregates::<A>();

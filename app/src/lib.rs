@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod periodic;
 pub mod ports;
 pub mod process_managers;
+pub mod snapshots;
 pub mod tokens;
 pub mod use_cases;
 

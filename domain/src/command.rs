@@ -6,7 +6,9 @@ use cqrs_es::Aggregate;
 /// `SendTransfer`), for metrics and logs: never the command's contents, which may hold
 /// secrets such as password hashes.
 pub trait Command: Clone + Send + Sync + 'static {
-    type Aggregate: Aggregate<Command = Self, Error = crate::DomainError, Services = ()> + Clone;
+    type Aggregate: Aggregate<Command = Self, Error = crate::DomainError, Services = ()>
+        + crate::snapshot::Snapshotted
+        + Clone;
 
     fn name(&self) -> &'static str;
 }

@@ -14,6 +14,7 @@ pub mod lightning;
 pub mod limits;
 pub mod money;
 pub mod posting;
+pub mod snapshot;
 pub mod system_account;
 pub mod user;
 

@@ -6,6 +6,7 @@
 //! 3. Money, replayed from the events alone: no user account ever went below zero, and each
 //!    asset's postings sum to zero (also over the `balances` read model).
 //! 4. Every read model equals a fresh rebuild from the events.
+//! 5. Every snapshot equals the fold of its aggregate's events up to its sequence.
 
 use std::collections::HashMap;
 
@@ -34,6 +35,8 @@ pub struct Finding {
 pub struct AuditReport {
     pub events: u64,
     pub sealed: u64,
+    /// Snapshots compared with their events.
+    pub snapshots: u64,
     pub head_chain_hash: Option<String>,
     pub findings: Vec<Finding>,
 }
@@ -141,6 +144,7 @@ pub async fn audit(reads: &Pool, progress: Progress<'_>) -> Result<AuditReport, 
             );
         }
     }
+    check_snapshots(reads, progress, &mut report).await?;
     report.head_chain_hash = (replay.chain_index > 0).then(|| hex::encode(replay.previous));
     Ok(report)
 }
@@ -249,4 +253,27 @@ fn check_conservation(replay: &Replay, report: &mut AuditReport) {
     if let Some((asset, total)) = unbalanced.first() {
         report.find("conservation", None, format!("the postings of {asset} sum to {total}, not zero"));
     }
+}
+
+async fn check_snapshots(reads: &Pool, progress: Progress<'_>, report: &mut AuditReport) -> Result<(), AppError> {
+    let checks = app::snapshots::check_all(reads, progress).await?;
+    report.snapshots = checks.iter().map(|check| check.checked).sum();
+    let bad: Vec<_> = checks.iter().flat_map(|check| &check.bad).collect();
+    if let Some(first) = bad.first() {
+        report.find(
+            "snapshots",
+            None,
+            format!(
+                "{} of {} snapshots differ from their events; first: {} {} at sequence {}: {} \
+                 (loads would decide on it: run `ledger snapshots --rebuild`)",
+                bad.len(),
+                report.snapshots,
+                first.aggregate_type,
+                first.aggregate_id,
+                first.sequence,
+                first.problem
+            ),
+        );
+    }
+    Ok(())
 }

@@ -6,7 +6,8 @@
 //! instead this store caches each aggregate as it stood after its last successful commit,
 //! keyed by sequence. A load applies only the events after the cached sequence, read from
 //! the database every time, so the cache can be stale but never wrong: another process's
-//! appends are picked up, and a failed commit evicts the entry.
+//! appends are picked up, and a failed commit evicts the entry. An aggregate not in the
+//! cache starts from its snapshot (`crate::snapshot`), as the committers' loads do.
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
@@ -27,6 +28,10 @@ pub struct CachedEventStore<A: Aggregate> {
 struct Inner<A: Aggregate> {
     repo: PostgresEventRepository,
     pool: sqlx::PgPool,
+    /// Where cold loads read snapshots and the events after them.
+    reads: deadpool_postgres::Pool,
+    /// The code's snapshot state version for `A`.
+    state_version: i32,
     cache: Mutex<LruCache<String, (A, usize)>>,
 }
 
@@ -56,15 +61,31 @@ impl<A: Aggregate> AggregateContext<A> for CachedContext<A> {
 }
 
 impl<A: Aggregate + Clone> CachedEventStore<A> {
-    pub fn new(pool: sqlx::PgPool) -> Self {
+    /// `state_version`: the version of `A`'s snapshot state the code reads.
+    pub fn new(pool: sqlx::PgPool, reads: deadpool_postgres::Pool, state_version: i32) -> Self {
         let capacity = NonZeroUsize::new(MAX_CACHED_AGGREGATES).expect("capacity is positive");
         Self {
             inner: Arc::new(Inner {
                 repo: PostgresEventRepository::new(pool.clone()),
                 pool,
+                reads,
+                state_version,
                 cache: Mutex::new(LruCache::new(capacity)),
             }),
         }
+    }
+
+    /// An aggregate not in the cache: its snapshot and the events after it.
+    async fn cold_load(&self, aggregate_id: &str) -> Result<(A, usize), PersistenceError> {
+        let unavailable = |error: crate::StoreError| PersistenceError::ConnectionError(Box::new(error));
+        let client = self.inner.reads.get().await.map_err(|error| unavailable(error.into()))?;
+        let ids = [aggregate_id.to_string()];
+        let mut loaded =
+            crate::snapshot::load_streams::<A>(&client, self.inner.state_version, &ids).await.map_err(unavailable)?;
+        let stream = loaded.remove(aggregate_id).unwrap_or_default();
+        let sequence =
+            usize::try_from(stream.sequence).map_err(|error| PersistenceError::UnknownError(Box::new(error)))?;
+        Ok((stream.aggregate, sequence))
     }
 
     fn cached(&self, aggregate_id: &str) -> Option<(A, usize)> {
@@ -124,7 +145,10 @@ impl<A: Aggregate + Clone> EventStore<A> for CachedEventStore<A> {
     }
 
     async fn load_aggregate(&self, aggregate_id: &str) -> Result<CachedContext<A>, AggregateError<A::Error>> {
-        let (mut aggregate, mut sequence) = self.cached(aggregate_id).unwrap_or_default();
+        let (mut aggregate, mut sequence) = match self.cached(aggregate_id) {
+            Some(cached) => cached,
+            None => self.cold_load(aggregate_id).await?,
+        };
         let newer = self.events_after(aggregate_id, sequence).await?;
         for envelope in deserialize::<A>(newer)? {
             debug_assert_eq!(envelope.sequence, sequence + 1, "sequences are contiguous");

@@ -111,8 +111,9 @@ fn tokio_postgres_pool(target: &DatabaseTarget, max_size: usize, name: &str) -> 
     Pool::builder(manager).max_size(max_size).build().map_err(|error| StoreError::Config(format!("{name}: {error}")))
 }
 
-/// A committer uses one connection at a time; one more covers a connection being replaced.
-const COMMITTER_POOL_CONNECTIONS: usize = 2;
+/// A committer uses one connection at a time and its snapshot writer another; one more
+/// covers a connection being replaced.
+const COMMITTER_POOL_CONNECTIONS: usize = 3;
 
 /// Applies the numbered migrations in `migrations/` that are not applied yet. Safe to run
 /// from several processes at once (sqlx serialises them with an advisory lock).

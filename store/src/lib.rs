@@ -12,6 +12,7 @@ pub mod log;
 pub mod metrics;
 pub mod operation;
 pub mod pipelined;
+pub mod snapshot;
 pub mod upcast;
 
 pub use aggregate_store::CachedEventStore;

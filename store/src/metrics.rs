@@ -65,6 +65,13 @@ struct InlineLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SnapshotLabels {
+    aggregate: &'static str,
+    /// `loaded`, `written`, or why a snapshot was passed over or not written.
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SignInLabels {
     dialect: &'static str,
     outcome: &'static str,
@@ -82,6 +89,7 @@ struct Metrics {
     queue_wait_seconds: Family<AggregateLabels, Histogram>,
     log_reads: Family<ReadLabels, Counter>,
     inline_projections: Family<InlineLabels, Counter>,
+    snapshots: Family<SnapshotLabels, Counter>,
     checkpoint_position: Family<ProjectorLabels, Gauge>,
     lag_events: Family<ProjectorLabels, Gauge>,
     head_position: Gauge,
@@ -146,6 +154,12 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Appended batches whose read models were applied in the append's own transaction, or why not",
         inline_projections.clone(),
     );
+    let snapshots = Family::<SnapshotLabels, Counter>::default();
+    registry.register(
+        "snapshots",
+        "Aggregate snapshots loaded and written, or why one was passed over",
+        snapshots.clone(),
+    );
     let checkpoint_position = Family::<ProjectorLabels, Gauge>::default();
     registry.register(
         "projector_checkpoint_position",
@@ -172,6 +186,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         queue_wait_seconds,
         log_reads,
         inline_projections,
+        snapshots,
         checkpoint_position,
         lag_events,
         head_position,
@@ -224,6 +239,11 @@ pub fn log_read(reader: &'static str, result: &'static str) {
 /// Counts one appended batch by whether its read models were applied in its own transaction.
 pub fn inline_projection(result: &'static str) {
     METRICS.inline_projections.get_or_create(&InlineLabels { result }).inc();
+}
+
+/// Counts one snapshot loaded, written, or passed over (`result` says why).
+pub fn snapshot(aggregate: &'static str, result: &'static str) {
+    METRICS.snapshots.get_or_create(&SnapshotLabels { aggregate, result }).inc();
 }
 
 /// Counts and times one HTTP request by its route pattern.

@@ -26,4 +26,5 @@ mod openapi;
 mod operations;
 mod pipelined_writes;
 mod quick_start;
+mod snapshots;
 mod transfer_completion;

@@ -21,15 +21,18 @@ use std::time::Instant;
 
 use cqrs_es::Aggregate;
 use deadpool_postgres::Pool;
+use domain::snapshot::Snapshotted;
 use domain::{Command, DomainError};
 use lru::LruCache;
 use projections::{InlineProjection, Wakers};
-use store::append::{append, find_operations, last_sequences, load_streams, AppendError, MAX_APPEND_EVENTS};
+use store::append::{append, find_operations, last_sequences, AppendError, MAX_APPEND_EVENTS};
+use store::snapshot::{NewSnapshot, MAX_SNAPSHOTS_PER_SAVE, SNAPSHOT_EVERY_EVENTS};
 use store::{NewEvent, Operation, PipelinedTransaction, StoredEvent};
 use tokio::sync::{mpsc, oneshot};
 use tracing::warn;
 
-pub use workspace::{Stream, Workspace};
+pub use store::snapshot::Stream;
+pub use workspace::Workspace;
 
 use crate::error::AppError;
 
@@ -45,6 +48,8 @@ pub const MAX_QUEUED_DECISIONS: usize = 16_384;
 const MAX_BATCH_ATTEMPTS: u32 = 8;
 /// Aggregates each committer keeps in memory.
 pub const MAX_CACHED_AGGREGATES: usize = 100_000;
+/// Snapshots waiting to be saved before further ones are left for later batches.
+const MAX_QUEUED_SNAPSHOTS: usize = 4_096;
 
 const _: () = assert!(MAX_BATCH_DECISIONS * MAX_EVENTS_PER_DECISION <= MAX_APPEND_EVENTS);
 
@@ -118,7 +123,7 @@ impl<A> Clone for Committer<A> {
 
 impl<A> Committer<A>
 where
-    A: Aggregate<Error = DomainError, Services = ()> + Clone + Default + Send + Sync + 'static,
+    A: Aggregate<Error = DomainError, Services = ()> + Snapshotted + Clone + Default + Send + Sync + 'static,
     A::Command: Command,
 {
     /// Starts the committer task; it ends when the last `Committer` handle is dropped.
@@ -133,7 +138,9 @@ where
                     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("committer runtime");
                 runtime.block_on(async move {
                     let pool = store::connect::committer_pool(&target).expect("committer pool");
-                    let task = Task::<A> { pool, wakers, inline, cache: LruCache::new(capacity) };
+                    let (snapshots, to_write) = mpsc::channel(MAX_QUEUED_SNAPSHOTS);
+                    tokio::spawn(write_snapshots::<A>(pool.clone(), to_write));
+                    let task = Task::<A> { pool, wakers, inline, cache: LruCache::new(capacity), snapshots };
                     task.run(jobs).await;
                 });
             })
@@ -182,11 +189,13 @@ struct Task<A: Aggregate> {
     inline: Option<InlineProjection>,
     /// Each aggregate as of its last durable event.
     cache: LruCache<String, Stream<A>>,
+    /// Snapshots due, to the task that saves them.
+    snapshots: mpsc::Sender<NewSnapshot>,
 }
 
 impl<A> Task<A>
 where
-    A: Aggregate<Error = DomainError, Services = ()> + Clone + Default + Send + Sync + 'static,
+    A: Aggregate<Error = DomainError, Services = ()> + Snapshotted + Clone + Default + Send + Sync + 'static,
     A::Command: Command,
 {
     async fn run(mut self, mut queue: mpsc::Receiver<Job<A>>) {
@@ -323,7 +332,8 @@ where
             let pass_wake = self.inline.as_ref().filter(|_| projected).and_then(InlineProjection::pass_wake);
             self.wakers.wake_all_except(pass_wake.as_ref());
         }
-        for (id, stream) in batch {
+        for (id, mut stream) in batch {
+            self.snapshot_if_due(&id, &mut stream);
             self.cache.put(id, stream);
         }
         let mut by_job: HashMap<usize, Vec<StoredEvent>> = HashMap::new();
@@ -434,24 +444,28 @@ where
                 None => missing.push(id),
             }
         }
-        for event in load_streams(client, A::TYPE, &missing).await? {
-            let stream: &mut Stream<A> = batch.entry(event.aggregate_id.clone()).or_default();
-            if event.sequence != stream.sequence + 1 {
-                return Err(AttemptError::Failed(AppError::Internal(format!(
-                    "{} {} skips from sequence {} to {}",
-                    A::TYPE,
-                    event.aggregate_id,
-                    stream.sequence,
-                    event.sequence
-                ))));
-            }
-            stream.aggregate.apply(event.decode()?);
-            stream.sequence = event.sequence;
-        }
-        for id in missing {
-            batch.entry(id).or_default();
-        }
+        batch.extend(store::snapshot::load_streams::<A>(client, A::STATE_VERSION, &missing).await?);
         Ok((batch, from_cache))
+    }
+
+    /// Hands the durable `stream` to the snapshot writer once enough events have followed
+    /// its last snapshot. A full queue leaves it for a later batch: a snapshot is a cache.
+    fn snapshot_if_due(&self, aggregate_id: &str, stream: &mut Stream<A>) {
+        if stream.sequence - stream.snapshot_sequence < SNAPSHOT_EVERY_EVENTS {
+            return;
+        }
+        let state = match serde_json::to_value(&stream.aggregate) {
+            Ok(state) => state,
+            Err(error) => {
+                warn!(aggregate = A::TYPE, %error, "an aggregate's state does not serialize; no snapshot");
+                return store::metrics::snapshot(A::TYPE, "unserializable");
+            }
+        };
+        let snapshot = NewSnapshot { aggregate_id: aggregate_id.to_string(), sequence: stream.sequence, state };
+        match self.snapshots.try_send(snapshot) {
+            Ok(()) => stream.snapshot_sequence = stream.sequence,
+            Err(_) => store::metrics::snapshot(A::TYPE, "queue_full"),
+        }
     }
 
     /// Whether the cached aggregates among `ids` are still at their last sequence.
@@ -461,6 +475,33 @@ where
             let cached = self.cache.peek(id).map_or(0, |stream| stream.sequence);
             latest.get(id).copied().unwrap_or(0) == cached
         }))
+    }
+}
+
+/// Saves the snapshots the committer hands over, as many per statement as are waiting, on
+/// a connection of its own: the batches never wait for them.
+async fn write_snapshots<A: Snapshotted>(pool: Pool, mut due: mpsc::Receiver<NewSnapshot>) {
+    while let Some(first) = due.recv().await {
+        let mut newest: HashMap<String, NewSnapshot> = HashMap::from([(first.aggregate_id.clone(), first)]);
+        while newest.len() < MAX_SNAPSHOTS_PER_SAVE {
+            let Ok(snapshot) = due.try_recv() else { break };
+            match newest.get(&snapshot.aggregate_id) {
+                Some(kept) if kept.sequence >= snapshot.sequence => {}
+                _ => drop(newest.insert(snapshot.aggregate_id.clone(), snapshot)),
+            }
+        }
+        let snapshots: Vec<NewSnapshot> = newest.into_values().collect();
+        let saved = match pool.get().await {
+            Ok(client) => store::snapshot::save(&client, A::TYPE, A::STATE_VERSION, &snapshots).await,
+            Err(error) => Err(error.into()),
+        };
+        match saved {
+            Ok(_) => (0..snapshots.len()).for_each(|_| store::metrics::snapshot(A::TYPE, "written")),
+            Err(error) => {
+                warn!(aggregate = A::TYPE, %error, count = snapshots.len(), "saving snapshots failed; later ones will be taken");
+                store::metrics::snapshot(A::TYPE, "failed");
+            }
+        }
     }
 }
 

@@ -11,16 +11,10 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use domain::{Command, DomainError};
 use serde_json::Value;
+use store::snapshot::Stream;
 use store::{NewEvent, Operation};
 
 use crate::error::AppError;
-
-/// An aggregate and the sequence of its last event (0: no events yet).
-#[derive(Debug, Clone, Default)]
-pub struct Stream<A> {
-    pub aggregate: A,
-    pub sequence: i64,
-}
 
 /// A decision's view of the batch: read any loaded aggregate, run commands on them.
 pub struct Workspace<'batch, A: Aggregate> {
