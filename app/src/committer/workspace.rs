@@ -85,11 +85,51 @@ fn metadata_of(operation: &Operation) -> Value {
 }
 
 /// Domain decisions are pure: they never wait, so one poll completes them. A decision that
-/// did wait would be a bug in the domain, reported instead of blocking the committer.
+/// did wait would be a bug in the domain, reported instead of blocking the committer. The
+/// poll runs outside tokio's cooperative budget: cqrs-es's `EventSink` holds a tokio mutex,
+/// which answers `Pending` to a task that has used its budget, as a batch of hundreds of
+/// decisions does.
 fn decide_now<F: Future>(future: F) -> Result<F::Output, AppError> {
-    let mut future = pin!(future);
+    let mut future = pin!(tokio::task::unconstrained(future));
     match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(output) => Ok(output),
         Poll::Pending => Err(AppError::Internal("a domain decision waited on IO".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::account::{Account, AccountCommand};
+    use domain::system_account::SystemAccountKind;
+    use domain::{AssetCode, Scale};
+    use rust_decimal::Decimal;
+
+    use super::*;
+
+    /// Tokio's cooperative budget makes even an uncontended `tokio::sync::Mutex` (inside
+    /// cqrs-es's `EventSink`) answer `Pending` once a task has done enough work without
+    /// yielding, and a batch decides up to 512 commands in one go.
+    #[tokio::test]
+    async fn a_batch_decides_hundreds_of_commands_without_yielding() {
+        let mut batch = HashMap::from([("alice".to_string(), Stream::default())]);
+        let mut opening = Workspace::<Account>::new(&batch);
+        let open = AccountCommand::Open {
+            account_id: "alice".into(),
+            asset: AssetCode::parse("BTC").unwrap(),
+            scale: Scale::new(8).unwrap(),
+            owner: None,
+            purpose: None,
+        };
+        opening.execute("alice", open, &Operation::fresh()).unwrap();
+        batch.insert("alice".to_string(), opening.into_parts().0.remove("alice").unwrap());
+        let mut workspace = Workspace::new(&batch);
+        for _ in 0..crate::committer::MAX_BATCH_DECISIONS {
+            let deposit =
+                AccountCommand::Deposit { amount: Decimal::ONE, source: SystemAccountKind::World, reference: None };
+            workspace.execute("alice", deposit, &Operation::fresh()).expect("decided at once");
+        }
+        let (changed, appended) = workspace.into_parts();
+        assert_eq!(appended.len(), crate::committer::MAX_BATCH_DECISIONS);
+        assert_eq!(changed["alice"].sequence, 1 + crate::committer::MAX_BATCH_DECISIONS as i64);
     }
 }
