@@ -1,0 +1,206 @@
+//! The first command after a restart, on accounts with 10, 10,000 and 100,000 prior events,
+//! with the snapshots the committers took and with none; and the restart time of a server
+//! over a log of 1,000,000 events. Run with `cargo bench --bench cold_start`; prints a table.
+//!
+//! Histories are built through the real write path (the committers, many deposits a batch).
+//! Rounds with the snapshots the committers took come first; before each round without,
+//! every snapshot is deleted. Each round restarts the service in this process, which starts with empty aggregate
+//! caches, sends one deposit to an account of its own (connections and statements warm
+//! up), then one deposit over HTTP to each measured account, in a rotating order.
+
+use std::time::{Duration, Instant};
+
+use api::admin_key::AdminKey;
+use domain::account::AccountCommand;
+use domain::system_account::SystemAccountKind;
+use futures::StreamExt;
+use ledger::embedded_pg::{Durability, EmbeddedPostgres};
+use ledger::service::{Service, ServiceConfig};
+use rust_decimal::Decimal;
+use serde_json::json;
+use store::{DatabaseTarget, Operation};
+
+const ADMIN_KEY: &str = "bench";
+/// Prior events of each measured account (its opening included).
+const HISTORIES: [usize; 3] = [10, 10_000, 100_000];
+/// Events in the whole log before the restarts, unless `LEDGER_BENCH_LOG_EVENTS` says
+/// otherwise (a quick look); the rest of the log spreads over `FILLER_ACCOUNTS`.
+const DEFAULT_LOG_EVENTS: usize = 1_000_000;
+const FILLER_ACCOUNTS: usize = 1_000;
+/// Deposits in flight while a history is built: they share the committers' batches.
+const BUILD_CONCURRENCY: usize = 1_024;
+/// Restarts measured in each mode; the table shows the median.
+const ROUNDS: usize = 5;
+
+/// The server's own allocator (src/main.rs): the bench runs the server in this process.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn log_events() -> usize {
+    std::env::var("LEDGER_BENCH_LOG_EVENTS").ok().and_then(|value| value.parse().ok()).unwrap_or(DEFAULT_LOG_EVENTS)
+}
+
+fn history_account(events: usize) -> String {
+    format!("history-{events}")
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
+    let root = std::path::PathBuf::from(format!("/tmp/ledger-cold-start-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let postgres = EmbeddedPostgres::prepare(&root, Durability::Durable).await.expect("prepare cluster");
+    let mut cluster = postgres.start_attached().await.expect("start cluster");
+    postgres.create_database_named("cold").await.expect("database");
+    let target = postgres.target_for("cold");
+    let sql = connect(&target).await;
+
+    let started = Instant::now();
+    let (service, base, serving) = start(&target).await;
+    let http = reqwest::Client::builder().pool_max_idle_per_host(16).build().unwrap();
+    for events in HISTORIES {
+        open(&http, &base, &history_account(events)).await;
+        deposit_many(&service, vec![history_account(events); events - 1]).await;
+    }
+    let logged = count_events(&sql).await;
+    let filler_events = log_events().saturating_sub(logged as usize);
+    for account in 0..FILLER_ACCOUNTS {
+        open(&http, &base, &format!("filler-{account}")).await;
+    }
+    let per_account = filler_events.saturating_sub(FILLER_ACCOUNTS) / FILLER_ACCOUNTS;
+    let filler: Vec<String> =
+        (0..per_account).flat_map(|_| (0..FILLER_ACCOUNTS).map(|account| format!("filler-{account}"))).collect();
+    deposit_many(&service, filler).await;
+    let events = count_events(&sql).await;
+    println!(
+        "built a log of {events} events in {:.0} s ({:.0} events/s through the committers)",
+        started.elapsed().as_secs_f64(),
+        events as f64 / started.elapsed().as_secs_f64()
+    );
+    serving.abort();
+    service.stop().await;
+
+    // The snapshots the committers took while the log was built, then none.
+    let snapshots: i64 = sql.query_one("SELECT count(*) FROM aggregate_snapshots", &[]).await.unwrap().get(0);
+    let mut with = Vec::new();
+    for round in 0..ROUNDS {
+        with.push(measure_round(&target, &http, round, "with").await);
+    }
+    let mut without = Vec::new();
+    for round in 0..ROUNDS {
+        sql.batch_execute("DELETE FROM aggregate_snapshots").await.unwrap();
+        without.push(measure_round(&target, &http, round, "without").await);
+    }
+
+    println!();
+    println!("first command after a restart (POST /v1/deposits, median of {ROUNDS} restarts, ms)");
+    println!("{:>14} | {:>15} | {:>18}", "prior events", "with snapshots", "without snapshots");
+    println!("{}", "-".repeat(54));
+    for (index, events) in HISTORIES.iter().enumerate() {
+        let median_of = |rounds: &[Round]| median(rounds.iter().map(|round| round.first_command_ms[index]).collect());
+        println!("{events:>14} | {:>15.2} | {:>18.2}", median_of(&with), median_of(&without));
+    }
+    let ratio = median(with.iter().map(|round| round.first_command_ms[2]).collect())
+        / median(with.iter().map(|round| round.first_command_ms[0]).collect());
+    println!("with snapshots, 100,000 prior events against 10: {ratio:.2}x (target: at most 2x)");
+    println!(
+        "restart over {events} events ({snapshots} snapshots): {:.0} ms with snapshots, {:.0} ms without (median)",
+        median(with.iter().map(|round| round.restart_ms).collect()),
+        median(without.iter().map(|round| round.restart_ms).collect())
+    );
+    // The attached cluster stops when its stdin closes.
+    drop(cluster.stdin.take());
+    let _ = cluster.wait();
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+struct Round {
+    restart_ms: f64,
+    /// By `HISTORIES`.
+    first_command_ms: Vec<f64>,
+}
+
+/// Restarts the service and times the first deposit to each measured account.
+async fn measure_round(target: &DatabaseTarget, http: &reqwest::Client, round: usize, mode: &str) -> Round {
+    let started = Instant::now();
+    let (service, base, serving) = start(target).await;
+    let ready = http.get(format!("{base}/health")).send().await.expect("health");
+    assert!(ready.status().is_success(), "the restarted server answers");
+    let restart_ms = started.elapsed().as_secs_f64() * 1e3;
+    let warm_up = format!("warm-{mode}-{round}");
+    open(http, &base, &warm_up).await;
+    deposit_over_http(http, &base, &warm_up).await;
+    let mut first_command_ms = vec![0.0; HISTORIES.len()];
+    for offset in 0..HISTORIES.len() {
+        let index = (round + offset) % HISTORIES.len();
+        let started = Instant::now();
+        deposit_over_http(http, &base, &history_account(HISTORIES[index])).await;
+        first_command_ms[index] = started.elapsed().as_secs_f64() * 1e3;
+    }
+    serving.abort();
+    service.stop().await;
+    Round { restart_ms, first_command_ms }
+}
+
+async fn start(target: &DatabaseTarget) -> (Service, String, tokio::task::JoinHandle<()>) {
+    let service = Service::start(ServiceConfig {
+        read_your_writes_timeout: Duration::from_secs(10),
+        ..ServiceConfig::new(target.clone(), AdminKey::from_secret(ADMIN_KEY))
+    })
+    .await
+    .expect("service");
+    let (base, serving) = service.serve_on_loopback().await.expect("serve");
+    (service, base, serving)
+}
+
+/// One deposit of 1 to each of `accounts` (repeats allowed), many in flight at once.
+async fn deposit_many(service: &Service, accounts: Vec<String>) {
+    let bus = &service.state.ledger.bus;
+    let deposits = futures::stream::iter(accounts).map(|account| async move {
+        let command =
+            AccountCommand::Deposit { amount: Decimal::ONE, source: SystemAccountKind::World, reference: None };
+        bus.execute(&account, command, &Operation::fresh()).await.expect("deposit");
+    });
+    deposits.buffer_unordered(BUILD_CONCURRENCY).collect::<Vec<()>>().await;
+}
+
+async fn open(http: &reqwest::Client, base: &str, account: &str) {
+    let response = http
+        .post(format!("{base}/v1/accounts"))
+        .bearer_auth(ADMIN_KEY)
+        .json(&json!({"id": account, "asset": "BTC"}))
+        .send()
+        .await
+        .expect("open");
+    assert!(response.status().is_success(), "open {account}: {}", response.status());
+}
+
+async fn deposit_over_http(http: &reqwest::Client, base: &str, account: &str) {
+    let response = http
+        .post(format!("{base}/v1/deposits"))
+        .bearer_auth(ADMIN_KEY)
+        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+        .json(&json!({"account": account, "amount": "1"}))
+        .send()
+        .await
+        .expect("deposit");
+    assert!(response.status().is_success(), "deposit to {account}: {}", response.status());
+}
+
+async fn count_events(sql: &tokio_postgres::Client) -> i64 {
+    sql.query_one("SELECT count(*) FROM events", &[]).await.unwrap().get(0)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+async fn connect(target: &DatabaseTarget) -> tokio_postgres::Client {
+    let (client, connection) = target.postgres_config().unwrap().connect(tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+}
