@@ -172,3 +172,50 @@ async fn a_snapshot_at_another_state_version_past_the_log_or_unreadable_is_passe
     let (ok, output) = run_cli(&["snapshots"], &[("DATABASE_URL", url.as_str())]);
     assert!(ok, "{output}");
 }
+
+#[tokio::test]
+async fn a_load_for_another_decision_starts_from_the_snapshot_too() {
+    use domain::user::{User, UserCommand};
+    use store::Operation;
+
+    let app = TestApp::spawn().await;
+    let bus = app.service().state.ledger.bus.clone();
+    let register = UserCommand::Register {
+        user_id: "snap-user".into(),
+        email: "snap@example.com".into(),
+        username: "snap".into(),
+        first_name: None,
+        last_name: None,
+        password_hash: "$argon2id$unused".into(),
+        role: None,
+    };
+    bus.execute("snap-user", register, &Operation::fresh()).await.unwrap();
+    for index in 0..120 {
+        let command = UserCommand::SetDisabled { disabled: index % 2 == 0 };
+        bus.execute("snap-user", command, &Operation::fresh()).await.unwrap();
+    }
+    let sql = app.sql().await;
+    eventually(10, "the user's snapshot is saved", || async {
+        sql.query_opt(
+            "SELECT 1 FROM aggregate_snapshots WHERE aggregate_type = 'user' AND aggregate_id = 'snap-user'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .is_some()
+    })
+    .await;
+    let database = app.database.clone();
+    app.stop().await;
+    sql.batch_execute(
+        "UPDATE aggregate_snapshots SET state = jsonb_set(state, '{registered,email}', '\"doctored@example.com\"') \
+         WHERE aggregate_type = 'user' AND aggregate_id = 'snap-user'",
+    )
+    .await
+    .unwrap();
+
+    let app = TestApp::spawn_on(database).await;
+    let user = app.service().state.ledger.bus.load::<User>("snap-user").await.unwrap();
+    assert_eq!(user.registered().unwrap().email, "doctored@example.com", "the load read the snapshot");
+    app.stop().await;
+}
