@@ -117,22 +117,7 @@ async fn fold_from<A: Aggregate>(
             }
             continue;
         }
-        if event.sequence != stream.sequence + 1 {
-            return Err(StoreError::Undecodable {
-                position: event.position,
-                event_type: event.event_type.clone(),
-                version: event.event_version.clone(),
-                reason: format!(
-                    "{} {} skips from sequence {} to {}",
-                    A::TYPE,
-                    event.aggregate_id,
-                    stream.sequence,
-                    event.sequence
-                ),
-            });
-        }
-        stream.aggregate.apply(event.decode()?);
-        stream.sequence = event.sequence;
+        apply_next(stream, &event)?;
     }
     for (id, stream) in starts.iter_mut() {
         if stream.snapshot_sequence > 0 && !confirmed.contains_key(id) {
@@ -140,6 +125,27 @@ async fn fold_from<A: Aggregate>(
         }
     }
     Ok(starts)
+}
+
+/// Applies `event`, which must be the one after the stream's last.
+fn apply_next<A: Aggregate>(stream: &mut Stream<A>, event: &StoredEvent) -> Result<(), StoreError> {
+    if event.sequence != stream.sequence + 1 {
+        return Err(StoreError::Undecodable {
+            position: event.position,
+            event_type: event.event_type.clone(),
+            version: event.event_version.clone(),
+            reason: format!(
+                "{} {} skips from sequence {} to {}",
+                A::TYPE,
+                event.aggregate_id,
+                stream.sequence,
+                event.sequence
+            ),
+        });
+    }
+    stream.aggregate.apply(event.decode()?);
+    stream.sequence = event.sequence;
+    Ok(())
 }
 
 fn orphan<A: Aggregate>(aggregate_id: &str, stream: &mut Stream<A>) {
@@ -360,21 +366,7 @@ pub async fn fold_history<A: Aggregate>(
             return Ok(stream);
         }
         for event in rows.iter().map(StoredEvent::from_row) {
-            if event.sequence != stream.sequence + 1 {
-                return Err(StoreError::Undecodable {
-                    position: event.position,
-                    event_type: event.event_type.clone(),
-                    version: event.event_version.clone(),
-                    reason: format!(
-                        "{} {aggregate_id} skips from sequence {} to {}",
-                        A::TYPE,
-                        stream.sequence,
-                        event.sequence
-                    ),
-                });
-            }
-            stream.aggregate.apply(event.decode()?);
-            stream.sequence = event.sequence;
+            apply_next(&mut stream, &event)?;
         }
     }
 }
