@@ -6,6 +6,7 @@ mod common;
 mod analyst;
 mod audit;
 mod binary;
+mod cancellation;
 mod commit_order;
 mod credentials;
 mod errors;
