@@ -8,27 +8,21 @@
 //! caches, sends one deposit to an account of its own (connections and statements warm
 //! up), then one deposit over HTTP to each measured account, in a rotating order.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use api::admin_key::AdminKey;
-use domain::account::AccountCommand;
-use domain::system_account::SystemAccountKind;
-use futures::StreamExt;
 use ledger::embedded_pg::{Durability, EmbeddedPostgres};
-use ledger::service::{Service, ServiceConfig};
-use rust_decimal::Decimal;
 use serde_json::json;
-use store::{DatabaseTarget, Operation};
+use store::DatabaseTarget;
 
-const ADMIN_KEY: &str = "bench";
+mod support;
+use support::{connect, count_events, deposit_many, median, open, start, ADMIN_KEY};
+
 /// Prior events of each measured account (its opening included).
 const HISTORIES: [usize; 3] = [10, 10_000, 100_000];
 /// Events in the whole log before the restarts, unless `LEDGER_BENCH_LOG_EVENTS` says
 /// otherwise (a quick look); the rest of the log spreads over `FILLER_ACCOUNTS`.
 const DEFAULT_LOG_EVENTS: usize = 1_000_000;
 const FILLER_ACCOUNTS: usize = 1_000;
-/// Deposits in flight while a history is built: they share the committers' batches.
-const BUILD_CONCURRENCY: usize = 1_024;
 /// Restarts measured in each mode; the table shows the median.
 const ROUNDS: usize = 5;
 
@@ -145,39 +139,6 @@ async fn measure_round(target: &DatabaseTarget, http: &reqwest::Client, round: u
     Round { restart_ms, first_command_ms }
 }
 
-async fn start(target: &DatabaseTarget) -> (Service, String, tokio::task::JoinHandle<()>) {
-    let service = Service::start(ServiceConfig {
-        read_your_writes_timeout: Duration::from_secs(10),
-        ..ServiceConfig::new(target.clone(), AdminKey::from_secret(ADMIN_KEY))
-    })
-    .await
-    .expect("service");
-    let (base, serving) = service.serve_on_loopback().await.expect("serve");
-    (service, base, serving)
-}
-
-/// One deposit of 1 to each of `accounts` (repeats allowed), many in flight at once.
-async fn deposit_many(service: &Service, accounts: Vec<String>) {
-    let bus = &service.state.ledger.bus;
-    let deposits = futures::stream::iter(accounts).map(|account| async move {
-        let command =
-            AccountCommand::Deposit { amount: Decimal::ONE, source: SystemAccountKind::World, reference: None };
-        bus.execute(&account, command, &Operation::fresh()).await.expect("deposit");
-    });
-    deposits.buffer_unordered(BUILD_CONCURRENCY).collect::<Vec<()>>().await;
-}
-
-async fn open(http: &reqwest::Client, base: &str, account: &str) {
-    let response = http
-        .post(format!("{base}/v1/accounts"))
-        .bearer_auth(ADMIN_KEY)
-        .json(&json!({"id": account, "asset": "BTC"}))
-        .send()
-        .await
-        .expect("open");
-    assert!(response.status().is_success(), "open {account}: {}", response.status());
-}
-
 async fn deposit_over_http(http: &reqwest::Client, base: &str, account: &str) {
     let response = http
         .post(format!("{base}/v1/deposits"))
@@ -188,19 +149,4 @@ async fn deposit_over_http(http: &reqwest::Client, base: &str, account: &str) {
         .await
         .expect("deposit");
     assert!(response.status().is_success(), "deposit to {account}: {}", response.status());
-}
-
-async fn count_events(sql: &tokio_postgres::Client) -> i64 {
-    sql.query_one("SELECT count(*) FROM events", &[]).await.unwrap().get(0)
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
-async fn connect(target: &DatabaseTarget) -> tokio_postgres::Client {
-    let (client, connection) = target.postgres_config().unwrap().connect(tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(connection);
-    client
 }
