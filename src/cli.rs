@@ -445,6 +445,14 @@ async fn migrate(storage: &Storage) -> Result<std::process::ExitCode, AppError> 
     Ok(std::process::ExitCode::SUCCESS)
 }
 
+/// A progress callback, (done, to do in all), that moves `bar`.
+fn progress_of(bar: &ProgressBar) -> impl Fn(u64, u64) + Sync + '_ {
+    move |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    }
+}
+
 fn progress_bar() -> ProgressBar {
     let bar = ProgressBar::new(0);
     bar.set_style(
@@ -459,10 +467,7 @@ async fn audit(storage: &Storage) -> Result<std::process::ExitCode, AppError> {
     store::migrate(&pools.events).await?;
     let bar = progress_bar();
     bar.set_message("auditing");
-    let progress = |done: u64, total: u64| {
-        bar.set_length(total);
-        bar.set_position(done);
-    };
+    let progress = progress_of(&bar);
     let report = crate::ops::audit::audit(&pools.reads, &progress).await?;
     bar.finish_and_clear();
     println!(
@@ -502,10 +507,7 @@ async fn snapshots(storage: &Storage, rebuild: bool) -> Result<std::process::Exi
     let pools = store::connect(&storage.target).await?;
     store::migrate(&pools.events).await?;
     let bar = progress_bar();
-    let progress = |done: u64, total: u64| {
-        bar.set_length(total);
-        bar.set_position(done);
-    };
+    let progress = progress_of(&bar);
     if rebuild {
         bar.set_message("taking snapshots from the events");
         let saved = app::snapshots::rebuild_all(&pools.reads, &progress).await?;
@@ -542,10 +544,7 @@ async fn export(storage: &Storage, after: i64, output: Option<PathBuf>) -> Resul
     store::migrate(&pools.events).await?;
     let bar = progress_bar();
     bar.set_message("exporting");
-    let progress = |done: u64, total: u64| {
-        bar.set_length(total);
-        bar.set_position(done);
-    };
+    let progress = progress_of(&bar);
     let io_error = |error: std::io::Error| AppError::Internal(error.to_string());
     let written = match &output {
         Some(path) => {
@@ -583,10 +582,7 @@ async fn replay(storage: &Storage, rebuild: bool, page_events: i64) -> Result<st
     let pools = store::connect(&storage.target).await?;
     store::migrate(&pools.events).await?;
     let bar = progress_bar();
-    let progress = |done: u64, total: u64| {
-        bar.set_length(total);
-        bar.set_position(done);
-    };
+    let progress = progress_of(&bar);
     if rebuild {
         bar.set_message("rebuilding read models");
         let applied = projections::rebuild::rebuild_in_place(&pools.reads, page_events, &progress).await?;
