@@ -453,19 +453,18 @@ fn progress_of(bar: &ProgressBar) -> impl Fn(u64, u64) + Sync + '_ {
     }
 }
 
-fn progress_bar() -> ProgressBar {
+/// A bar counting `unit` (`events`, `snapshots`).
+fn progress_bar(unit: &str) -> ProgressBar {
     let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len} events ({per_sec}, eta {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let template = format!("{{spinner}} {{msg}} [{{bar:40}}] {{pos}}/{{len}} {unit} ({{per_sec}}, eta {{eta}})");
+    bar.set_style(ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar()));
     bar
 }
 
 async fn audit(storage: &Storage) -> Result<std::process::ExitCode, AppError> {
     let pools = store::connect(&storage.target).await?;
     store::migrate(&pools.events).await?;
-    let bar = progress_bar();
+    let bar = progress_bar("events");
     bar.set_message("auditing");
     let progress = progress_of(&bar);
     let report = crate::ops::audit::audit(&pools.reads, &progress).await?;
@@ -506,7 +505,7 @@ async fn audit(storage: &Storage) -> Result<std::process::ExitCode, AppError> {
 async fn snapshots(storage: &Storage, rebuild: bool) -> Result<std::process::ExitCode, AppError> {
     let pools = store::connect(&storage.target).await?;
     store::migrate(&pools.events).await?;
-    let bar = progress_bar();
+    let bar = progress_bar("aggregates");
     let progress = progress_of(&bar);
     if rebuild {
         bar.set_message("taking snapshots from the events");
@@ -542,7 +541,7 @@ async fn snapshots(storage: &Storage, rebuild: bool) -> Result<std::process::Exi
 async fn export(storage: &Storage, after: i64, output: Option<PathBuf>) -> Result<std::process::ExitCode, AppError> {
     let pools = store::connect(&storage.target).await?;
     store::migrate(&pools.events).await?;
-    let bar = progress_bar();
+    let bar = progress_bar("events");
     bar.set_message("exporting");
     let progress = progress_of(&bar);
     let io_error = |error: std::io::Error| AppError::Internal(error.to_string());
@@ -581,7 +580,7 @@ fn verify_export(file: &std::path::Path) -> Result<std::process::ExitCode, AppEr
 async fn replay(storage: &Storage, rebuild: bool, page_events: i64) -> Result<std::process::ExitCode, AppError> {
     let pools = store::connect(&storage.target).await?;
     store::migrate(&pools.events).await?;
-    let bar = progress_bar();
+    let bar = progress_bar("events");
     let progress = progress_of(&bar);
     if rebuild {
         bar.set_message("rebuilding read models");
