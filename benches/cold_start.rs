@@ -10,12 +10,10 @@
 
 use std::time::Instant;
 
-use ledger::embedded_pg::{Durability, EmbeddedPostgres};
-use serde_json::json;
 use store::DatabaseTarget;
 
 mod support;
-use support::{connect, count_events, deposit_many, median, open, start, ADMIN_KEY};
+use support::{connect, count_events, deposit, deposit_many, median, open, start, BenchCluster};
 
 /// Prior events of each measured account (its opening included).
 const HISTORIES: [usize; 3] = [10, 10_000, 100_000];
@@ -40,16 +38,8 @@ fn history_account(events: usize) -> String {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .try_init();
-    let root = std::path::PathBuf::from(format!("/tmp/ledger-cold-start-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let postgres = EmbeddedPostgres::prepare(&root, Durability::Durable).await.expect("prepare cluster");
-    let mut cluster = postgres.start_attached().await.expect("start cluster");
-    postgres.create_database_named("cold").await.expect("database");
-    let target = postgres.target_for("cold");
+    let cluster = BenchCluster::start("cold-start").await;
+    let target = cluster.target.clone();
     let sql = connect(&target).await;
 
     let started = Instant::now();
@@ -105,10 +95,7 @@ async fn main() {
         median(with.iter().map(|round| round.restart_ms).collect()),
         median(without.iter().map(|round| round.restart_ms).collect())
     );
-    // The attached cluster stops when its stdin closes.
-    drop(cluster.stdin.take());
-    let _ = cluster.wait();
-    let _ = std::fs::remove_dir_all(&root);
+    cluster.finish();
 }
 
 struct Round {
@@ -126,27 +113,15 @@ async fn measure_round(target: &DatabaseTarget, http: &reqwest::Client, round: u
     let restart_ms = started.elapsed().as_secs_f64() * 1e3;
     let warm_up = format!("warm-{mode}-{round}");
     open(http, &base, &warm_up).await;
-    deposit_over_http(http, &base, &warm_up).await;
+    deposit(http, &base, &warm_up, "1").await;
     let mut first_command_ms = vec![0.0; HISTORIES.len()];
     for offset in 0..HISTORIES.len() {
         let index = (round + offset) % HISTORIES.len();
         let started = Instant::now();
-        deposit_over_http(http, &base, &history_account(HISTORIES[index])).await;
+        deposit(http, &base, &history_account(HISTORIES[index]), "1").await;
         first_command_ms[index] = started.elapsed().as_secs_f64() * 1e3;
     }
     serving.abort();
     service.stop().await;
     Round { restart_ms, first_command_ms }
-}
-
-async fn deposit_over_http(http: &reqwest::Client, base: &str, account: &str) {
-    let response = http
-        .post(format!("{base}/v1/deposits"))
-        .bearer_auth(ADMIN_KEY)
-        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-        .json(&json!({"account": account, "amount": "1"}))
-        .send()
-        .await
-        .expect("deposit");
-    assert!(response.status().is_success(), "deposit to {account}: {}", response.status());
 }

@@ -10,12 +10,11 @@
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use ledger::embedded_pg::{Durability, EmbeddedPostgres};
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
 mod support;
-use support::{connect, count_events, deposit_many, open, start, ADMIN_KEY};
+use support::{connect, count_events, deposit, deposit_many, open, start, BenchCluster, ADMIN_KEY};
 
 const DEFAULT_LOG_SIZES: [usize; 3] = [0, 1_000_000, 10_000_000];
 const ACCOUNTS: usize = 64;
@@ -50,31 +49,14 @@ struct Run {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .try_init();
-    let root = std::path::PathBuf::from(format!("/tmp/ledger-long-log-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let postgres = EmbeddedPostgres::prepare(&root, Durability::Durable).await.expect("prepare cluster");
-    let mut cluster = postgres.start_attached().await.expect("start cluster");
-    postgres.create_database_named("long").await.expect("database");
-    let target = postgres.target_for("long");
+    let cluster = BenchCluster::start("long-log").await;
+    let target = cluster.target.clone();
     let sql = connect(&target).await;
     let (service, base, _serving) = start(&target).await;
     let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     for account in 0..ACCOUNTS {
         open(&http, &base, &format!("acct-{account}")).await;
-        let fund = json!({"account": format!("acct-{account}"), "amount": "1000000"});
-        let response = http
-            .post(format!("{base}/v1/deposits"))
-            .bearer_auth(ADMIN_KEY)
-            .header("Idempotency-Key", format!("fund-{account}"))
-            .json(&fund)
-            .send()
-            .await
-            .expect("fund");
-        assert!(response.status().is_success());
+        deposit(&http, &base, &format!("acct-{account}"), "1000000").await;
     }
     for account in 0..FILLER_ACCOUNTS {
         open(&http, &base, &format!("filler-{account}")).await;
@@ -126,9 +108,7 @@ async fn main() {
     }
     println!("target: every row within 10 % of the empty log's (0.90x or more)");
     service.stop().await;
-    drop(cluster.stdin.take());
-    let _ = cluster.wait();
-    let _ = std::fs::remove_dir_all(&root);
+    cluster.finish();
 }
 
 /// `clients` closed loops of transfers between random pairs of the 64 accounts.

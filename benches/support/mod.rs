@@ -4,12 +4,15 @@
 // Each bench is a crate of its own and uses a part of this.
 #![allow(dead_code)]
 
+use std::path::PathBuf;
+use std::process::Child;
 use std::time::Duration;
 
 use api::admin_key::AdminKey;
 use domain::account::AccountCommand;
 use domain::system_account::SystemAccountKind;
 use futures::StreamExt;
+use ledger::embedded_pg::{Durability, EmbeddedPostgres};
 use ledger::service::{Service, ServiceConfig};
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -18,6 +21,38 @@ use store::{DatabaseTarget, Operation};
 pub const ADMIN_KEY: &str = "bench";
 /// Deposits in flight while a log is built: they share the committers' batches.
 const BUILD_CONCURRENCY: usize = 1_024;
+
+/// A durable private cluster with one database, for one bench run; `finish` removes it.
+pub struct BenchCluster {
+    root: PathBuf,
+    attached: Child,
+    pub target: DatabaseTarget,
+}
+
+impl BenchCluster {
+    /// Logs to stderr as `RUST_LOG` says, and starts a cluster under `/tmp/ledger-<name>-<pid>`
+    /// with a database `name`.
+    pub async fn start(name: &str) -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+        let root = PathBuf::from(format!("/tmp/ledger-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let postgres = EmbeddedPostgres::prepare(&root, Durability::Durable).await.expect("prepare cluster");
+        let attached = postgres.start_attached().await.expect("start cluster");
+        postgres.create_database_named(name).await.expect("database");
+        Self { root, attached, target: postgres.target_for(name) }
+    }
+
+    /// Stops the cluster (it stops when its stdin closes) and removes its files: a durable
+    /// cluster of a long log holds gigabytes.
+    pub fn finish(mut self) {
+        drop(self.attached.stdin.take());
+        let _ = self.attached.wait();
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
 
 /// The service over `target`, serving HTTP on a loopback port.
 pub async fn start(target: &DatabaseTarget) -> (Service, String, tokio::task::JoinHandle<()>) {
@@ -52,6 +87,19 @@ pub async fn open(http: &reqwest::Client, base: &str, account: &str) {
         .await
         .expect("open");
     assert!(response.status().is_success(), "open {account}: {}", response.status());
+}
+
+/// A deposit of `amount` to `account` over HTTP, under a fresh Idempotency-Key.
+pub async fn deposit(http: &reqwest::Client, base: &str, account: &str, amount: &str) {
+    let response = http
+        .post(format!("{base}/v1/deposits"))
+        .bearer_auth(ADMIN_KEY)
+        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+        .json(&json!({"account": account, "amount": amount}))
+        .send()
+        .await
+        .expect("deposit");
+    assert!(response.status().is_success(), "deposit to {account}: {}", response.status());
 }
 
 pub async fn count_events(sql: &tokio_postgres::Client) -> i64 {
