@@ -1,5 +1,6 @@
 //! Appending a batch of events in one statement, and the set-based reads a batch needs: the
-//! streams of several aggregates, and the events of several operation ids.
+//! events of several operation ids and the last sequences of several aggregates (their
+//! streams load from snapshots: `crate::snapshot`).
 //!
 //! One multi-row INSERT is one implicit transaction: every event of the batch becomes
 //! durable in one commit, or none does. A unique violation (an aggregate's next sequence or
@@ -107,23 +108,6 @@ pub async fn append(client: &impl GenericClient, events: &[NewEvent]) -> Result<
         })
         .collect();
     Ok(stored)
-}
-
-/// Every event of the named aggregates of one type, by aggregate and sequence.
-pub async fn load_streams(
-    client: &Client,
-    aggregate_type: &str,
-    aggregate_ids: &[String],
-) -> Result<Vec<StoredEvent>, StoreError> {
-    if aggregate_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE aggregate_type = $1 AND aggregate_id = ANY($2) \
-         ORDER BY aggregate_id, sequence"
-    );
-    let rows = client.query_typed(&sql, &[(&aggregate_type, Type::TEXT), (&aggregate_ids, Type::TEXT_ARRAY)]).await?;
-    Ok(rows.iter().map(StoredEvent::from_row).collect())
 }
 
 /// The events appended under any of `operation_ids` (at most one each; migration 0001).

@@ -241,9 +241,9 @@ pub fn inline_projection(result: &'static str) {
     METRICS.inline_projections.get_or_create(&InlineLabels { result }).inc();
 }
 
-/// Counts one snapshot loaded, written, or passed over (`result` says why).
-pub fn snapshot(aggregate: &'static str, result: &'static str) {
-    METRICS.snapshots.get_or_create(&SnapshotLabels { aggregate, result }).inc();
+/// Counts `count` snapshots loaded, written, or passed over (`result` says why).
+pub fn snapshots(aggregate: &'static str, result: &'static str, count: u64) {
+    METRICS.snapshots.get_or_create(&SnapshotLabels { aggregate, result }).inc_by(count);
 }
 
 /// Counts and times one HTTP request by its route pattern.

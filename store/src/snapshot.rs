@@ -78,17 +78,17 @@ pub async fn load_streams<A: Aggregate>(
 /// The snapshot as a starting point, if it is at `state_version` and reads back.
 fn usable<A: Aggregate>(snapshot: StoredSnapshot, state_version: i32) -> Option<(String, Stream<A>)> {
     if snapshot.state_version != state_version {
-        crate::metrics::snapshot(A::TYPE, "other_version");
+        crate::metrics::snapshots(A::TYPE, "other_version", 1);
         return None;
     }
     match serde_json::from_value::<A>(snapshot.state) {
         Ok(aggregate) => {
-            crate::metrics::snapshot(A::TYPE, "loaded");
+            crate::metrics::snapshots(A::TYPE, "loaded", 1);
             let sequence = snapshot.sequence;
             Some((snapshot.aggregate_id, Stream { aggregate, sequence, snapshot_sequence: sequence }))
         }
         Err(error) => {
-            crate::metrics::snapshot(A::TYPE, "unreadable");
+            crate::metrics::snapshots(A::TYPE, "unreadable", 1);
             warn!(aggregate = A::TYPE, id = %snapshot.aggregate_id, %error, "a snapshot does not read back; folding from the first event");
             None
         }
@@ -149,7 +149,7 @@ fn apply_next<A: Aggregate>(stream: &mut Stream<A>, event: &StoredEvent) -> Resu
 }
 
 fn orphan<A: Aggregate>(aggregate_id: &str, stream: &mut Stream<A>) {
-    crate::metrics::snapshot(A::TYPE, "orphaned");
+    crate::metrics::snapshots(A::TYPE, "orphaned", 1);
     warn!(aggregate = A::TYPE, id = %aggregate_id, sequence = stream.snapshot_sequence, "the log no longer holds a snapshot's event; folding from the first event");
     stream.sequence = -1;
 }

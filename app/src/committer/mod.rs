@@ -458,13 +458,13 @@ where
             Ok(state) => state,
             Err(error) => {
                 warn!(aggregate = A::TYPE, %error, "an aggregate's state does not serialize; no snapshot");
-                return store::metrics::snapshot(A::TYPE, "unserializable");
+                return store::metrics::snapshots(A::TYPE, "unserializable", 1);
             }
         };
         let snapshot = NewSnapshot { aggregate_id: aggregate_id.to_string(), sequence: stream.sequence, state };
         match self.snapshots.try_send(snapshot) {
             Ok(()) => stream.snapshot_sequence = stream.sequence,
-            Err(_) => store::metrics::snapshot(A::TYPE, "queue_full"),
+            Err(_) => store::metrics::snapshots(A::TYPE, "queue_full", 1),
         }
     }
 
@@ -496,10 +496,10 @@ async fn write_snapshots<A: Snapshotted>(pool: Pool, mut due: mpsc::Receiver<New
             Err(error) => Err(error.into()),
         };
         match saved {
-            Ok(_) => (0..snapshots.len()).for_each(|_| store::metrics::snapshot(A::TYPE, "written")),
+            Ok(_) => store::metrics::snapshots(A::TYPE, "written", snapshots.len() as u64),
             Err(error) => {
                 warn!(aggregate = A::TYPE, %error, count = snapshots.len(), "saving snapshots failed; later ones will be taken");
-                store::metrics::snapshot(A::TYPE, "failed");
+                store::metrics::snapshots(A::TYPE, "failed", snapshots.len() as u64);
             }
         }
     }
