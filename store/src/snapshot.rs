@@ -7,7 +7,7 @@
 //! still exists; otherwise the aggregate is folded from its first event. The committers
 //! write them after their batches are durable, off the requests' path.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use cqrs_es::Aggregate;
 use serde_json::Value;
@@ -65,12 +65,10 @@ pub async fn load_streams<A: Aggregate>(
             starts.insert(start.0, start.1);
         }
     }
-    let mut loaded = fold_from(client, starts).await?;
-    let orphaned: Vec<String> =
-        loaded.iter().filter(|(_, stream)| stream.sequence < 0).map(|(id, _)| id.clone()).collect();
+    let (mut loaded, orphaned) = fold_from(client, starts).await?;
     if !orphaned.is_empty() {
-        let fresh = orphaned.iter().map(|id| (id.clone(), Stream::default())).collect();
-        loaded.extend(fold_from(client, fresh).await?);
+        let fresh = orphaned.into_iter().map(|id| (id, Stream::default())).collect();
+        loaded.extend(fold_from(client, fresh).await?.0);
     }
     Ok(loaded)
 }
@@ -96,35 +94,36 @@ fn usable<A: Aggregate>(snapshot: StoredSnapshot, state_version: i32) -> Option<
 }
 
 /// Applies to each start the events after it. The event at a snapshot's own sequence is
-/// read too, to prove the log still holds it; a start whose event is gone comes back with
-/// sequence -1, for the caller to fold again from the first event.
+/// read too, to prove the log still holds it; the ids whose event is gone come back apart,
+/// for the caller to fold again from the first event.
 async fn fold_from<A: Aggregate>(
     client: &Client,
     mut starts: HashMap<String, Stream<A>>,
-) -> Result<HashMap<String, Stream<A>>, StoreError> {
+) -> Result<(HashMap<String, Stream<A>>, HashSet<String>), StoreError> {
     let (ids, from): (Vec<String>, Vec<i64>) = starts.iter().map(|(id, start)| (id.clone(), start.sequence)).unzip();
-    let mut confirmed: HashMap<String, bool> = HashMap::new();
+    // Starts from a snapshot whose own event has not been read yet.
+    let mut unconfirmed: HashSet<String> =
+        starts.iter().filter(|(_, start)| start.snapshot_sequence > 0).map(|(id, _)| id.clone()).collect();
+    let mut orphaned = HashSet::new();
     for event in events_from(client, A::TYPE, &ids, &from).await? {
-        let stream = starts.get_mut(&event.aggregate_id).expect("only the named aggregates are read");
-        if stream.sequence < 0 {
+        if orphaned.contains(&event.aggregate_id) {
             continue;
         }
-        let at_snapshot = stream.snapshot_sequence > 0 && !confirmed.contains_key(&event.aggregate_id);
-        if at_snapshot {
-            confirmed.insert(event.aggregate_id.clone(), event.sequence == stream.snapshot_sequence);
+        let stream = starts.get_mut(&event.aggregate_id).expect("only the named aggregates are read");
+        if unconfirmed.remove(&event.aggregate_id) {
             if event.sequence != stream.snapshot_sequence {
-                orphan::<A>(&event.aggregate_id, stream);
+                orphaned.insert(event.aggregate_id.clone());
             }
             continue;
         }
         apply_next(stream, &event)?;
     }
-    for (id, stream) in starts.iter_mut() {
-        if stream.snapshot_sequence > 0 && !confirmed.contains_key(id) {
-            orphan::<A>(id, stream);
-        }
+    orphaned.extend(unconfirmed);
+    for id in &orphaned {
+        crate::metrics::snapshots(A::TYPE, "orphaned", 1);
+        warn!(aggregate = A::TYPE, %id, "the log no longer holds a snapshot's event; folding from the first event");
     }
-    Ok(starts)
+    Ok((starts, orphaned))
 }
 
 /// Applies `event`, which must be the one after the stream's last.
@@ -146,12 +145,6 @@ fn apply_next<A: Aggregate>(stream: &mut Stream<A>, event: &StoredEvent) -> Resu
     stream.aggregate.apply(event.decode()?);
     stream.sequence = event.sequence;
     Ok(())
-}
-
-fn orphan<A: Aggregate>(aggregate_id: &str, stream: &mut Stream<A>) {
-    crate::metrics::snapshots(A::TYPE, "orphaned", 1);
-    warn!(aggregate = A::TYPE, id = %aggregate_id, sequence = stream.snapshot_sequence, "the log no longer holds a snapshot's event; folding from the first event");
-    stream.sequence = -1;
 }
 
 /// The events of each named aggregate from its sequence in `from` on, by aggregate and
