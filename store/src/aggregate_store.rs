@@ -7,7 +7,8 @@
 //! keyed by sequence. A load applies only the events after the cached sequence, read from
 //! the database every time, so the cache can be stale but never wrong: another process's
 //! appends are picked up, and a failed commit evicts the entry. An aggregate not in the
-//! cache starts from its snapshot (`crate::snapshot`), as the committers' loads do.
+//! cache starts from its snapshot (`crate::snapshot`), as the committers' loads do, and is
+//! cached as loaded.
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
@@ -145,16 +146,22 @@ impl<A: Aggregate + Clone> EventStore<A> for CachedEventStore<A> {
     }
 
     async fn load_aggregate(&self, aggregate_id: &str) -> Result<CachedContext<A>, AggregateError<A::Error>> {
-        let (mut aggregate, mut sequence) = match self.cached(aggregate_id) {
-            Some(cached) => cached,
+        let (aggregate, sequence) = match self.cached(aggregate_id) {
+            Some((mut aggregate, mut sequence)) => {
+                let newer = self.events_after(aggregate_id, sequence).await?;
+                for envelope in deserialize::<A>(newer)? {
+                    debug_assert_eq!(envelope.sequence, sequence + 1, "sequences are contiguous");
+                    sequence = envelope.sequence;
+                    aggregate.apply(envelope.payload);
+                }
+                (aggregate, sequence)
+            }
+            // Already current: the snapshot and every event after it.
             None => self.cold_load(aggregate_id).await?,
         };
-        let newer = self.events_after(aggregate_id, sequence).await?;
-        for envelope in deserialize::<A>(newer)? {
-            debug_assert_eq!(envelope.sequence, sequence + 1, "sequences are contiguous");
-            sequence = envelope.sequence;
-            aggregate.apply(envelope.payload);
-        }
+        // A state read from the events is as true as one this store committed: the next
+        // load starts from it and reads only what is newer.
+        self.remember(aggregate_id.to_string(), aggregate.clone(), sequence);
         Ok(CachedContext { aggregate_id: aggregate_id.to_string(), aggregate, sequence })
     }
 
