@@ -115,18 +115,31 @@ pub async fn find_operations(client: &Client, operation_ids: &[String]) -> Resul
     if operation_ids.is_empty() {
         return Ok(Vec::new());
     }
-    // One unique-index probe per id, whatever the planner estimates for the array. The IS
-    // NOT NULL repeats the partial index's predicate so the planner can use it.
+    let rows = client.query_typed(&find_operations_sql(), &[(&operation_ids, Type::TEXT_ARRAY)]).await?;
+    Ok(rows.iter().map(StoredEvent::from_row).collect())
+}
+
+/// The statement of `find_operations`, $1 the ids: one unique-index probe per id, whatever
+/// the planner estimates for the array (`OFFSET 0` keeps the subquery from being merged
+/// into a join). The IS NOT NULL repeats the partial index's predicate so it can be used.
+pub fn find_operations_sql() -> String {
     let columns = EVENT_COLUMNS.replace(", ", ", found.");
-    let sql = format!(
+    format!(
         "SELECT found.{columns} FROM unnest($1::text[]) AS wanted (operation_id) \
          CROSS JOIN LATERAL (SELECT * FROM events \
            WHERE metadata ->> 'operation_id' = wanted.operation_id \
-             AND metadata ->> 'operation_id' IS NOT NULL) AS found"
-    );
-    let rows = client.query_typed(&sql, &[(&operation_ids, Type::TEXT_ARRAY)]).await?;
-    Ok(rows.iter().map(StoredEvent::from_row).collect())
+             AND metadata ->> 'operation_id' IS NOT NULL OFFSET 0) AS found"
+    )
 }
+
+/// The statement of `last_sequences`, $1 the aggregate type and $2 the ids: the newest
+/// entry of each aggregate's primary-key range, read backwards, so its cost does not grow
+/// with the aggregate's history (a `max` over `= ANY` reads the whole range).
+pub const LAST_SEQUENCES_SQL: &str = "SELECT wanted.aggregate_id, newest.sequence \
+     FROM unnest($2::text[]) AS wanted (aggregate_id) \
+     CROSS JOIN LATERAL (SELECT sequence FROM events \
+       WHERE aggregate_type = $1 AND aggregate_id = wanted.aggregate_id \
+       ORDER BY sequence DESC LIMIT 1) AS newest";
 
 /// The last sequence of each named aggregate of one type that has events.
 pub async fn last_sequences(
@@ -135,11 +148,7 @@ pub async fn last_sequences(
     aggregate_ids: &[String],
 ) -> Result<HashMap<String, i64>, StoreError> {
     let rows = client
-        .query_typed(
-            "SELECT aggregate_id, max(sequence) FROM events \
-             WHERE aggregate_type = $1 AND aggregate_id = ANY($2) GROUP BY aggregate_id",
-            &[(&aggregate_type, Type::TEXT), (&aggregate_ids, Type::TEXT_ARRAY)],
-        )
+        .query_typed(LAST_SEQUENCES_SQL, &[(&aggregate_type, Type::TEXT), (&aggregate_ids, Type::TEXT_ARRAY)])
         .await?;
     Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
 }
