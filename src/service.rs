@@ -104,13 +104,7 @@ impl Service {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut engine = ProjectionEngine::new(pools.reads.clone(), shutdown_rx);
         let (pass, inline) = ProjectionPass::shared();
-        let bus = CommandBus::new(
-            pools.events.clone(),
-            pools.reads.clone(),
-            config.database.clone(),
-            engine.wakers(),
-            Some(inline),
-        );
+        let bus = CommandBus::new(&pools, config.database.clone(), engine.wakers(), Some(inline));
         engine.spawn(pass);
         engine.spawn(TransferCompletion::new(bus.clone()));
         engine.spawn(projections::chain::ChainSealer);

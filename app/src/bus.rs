@@ -60,6 +60,8 @@ struct BusInner {
     pool: Pool,
     /// Where each committer opens its own connections.
     target: store::DatabaseTarget,
+    /// What every pool of the service found inside a transaction at checkout.
+    leaks: store::TransactionLeaks,
     wakers: Wakers,
     /// How appends project their own batches when the projection pass would be next.
     inline: Option<InlineProjection>,
@@ -71,14 +73,29 @@ impl CommandBus {
     /// `inline`: the projection pass's handle, so that a batch the pass would apply next is
     /// applied in its append's own transaction (`None`: the pass applies every batch).
     pub fn new(
-        events: sqlx::PgPool,
-        reads: Pool,
+        pools: &store::Pools,
         target: store::DatabaseTarget,
         wakers: Wakers,
         inline: Option<InlineProjection>,
     ) -> Self {
         let by_type = Mutex::new(HashMap::new());
-        Self { inner: Arc::new(BusInner { events, pool: reads, target, wakers, inline, by_type }) }
+        Self {
+            inner: Arc::new(BusInner {
+                events: pools.events.clone(),
+                pool: pools.reads.clone(),
+                target,
+                leaks: pools.leaks.clone(),
+                wakers,
+                inline,
+                by_type,
+            }),
+        }
+    }
+
+    /// Connections found inside a transaction when taken from a pool (checked in debug
+    /// builds only: `store::transaction_leaks`).
+    pub fn transaction_leaks(&self) -> &store::TransactionLeaks {
+        &self.inner.leaks
     }
 
     fn aggregates<A>(&self) -> Arc<Aggregates<A>>
@@ -90,7 +107,12 @@ impl CommandBus {
         let entry = by_type.entry(TypeId::of::<A>()).or_insert_with(|| {
             let store =
                 CachedEventStore::<A>::new(self.inner.events.clone(), self.inner.pool.clone(), A::STATE_VERSION);
-            let committer = Committer::spawn(&self.inner.target, self.inner.wakers.clone(), self.inner.inline.clone());
+            let committer = Committer::spawn(
+                &self.inner.target,
+                &self.inner.leaks,
+                self.inner.wakers.clone(),
+                self.inner.inline.clone(),
+            );
             Arc::new(Aggregates { committer, store })
         });
         entry.clone().downcast::<Aggregates<A>>().expect("entries are keyed by their type")

@@ -4,11 +4,12 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio_postgres::NoTls;
 
 use crate::error::StoreError;
+use crate::transaction_leaks::{check_sqlx, check_tokio_postgres, TransactionLeaks, CHECKED};
 
 /// Connections for appending events, and for reading (queries plus one per projector).
 pub const EVENT_POOL_CONNECTIONS: u32 = 32;
@@ -79,10 +80,21 @@ impl DatabaseTarget {
 pub struct Pools {
     pub events: sqlx::PgPool,
     pub reads: Pool,
+    /// Shared with the committers' pools (`committer_pool`).
+    pub leaks: TransactionLeaks,
 }
 
 pub async fn connect(target: &DatabaseTarget) -> Result<Pools, StoreError> {
-    let events = PgPoolOptions::new()
+    let leaks = TransactionLeaks::default();
+    let mut events = PgPoolOptions::new();
+    if CHECKED {
+        let leaks = leaks.clone();
+        events = events.after_release(move |connection, _| {
+            let leaks = leaks.clone();
+            Box::pin(async move { Ok(leaks.admit("events", check_sqlx(connection).await)) })
+        });
+    }
+    let events = events
         .max_connections(EVENT_POOL_CONNECTIONS)
         // A ping per acquire costs a round trip on every command; a broken connection
         // surfaces as an error on use instead, and commands are retried by the client.
@@ -91,24 +103,44 @@ pub async fn connect(target: &DatabaseTarget) -> Result<Pools, StoreError> {
         .connect_with(target.sqlx_options()?)
         .await
         .map_err(|error| StoreError::Connect(error.to_string()))?;
-    let reads = tokio_postgres_pool(target, READ_POOL_CONNECTIONS, "read pool")?;
-    Ok(Pools { events, reads })
+    let reads = tokio_postgres_pool(target, READ_POOL_CONNECTIONS, "read pool", &leaks)?;
+    Ok(Pools { events, reads, leaks })
 }
 
 /// A pool of its own for one committer: its connections are made, and their I/O runs, on
 /// the runtime that first asks for them (the committer's thread).
-pub fn committer_pool(target: &DatabaseTarget) -> Result<Pool, StoreError> {
-    tokio_postgres_pool(target, COMMITTER_POOL_CONNECTIONS, "committer pool")
+pub fn committer_pool(target: &DatabaseTarget, leaks: &TransactionLeaks) -> Result<Pool, StoreError> {
+    tokio_postgres_pool(target, COMMITTER_POOL_CONNECTIONS, "committer pool", leaks)
 }
 
-/// A deadpool of tokio-postgres connections to `target`; `name` labels a configuration error.
-fn tokio_postgres_pool(target: &DatabaseTarget, max_size: usize, name: &str) -> Result<Pool, StoreError> {
+/// A deadpool of tokio-postgres connections to `target`; `name` labels a configuration error
+/// and the connections it finds inside a transaction (`leaks`, checked in debug builds).
+fn tokio_postgres_pool(
+    target: &DatabaseTarget,
+    max_size: usize,
+    name: &'static str,
+    leaks: &TransactionLeaks,
+) -> Result<Pool, StoreError> {
     let manager = Manager::from_config(
         target.postgres_config()?,
         NoTls,
         ManagerConfig { recycling_method: RecyclingMethod::Fast },
     );
-    Pool::builder(manager).max_size(max_size).build().map_err(|error| StoreError::Config(format!("{name}: {error}")))
+    let mut pool = Pool::builder(manager).max_size(max_size);
+    if CHECKED {
+        let leaks = leaks.clone();
+        pool = pool.pre_recycle(Hook::async_fn(move |client, _| {
+            let leaks = leaks.clone();
+            Box::pin(async move {
+                if leaks.admit(name, check_tokio_postgres(client).await) {
+                    Ok(())
+                } else {
+                    Err(HookError::message("inside a transaction"))
+                }
+            })
+        }));
+    }
+    pool.build().map_err(|error| StoreError::Config(format!("{name}: {error}")))
 }
 
 /// A committer uses one connection at a time and its snapshot writer another; one more

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod operation;
 pub mod pipelined;
 pub mod snapshot;
+pub mod transaction_leaks;
 pub mod upcast;
 
 pub use aggregate_store::CachedEventStore;
@@ -23,3 +24,4 @@ pub use error::StoreError;
 pub use log::StoredEvent;
 pub use operation::{ids, Operation, Origin};
 pub use pipelined::PipelinedTransaction;
+pub use transaction_leaks::TransactionLeaks;

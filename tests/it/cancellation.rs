@@ -74,6 +74,8 @@ async fn transfers_whose_clients_go_away_mid_request_commit_once_or_not_at_all()
         open == 0
     })
     .await;
+    let leaks = app.service().state.ledger.bus.transaction_leaks().count();
+    assert_eq!(leaks, 0, "no pooled connection was handed out inside a transaction");
 
     // Each abandoned transfer either committed (its retry replays it) or never started
     // (its retry commits it now): afterwards every key names exactly one transfer.

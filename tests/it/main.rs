@@ -26,6 +26,7 @@ mod native_api;
 mod openapi;
 mod operations;
 mod pipelined_writes;
+mod pooled_connections;
 mod query_plans;
 mod quick_start;
 mod snapshots;

@@ -3,25 +3,24 @@
 //! any transaction.
 
 use projections::Writes;
-use store::PipelinedTransaction;
+use store::{PipelinedTransaction, TransactionLeaks};
 
 use crate::common::fresh_database;
 
-/// Whether the connection is outside a transaction: inside one, `now()` is the time the
-/// transaction began, not the time of this statement. (A simple query: one message, so the
-/// implicit transaction and the statement start together.)
+/// Whether the connection is outside a transaction: inside one, the transaction began
+/// before this statement.
 async fn is_outside_a_transaction(client: &deadpool_postgres::Object) -> bool {
-    let messages = client.simple_query("SELECT now() = statement_timestamp()").await.unwrap();
-    messages.iter().any(|message| match message {
-        tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0) == Some("t"),
-        _ => false,
-    })
+    store::transaction_leaks::check_tokio_postgres(client).await == store::transaction_leaks::Checkout::Outside
+}
+
+fn committer_pool(database: &store::DatabaseTarget) -> deadpool_postgres::Pool {
+    store::connect::committer_pool(database, &TransactionLeaks::default()).unwrap()
 }
 
 #[tokio::test]
 async fn a_write_that_fails_on_the_server_makes_the_commit_in_its_flight_commit_nothing() {
     let database = fresh_database().await;
-    let pool = store::connect::committer_pool(&database).unwrap();
+    let pool = committer_pool(&database);
     let setup = pool.get().await.unwrap();
     setup.batch_execute("CREATE TABLE flight (n int PRIMARY KEY)").await.unwrap();
     drop(setup);
@@ -46,7 +45,7 @@ async fn a_write_that_fails_on_the_server_makes_the_commit_in_its_flight_commit_
 #[tokio::test]
 async fn a_flight_whose_writes_all_succeed_commits_them_together() {
     let database = fresh_database().await;
-    let pool = store::connect::committer_pool(&database).unwrap();
+    let pool = committer_pool(&database);
     pool.get().await.unwrap().batch_execute("CREATE TABLE flight (n int PRIMARY KEY)").await.unwrap();
 
     let tx = PipelinedTransaction::new(pool.get().await.unwrap());
@@ -67,7 +66,7 @@ async fn a_flight_whose_writes_all_succeed_commits_them_together() {
 #[tokio::test]
 async fn a_transaction_dropped_before_it_ended_never_returns_its_connection_to_the_pool() {
     let database = fresh_database().await;
-    let pool = store::connect::committer_pool(&database).unwrap();
+    let pool = committer_pool(&database);
     let tx = PipelinedTransaction::new(pool.get().await.unwrap());
     tx.begin().await.unwrap();
     drop(tx);

@@ -127,17 +127,22 @@ where
     A::Command: Command,
 {
     /// Starts the committer task; it ends when the last `Committer` handle is dropped.
-    pub fn spawn(target: &store::DatabaseTarget, wakers: Wakers, inline: Option<InlineProjection>) -> Self {
+    pub fn spawn(
+        target: &store::DatabaseTarget,
+        leaks: &store::TransactionLeaks,
+        wakers: Wakers,
+        inline: Option<InlineProjection>,
+    ) -> Self {
         let (queue, jobs) = mpsc::channel(MAX_QUEUED_DECISIONS);
         let capacity = NonZeroUsize::new(MAX_CACHED_AGGREGATES).expect("capacity is positive");
-        let target = target.clone();
+        let (target, leaks) = (target.clone(), leaks.clone());
         std::thread::Builder::new()
             .name(format!("committer-{}", A::TYPE))
             .spawn(move || {
                 let runtime =
                     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("committer runtime");
                 runtime.block_on(async move {
-                    let pool = store::connect::committer_pool(&target).expect("committer pool");
+                    let pool = store::connect::committer_pool(&target, &leaks).expect("committer pool");
                     let (snapshots, to_write) = mpsc::channel(MAX_QUEUED_SNAPSHOTS);
                     tokio::spawn(write_snapshots::<A>(pool.clone(), to_write));
                     let task = Task::<A> { pool, wakers, inline, cache: LruCache::new(capacity), snapshots };

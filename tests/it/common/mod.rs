@@ -75,6 +75,19 @@ pub struct TestApp {
     server: tokio::task::JoinHandle<()>,
 }
 
+/// A test's server stops with its `TestApp`, so tests sharing the process never see it; and
+/// every test's service, stopped or dropped, handed out no pooled connection inside a
+/// transaction.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+        if let (Some(service), false) = (&self.service, std::thread::panicking()) {
+            let leaks = service.state.ledger.bus.transaction_leaks().count();
+            assert_eq!(leaks, 0, "pooled connections found inside a transaction at checkout");
+        }
+    }
+}
+
 pub struct Reply {
     pub status: StatusCode,
     pub replayed: bool,
@@ -140,7 +153,9 @@ impl TestApp {
     pub async fn stop(mut self) {
         self.server.abort();
         if let Some(service) = self.service.take() {
+            let leaks = service.state.ledger.bus.transaction_leaks().clone();
             service.stop().await;
+            assert_eq!(leaks.count(), 0, "pooled connections found inside a transaction at checkout");
         }
     }
 
@@ -260,13 +275,6 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("timed out waiting until {what}");
-}
-
-/// A test's server stops with its `TestApp`, so tests sharing the process never see it.
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
 }
 
 /// Registers `name` (`name@example.com`, password `name-password`, named `name Tester`);
