@@ -20,6 +20,9 @@ use ledger::service::{Service, ServiceConfig};
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
+mod support;
+use support::{connect, enable_statement_statistics};
+
 const ADMIN_KEY: &str = "bench";
 const ACCOUNTS: usize = 64;
 /// Seconds per run, unless `LEDGER_BENCH_RUN_SECONDS` says otherwise (a quick look).
@@ -373,17 +376,6 @@ async fn main() {
     let _ = std::fs::remove_dir_all(&root);
 }
 
-/// Loads pg_stat_statements at the cluster's start (the bench's private cluster only).
-fn enable_statement_statistics(root: &std::path::Path) {
-    let auto_conf = root.join("postgres").join("postgresql.auto.conf");
-    let mut settings = std::fs::read_to_string(&auto_conf).unwrap_or_default();
-    settings.push_str(
-        "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track_utility = on\n\
-         track_wal_io_timing = on\n",
-    );
-    std::fs::write(&auto_conf, settings).expect("write postgresql.auto.conf");
-}
-
 /// (xact_commit of the ledger's database, WAL syncs of the cluster, ms spent in them).
 async fn counters(stats: &tokio_postgres::Client) -> (i64, i64, f64) {
     let row = stats
@@ -599,10 +591,4 @@ fn summarise(mut latencies: Vec<Duration>, elapsed: Duration, cpu: CpuUse) -> Ru
         p999_ms: percentile(0.999),
         cpu,
     }
-}
-
-async fn connect(target: &store::DatabaseTarget) -> tokio_postgres::Client {
-    let (client, connection) = target.postgres_config().unwrap().connect(tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(connection);
-    client
 }

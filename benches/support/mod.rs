@@ -4,6 +4,8 @@
 // Each bench is a crate of its own and uses a part of this.
 #![allow(dead_code)]
 
+pub mod database_cost;
+
 use std::path::PathBuf;
 use std::process::Child;
 use std::time::Duration;
@@ -25,6 +27,7 @@ const BUILD_CONCURRENCY: usize = 1_024;
 /// A durable private cluster with one database, for one bench run; `finish` removes it.
 pub struct BenchCluster {
     root: PathBuf,
+    postgres: EmbeddedPostgres,
     attached: Child,
     pub target: DatabaseTarget,
 }
@@ -40,9 +43,17 @@ impl BenchCluster {
         let root = PathBuf::from(format!("/tmp/ledger-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let postgres = EmbeddedPostgres::prepare(&root, Durability::Durable).await.expect("prepare cluster");
+        enable_statement_statistics(&root);
         let attached = postgres.start_attached().await.expect("start cluster");
         postgres.create_database_named(name).await.expect("database");
-        Self { root, attached, target: postgres.target_for(name) }
+        let target = postgres.target_for(name);
+        Self { root, postgres, attached, target }
+    }
+
+    /// Another database of the same cluster.
+    pub async fn create_database(&self, name: &str) -> DatabaseTarget {
+        self.postgres.create_database_named(name).await.expect("database");
+        self.postgres.target_for(name)
     }
 
     /// Stops the cluster (it stops when its stdin closes) and removes its files: a durable
@@ -52,6 +63,18 @@ impl BenchCluster {
         let _ = self.attached.wait();
         let _ = std::fs::remove_dir_all(&self.root);
     }
+}
+
+/// Loads pg_stat_statements and WAL timing at the cluster's start (a bench's private
+/// cluster only), so a bench can say what each operation cost the database.
+pub fn enable_statement_statistics(root: &std::path::Path) {
+    let auto_conf = root.join("postgres").join("postgresql.auto.conf");
+    let mut settings = std::fs::read_to_string(&auto_conf).unwrap_or_default();
+    settings.push_str(
+        "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track_utility = on\n\
+         track_wal_io_timing = on\n",
+    );
+    std::fs::write(&auto_conf, settings).expect("write postgresql.auto.conf");
 }
 
 /// The service over `target`, serving HTTP on a loopback port.
