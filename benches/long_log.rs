@@ -109,7 +109,6 @@ async fn main() {
     let cluster = BenchCluster::start("long-log").await;
     let target = cluster.target.clone();
     let sql = connect(&target).await;
-    sql.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await.expect("pg_stat_statements");
     let (service, base, _serving) = start(&target).await;
     let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     fund_accounts(&http, &base).await;

@@ -144,7 +144,8 @@ const TOP_GROWN: usize = 6;
 /// Forgets the current database's statement statistics (the cluster keeps other databases').
 pub async fn reset_statements(sql: &tokio_postgres::Client) {
     sql.batch_execute(
-        "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)",
+        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; \
+         SELECT pg_stat_statements_reset(0::oid, (SELECT oid FROM pg_database WHERE datname = current_database()), 0::bigint)",
     )
     .await
     .expect("reset pg_stat_statements");

@@ -74,6 +74,12 @@ pub fn enable_statement_statistics(root: &std::path::Path) {
         "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track_utility = on\n\
          track_wal_io_timing = on\n",
     );
+    // Settings to try (`LEDGER_BENCH_POSTGRES_SETTINGS="max_wal_size=8GB;checkpoint_timeout=15min"`).
+    if let Ok(extra) = std::env::var("LEDGER_BENCH_POSTGRES_SETTINGS") {
+        for setting in extra.split(';').filter(|setting| !setting.trim().is_empty()) {
+            settings.push_str(&format!("{}\n", setting.trim()));
+        }
+    }
     std::fs::write(&auto_conf, settings).expect("write postgresql.auto.conf");
 }
 
