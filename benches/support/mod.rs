@@ -66,7 +66,8 @@ impl BenchCluster {
 }
 
 /// Loads pg_stat_statements and WAL timing at the cluster's start (a bench's private
-/// cluster only), so a bench can say what each operation cost the database.
+/// cluster only), so a bench can say what each operation cost the database; adds the
+/// settings `LEDGER_BENCH_POSTGRES_SETTINGS` names, to measure a tuning.
 pub fn enable_statement_statistics(root: &std::path::Path) {
     let auto_conf = root.join("postgres").join("postgresql.auto.conf");
     let mut settings = std::fs::read_to_string(&auto_conf).unwrap_or_default();
@@ -74,7 +75,7 @@ pub fn enable_statement_statistics(root: &std::path::Path) {
         "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track_utility = on\n\
          track_wal_io_timing = on\n",
     );
-    // Settings to try (`LEDGER_BENCH_POSTGRES_SETTINGS="max_wal_size=8GB;checkpoint_timeout=15min"`).
+    // For example LEDGER_BENCH_POSTGRES_SETTINGS="max_wal_size=8GB;checkpoint_timeout=15min".
     if let Ok(extra) = std::env::var("LEDGER_BENCH_POSTGRES_SETTINGS") {
         for setting in extra.split(';').filter(|setting| !setting.trim().is_empty()) {
             settings.push_str(&format!("{}\n", setting.trim()));
