@@ -19,7 +19,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 
 mod support;
-use support::database_cost::{blocks_per_call, growth_report, reset_statements, Cost, Watch};
+use support::database_cost::{blocks_per_call, growth_report, reset_statements, Watch};
 use support::{connect, count_events, deposit, deposit_many, median, open, start, BenchCluster, ADMIN_KEY};
 
 const DEFAULT_LOG_SIZES: [usize; 3] = [0, 1_000_000, 10_000_000];
@@ -68,7 +68,7 @@ impl Side {
     async fn measure(&self, http: &reqwest::Client, clients: usize) -> Run {
         let watch = Watch::start(&self.sql, connect(&self.target).await).await;
         let run = run_transfers(http, &self.base, clients).await;
-        let cost: Cost = watch.finish(&self.sql, run.transfers).await;
+        let cost = watch.finish(&self.sql, run.transfers).await;
         eprintln!(
             "  {:>5} log, {clients:>2} clients: {:>6.0} transfers/s, p99 {:>6.2} ms; {}",
             self.label,
